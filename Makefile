@@ -1,0 +1,28 @@
+# The two commands of the README, and the pieces they are made of.
+# Every target is a script in scripts/, so CI and people run the same thing.
+.PHONY: demo test stop install build regress services
+SHELL := /bin/bash
+
+demo:      ## install, build, start everything, ingest the sample, show every tier
+	bash scripts/demo.sh
+
+test:      ## every test against the real services
+	bash scripts/test.sh
+
+stop:      ## stop what the scripts started (router, Neo4j, PostgreSQL)
+	bash scripts/router.sh stop
+	bash scripts/neo4j.sh stop
+	bash scripts/pg.sh stop
+
+install:   ## install what is missing (Debian packages, cargo-pgrx, Neo4j jars, venv)
+	bash scripts/install.sh
+
+build:     ## build the router, install the extension
+	bash scripts/build.sh
+
+services:  ## start PostgreSQL and Neo4j
+	bash scripts/pg.sh start
+	bash scripts/neo4j.sh start
+
+regress:   ## pg_regress against the running cluster
+	bash scripts/regress.sh

@@ -1,0 +1,8 @@
+//! CTAS core: the analysis that both faces of CTAS share.
+//!
+//! Everything here is pure: no I/O, no PostgreSQL, no async runtime. The `ctas`
+//! PostgreSQL extension and the `ctas-router` service call the same functions, so
+//! the same record gives the same answer wherever it is analysed.
+
+pub mod geo;
+pub mod model;

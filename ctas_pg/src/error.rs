@@ -1,0 +1,27 @@
+//! Core errors as SQL errors: the right SQLSTATE and a message that names the argument.
+
+use ctas_core::geo::GeoError;
+use pgrx::prelude::*;
+use pgrx::PgSqlErrorCode;
+
+/// Raise a core error as an SQL ERROR; it never returns.
+pub(crate) trait RaiseSql {
+    /// The SQLSTATE that tells a client what kind of mistake this was.
+    fn sqlstate(&self) -> PgSqlErrorCode;
+}
+
+impl RaiseSql for GeoError {
+    fn sqlstate(&self) -> PgSqlErrorCode {
+        PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE
+    }
+}
+
+/// Unwrap `result`, or end the statement with an SQL ERROR built from the error.
+pub(crate) fn or_raise<T, E: RaiseSql + std::fmt::Display>(result: Result<T, E>) -> T {
+    match result {
+        Ok(v) => v,
+        Err(e) => {
+            ereport!(ERROR, e.sqlstate(), e.to_string());
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! The `ctas` PostgreSQL extension.
+//!
+//! This crate only converts: SQL types in, `ctas_core` does the work, SQL types and
+//! SQL errors out. A module per family of SQL functions.
+
+mod error;
+mod h3;
+
+::pgrx::pg_module_magic!(name, version);

@@ -1,0 +1,292 @@
+//! `ctas-router`: the service (`serve`) and the commands that talk to it.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use ctas_router::api::{self, AppState};
+use ctas_router::config::Settings;
+use ctas_router::hot::Hot;
+use ctas_router::metrics::Metrics;
+use ctas_router::sync::{self, WorkerContext};
+use ctas_router::tiers::{cold::Cold, graph::Graph, warm::Warm};
+use serde_json::Value;
+use tokio::sync::{watch, Notify};
+
+#[derive(Parser)]
+#[command(
+    name = "ctas-router",
+    version,
+    about = "CTAS router: ingest threat data into sled, SurrealDB, PostgreSQL and Neo4j, kept in sync"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service.
+    Serve(Settings),
+    /// Send records from NDJSON or JSON files (or - for stdin) to a running router.
+    Ingest {
+        /// Files holding one record per line (NDJSON), or one JSON array or object.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Router URL.
+        #[arg(long, env = "CTAS_URL", default_value = "http://127.0.0.1:8077")]
+        url: String,
+        /// Records per request.
+        #[arg(long, default_value_t = 1000)]
+        chunk: usize,
+    },
+    /// Print what each tier holds and what is still on its way.
+    Status {
+        /// Router URL.
+        #[arg(long, env = "CTAS_URL", default_value = "http://127.0.0.1:8077")]
+        url: String,
+        /// Wait up to this many seconds until every outbox is empty; exit 1 if not.
+        #[arg(long, value_name = "SECONDS")]
+        wait_synced: Option<u64>,
+    },
+    /// Print one record as each tier holds it.
+    Trace {
+        /// The record id.
+        id: String,
+        /// Router URL.
+        #[arg(long, env = "CTAS_URL", default_value = "http://127.0.0.1:8077")]
+        url: String,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CTAS_LOG")
+                .unwrap_or_else(|_| "info,surrealdb=warn,surrealkv=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("ctas-router: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(settings) => serve(settings).await,
+            Command::Ingest { files, url, chunk } => ingest(&files, &url, chunk).await,
+            Command::Status { url, wait_synced } => status(&url, wait_synced).await,
+            Command::Trace { id, url } => trace(&id, &url).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ctas-router: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+        format!(
+            "cannot create data directory {}",
+            settings.data_dir.display()
+        )
+    })?;
+    let hot_dir = settings.data_dir.join("hot");
+    let hot = Hot::open(&hot_dir)
+        .with_context(|| format!("cannot open the hot tier at {}", hot_dir.display()))?;
+    let warm_endpoint = settings.warm_endpoint();
+    let warm = Arc::new(
+        Warm::connect(&warm_endpoint)
+            .await
+            .with_context(|| format!("cannot open the warm tier at {warm_endpoint}"))?,
+    );
+    let cold = Arc::new(Cold::new(settings.pg_dsn.clone()));
+    let graph = Arc::new(Graph::new(
+        &settings.neo4j_uri,
+        &settings.neo4j_user,
+        &settings.neo4j_password,
+    )?);
+    let metrics = Arc::new(Metrics::default());
+    let wake = Arc::new(Notify::new());
+    let last_error: Arc<[std::sync::Mutex<Option<String>>; 3]> = Arc::default();
+
+    let (stop, stopped) = watch::channel(false);
+    let ctx = WorkerContext {
+        hot: hot.clone(),
+        wake: wake.clone(),
+        metrics: metrics.clone(),
+        last_error: last_error.clone(),
+        batch_size: settings.batch_size.max(1),
+    };
+    let workers = [
+        tokio::spawn(sync::run(warm.clone(), ctx.clone(), stopped.clone())),
+        tokio::spawn(sync::run(cold.clone(), ctx.clone(), stopped.clone())),
+        tokio::spawn(sync::run(graph.clone(), ctx, stopped)),
+    ];
+
+    let app = api::routes(AppState {
+        hot: hot.clone(),
+        warm,
+        cold,
+        graph,
+        wake,
+        metrics,
+        last_error,
+    });
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    tracing::info!(
+        listen = %settings.listen,
+        data_dir = %settings.data_dir.display(),
+        warm = %warm_endpoint,
+        "ctas-router ready"
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+
+    tracing::info!("shutting down: stopping workers and flushing the hot tier");
+    let _ = stop.send(true);
+    for w in workers {
+        let _ = w.await;
+    }
+    hot.flush().await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// The detail of a problem+json answer, or the body as it came.
+async fn problem_text(resp: reqwest::Response) -> String {
+    let status = resp.status();
+    let body = resp.text().await.unwrap_or_default();
+    match serde_json::from_str::<Value>(&body) {
+        Ok(p) if p.get("detail").is_some() => {
+            format!("{status}: {}", p["detail"].as_str().unwrap_or_default())
+        }
+        _ => format!("{status}: {body}"),
+    }
+}
+
+fn read_records(path: &PathBuf) -> anyhow::Result<Vec<Value>> {
+    let reader: Box<dyn BufRead> = if path.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(std::io::BufReader::new(
+            std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?,
+        ))
+    };
+    let text = std::io::read_to_string(reader)?;
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('[') {
+        return serde_json::from_str(trimmed)
+            .with_context(|| format!("{}: not a JSON array of records", path.display()));
+    }
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l)
+                .with_context(|| format!("{}:{}: not a JSON record", path.display(), i + 1))
+        })
+        .collect()
+}
+
+async fn ingest(files: &[PathBuf], url: &str, chunk: usize) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let mut records = Vec::new();
+    for f in files {
+        records.extend(read_records(f)?);
+    }
+    let total = records.len();
+    let started = Instant::now();
+    let mut sent = 0;
+    for batch in records.chunks(chunk.max(1)) {
+        let resp = client
+            .post(format!("{url}/v1/records"))
+            .json(&batch)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the router at {url}"))?;
+        if !resp.status().is_success() {
+            bail!(
+                "records {}..{} refused ({} accepted before): {}",
+                sent + 1,
+                sent + batch.len(),
+                sent,
+                problem_text(resp).await
+            );
+        }
+        sent += batch.len();
+        eprint!("\ringested {sent}/{total} records");
+        let _ = std::io::stderr().flush();
+    }
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "\ringested {sent}/{total} records in {secs:.2} s ({:.0} records/s)",
+        sent as f64 / secs.max(1e-9)
+    );
+    Ok(())
+}
+
+async fn get_json(url: &str) -> anyhow::Result<Value> {
+    let resp = reqwest::get(url)
+        .await
+        .with_context(|| format!("cannot reach the router at {url}"))?;
+    if !resp.status().is_success() {
+        bail!("{}", problem_text(resp).await);
+    }
+    Ok(resp.json().await?)
+}
+
+async fn status(url: &str, wait_synced: Option<u64>) -> anyhow::Result<()> {
+    let deadline = wait_synced.map(|s| Instant::now() + Duration::from_secs(s));
+    loop {
+        let s = get_json(&format!("{url}/v1/status")).await?;
+        let synced = s["synced"] == true;
+        match deadline {
+            Some(d) if !synced && Instant::now() < d => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Some(_) if !synced => {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+                bail!("tiers not in sync after {} s", wait_synced.unwrap_or(0));
+            }
+            _ => {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+                return Ok(());
+            }
+        }
+    }
+}
+
+async fn trace(id: &str, url: &str) -> anyhow::Result<()> {
+    let mut u = reqwest::Url::parse(url).context("bad --url")?;
+    u.path_segments_mut()
+        .map_err(|_| anyhow::anyhow!("bad --url {url}"))?
+        .extend(["v1", "records", id, "trace"]);
+    let t = get_json(u.as_str()).await?;
+    println!("{}", serde_json::to_string_pretty(&t)?);
+    Ok(())
+}

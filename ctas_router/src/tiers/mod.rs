@@ -1,0 +1,105 @@
+//! The downstream tiers, one trait: idempotent upserts keyed by the record id.
+
+pub mod cold;
+pub mod graph;
+pub mod warm;
+
+use std::fmt;
+use std::future::Future;
+
+use ctas_core::model::ThreatRecord;
+
+/// Each tier the router keeps records in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TierName {
+    /// sled, in the router's data directory.
+    Hot,
+    /// SurrealDB.
+    Warm,
+    /// PostgreSQL.
+    Cold,
+    /// Neo4j.
+    Graph,
+}
+
+impl TierName {
+    /// The tiers fed from the hot tier's outboxes, in outbox order.
+    pub const DOWNSTREAM: [TierName; 3] = [TierName::Warm, TierName::Cold, TierName::Graph];
+
+    /// Lower-case name, as used in the API, the metrics and the logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TierName::Hot => "hot",
+            TierName::Warm => "warm",
+            TierName::Cold => "cold",
+            TierName::Graph => "graph",
+        }
+    }
+
+    /// The sled tree that holds this tier's outbox.
+    pub fn outbox_tree(self) -> &'static str {
+        match self {
+            TierName::Hot => "outbox:hot",
+            TierName::Warm => "outbox:warm",
+            TierName::Cold => "outbox:cold",
+            TierName::Graph => "outbox:graph",
+        }
+    }
+
+    /// Position in [`TierName::DOWNSTREAM`].
+    pub fn index(self) -> usize {
+        match self {
+            TierName::Warm => 0,
+            TierName::Cold => 1,
+            TierName::Graph => 2,
+            TierName::Hot => panic!("the hot tier has no outbox"),
+        }
+    }
+}
+
+impl fmt::Display for TierName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A tier's failure, with the tier's own message.
+#[derive(Debug, thiserror::Error)]
+#[error("{tier} tier: {message}")]
+pub struct TierError {
+    /// The tier at fault.
+    pub tier: TierName,
+    /// What its client said.
+    pub message: String,
+}
+
+impl TierError {
+    /// Wrap a client error of `tier`.
+    pub fn new(tier: TierName, e: impl fmt::Display) -> Self {
+        TierError {
+            tier,
+            message: e.to_string(),
+        }
+    }
+}
+
+/// A store downstream of the hot tier.
+pub trait Tier: Send + Sync + 'static {
+    /// Which tier this is.
+    const NAME: TierName;
+
+    /// Insert or replace `records`, keyed by id; running it twice changes nothing.
+    fn upsert(
+        &self,
+        records: &[ThreatRecord],
+    ) -> impl Future<Output = Result<(), TierError>> + Send;
+
+    /// The record with this id as the tier stores it, as JSON.
+    fn fetch(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<serde_json::Value>, TierError>> + Send;
+
+    /// How many records the tier holds.
+    fn count(&self) -> impl Future<Output = Result<u64, TierError>> + Send;
+}

@@ -1,0 +1,70 @@
+//! The warm tier: SurrealDB, embedded (SurrealKV) by default or a remote server.
+
+use ctas_core::model::ThreatRecord;
+use surrealdb::engine::any::Any;
+use surrealdb::Surreal;
+
+use super::{Tier, TierError, TierName};
+
+/// SurrealDB table that holds the records; the record id is the threat record id.
+pub const TABLE: &str = "threat_record";
+
+/// The warm tier.
+#[derive(Clone)]
+pub struct Warm {
+    db: Surreal<Any>,
+}
+
+fn err(e: impl std::fmt::Display) -> TierError {
+    TierError::new(TierName::Warm, e)
+}
+
+impl Warm {
+    /// Connect to `endpoint` (`surrealkv://path` or `ws://host:port`), namespace and database `ctas`.
+    pub async fn connect(endpoint: &str) -> Result<Self, TierError> {
+        let db = surrealdb::engine::any::connect(endpoint)
+            .await
+            .map_err(err)?;
+        db.use_ns("ctas").use_db("ctas").await.map_err(err)?;
+        Ok(Warm { db })
+    }
+}
+
+/// The record as a SurrealDB document: without `id`, which is the record's key there.
+fn document(record: &ThreatRecord) -> Result<serde_json::Value, TierError> {
+    let mut doc = serde_json::to_value(record).map_err(err)?;
+    if let Some(map) = doc.as_object_mut() {
+        map.remove("id");
+    }
+    Ok(doc)
+}
+
+impl Tier for Warm {
+    const NAME: TierName = TierName::Warm;
+
+    async fn upsert(&self, records: &[ThreatRecord]) -> Result<(), TierError> {
+        for record in records {
+            let _: Option<serde_json::Value> = self
+                .db
+                .upsert((TABLE, record.id.as_str()))
+                .content(document(record)?)
+                .await
+                .map_err(err)?;
+        }
+        Ok(())
+    }
+
+    async fn fetch(&self, id: &str) -> Result<Option<serde_json::Value>, TierError> {
+        self.db.select((TABLE, id)).await.map_err(err)
+    }
+
+    async fn count(&self) -> Result<u64, TierError> {
+        let mut res = self
+            .db
+            .query(format!("SELECT VALUE count() FROM {TABLE} GROUP ALL"))
+            .await
+            .map_err(err)?;
+        let counts: Vec<u64> = res.take(0).map_err(err)?;
+        Ok(counts.first().copied().unwrap_or(0))
+    }
+}

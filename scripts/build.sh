@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Build the router and install the `ctas` extension into the Debian PostgreSQL 15.
+# `cargo pgrx install` works as root (only initdb refuses root), so no test cluster
+# of pgrx's own is needed.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$CTAS_ROOT"
+log "building ctas-router"
+cargo build --quiet -p ctas_router
+log "building and installing the ctas extension into $("$PG_CONFIG" --pkglibdir)"
+(cd ctas_pg && cargo pgrx install --pg-config "$PG_CONFIG" 2>&1 | grep -vE '^\s*(Installing|Copying|Discovered|Writing|Finished|Building|Using)' || true)
+[[ -f "$("$PG_CONFIG" --sharedir)/extension/ctas.control" ]] || die "the ctas extension was not installed (see above)"

@@ -1,0 +1,46 @@
+# Shared settings for every script; source it, do not run it.
+# Caches live outside the clone so that a fresh clone builds fast on a warm machine
+# and a new machine still builds from nothing.
+CTAS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export CTAS_ROOT
+export CTAS_CACHE="${CTAS_CACHE:-/var/cache/ctas}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CTAS_CACHE/target}"
+export CTAS_VENV="${CTAS_VENV:-$CTAS_CACHE/venv}"
+export CTAS_M2="${CTAS_M2:-$CTAS_CACHE/m2}"
+# Runtime state (data directories, logs, pid files) of the services the scripts start.
+export CTAS_RUN="${CTAS_RUN:-$CTAS_CACHE/run}"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+export PG_CONFIG="${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}"
+export PGHOST="${PGHOST:-127.0.0.1}"
+export PGPORT="${PGPORT:-5432}"
+export PGUSER="${PGUSER:-ctas}"
+export PGPASSWORD="${PGPASSWORD:-ctas}"
+export PGDATABASE="${PGDATABASE:-ctas}"
+export CTAS_PG_DSN="${CTAS_PG_DSN:-host=$PGHOST port=$PGPORT user=$PGUSER password=$PGPASSWORD dbname=$PGDATABASE}"
+
+export NEO4J_BOLT_ADDR="${NEO4J_BOLT_ADDR:-127.0.0.1:7687}"
+export NEO4J_URI="${NEO4J_URI:-bolt://$NEO4J_BOLT_ADDR}"
+export NEO4J_USER="${NEO4J_USER:-neo4j}"
+export NEO4J_PASSWORD="${NEO4J_PASSWORD:-ctas-dev-password}"
+
+export CTAS_LISTEN="${CTAS_LISTEN:-127.0.0.1:8077}"
+export CTAS_URL="${CTAS_URL:-http://$CTAS_LISTEN}"
+
+mkdir -p "$CTAS_CACHE" "$CTAS_RUN/logs"
+
+log() { printf '\033[1m[ctas]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31m[ctas] error:\033[0m %s\n' "$*" >&2; exit 1; }
+
+# wait_for DESCRIPTION SECONDS COMMAND...: poll COMMAND until it succeeds.
+wait_for() {
+  local what="$1" secs="$2"; shift 2
+  local deadline=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS >= deadline)); then
+      return 1
+    fi
+    sleep 0.5
+  done
+  log "$what is ready"
+}

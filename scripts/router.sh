@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Run ctas-router in the background for the demo, with its data under $CTAS_RUN.
+#   scripts/router.sh start | stop | status
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+pidfile="$CTAS_RUN/router.pid"
+logfile="$CTAS_RUN/logs/router.log"
+export CTAS_DATA_DIR="${CTAS_DATA_DIR:-$CTAS_RUN/router-data}"
+bin="$CARGO_TARGET_DIR/debug/ctas-router"
+
+running() { [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+healthy() { curl -fsS "$CTAS_URL/health" >/dev/null; }
+
+start() {
+  [[ -x "$bin" ]] || die "$bin is missing: run scripts/build.sh first"
+  if running; then
+    log "ctas-router already running (pid $(cat "$pidfile"))"
+    return
+  fi
+  if healthy; then
+    die "something else already answers on $CTAS_URL; stop it or set CTAS_LISTEN"
+  fi
+  log "starting ctas-router on $CTAS_URL, data in $CTAS_DATA_DIR (log: $logfile)"
+  setsid "$bin" serve >"$logfile" 2>&1 </dev/null &
+  echo $! >"$pidfile"
+  local deadline=$((SECONDS + 60))
+  until healthy; do
+    if ! running || ((SECONDS >= deadline)); then
+      tail -n 30 "$logfile" >&2 || true
+      rm -f "$pidfile"
+      die "ctas-router did not start; log above ($logfile)"
+    fi
+    sleep 0.2
+  done
+  log "ctas-router is ready"
+}
+
+stop() {
+  if ! running; then
+    rm -f "$pidfile"
+    return
+  fi
+  local pid
+  pid="$(cat "$pidfile")"
+  log "stopping ctas-router (pid $pid)"
+  kill -TERM "$pid"
+  for _ in $(seq 100); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+  rm -f "$pidfile"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) if running; then echo "running (pid $(cat "$pidfile"))"; else echo "stopped"; exit 1; fi ;;
+  *) die "usage: $0 start|stop|status" ;;
+esac

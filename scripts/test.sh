@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Every test, against the real services: formatting and lints, cargo tests (core unit
+# tests and the router's tracer tests through sled, SurrealDB, PostgreSQL and Neo4j),
+# pg_regress on the installed extension, and the Python testbed (pytest + psycopg).
+# Installs what is missing and starts what is not running; stops only what it started.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$CTAS_ROOT"
+results="$CTAS_RUN/logs/test-results"
+mkdir -p "$results"
+
+bash scripts/install.sh
+
+stop_after=()
+cleanup() {
+  local rc=$?
+  for ((i = ${#stop_after[@]} - 1; i >= 0; i--)); do
+    bash "scripts/${stop_after[i]}.sh" stop || true
+  done
+  exit "$rc"
+}
+trap cleanup EXIT
+if ! pg_lsclusters -h 2>/dev/null | awk '$1=="15" && $2=="main" {print $4}' | grep -qx online; then
+  stop_after+=(pg)
+fi
+bash scripts/pg.sh start
+bash scripts/neo4j.sh status >/dev/null 2>&1 || stop_after+=(neo4j)
+bash scripts/neo4j.sh start
+
+log "cargo fmt --check"
+cargo fmt --all --check
+log "cargo clippy -D warnings"
+cargo clippy --quiet --workspace --all-targets -- -D warnings
+
+bash scripts/build.sh
+
+log "cargo test (core, router against the real tiers)"
+cargo test --workspace --exclude ctas_pg 2>&1 | tee "$results/cargo.log"
+
+log "pg_regress"
+bash scripts/regress.sh 2>&1 | tee "$results/regress.log"
+
+log "ruff"
+"$CTAS_VENV/bin/ruff" check python tests/python
+"$CTAS_VENV/bin/ruff" format --check python tests/python
+log "pytest (Python testbed against PostgreSQL with the extension)"
+"$CTAS_VENV/bin/pytest" -q tests/python 2>&1 | tee "$results/pytest.log"
+
+# One closing line for the whole run, summed from what each runner reported.
+cargo_passed=$(grep -oE 'test result: ok\. [0-9]+ passed' "$results/cargo.log" | awk '{s += $4} END {print s + 0}')
+regress_passed=$(grep -oE '^ok +[0-9]+ ' "$results/regress.log" | wc -l)
+pytest_passed=$(grep -oE '[0-9]+ passed' "$results/pytest.log" | tail -n 1 | awk '{print $1 + 0}')
+log "cargo: $cargo_passed passed; pg_regress: $regress_passed passed; pytest: $pytest_passed passed"
+echo "all: $((cargo_passed + regress_passed + pytest_passed)) passed, 0 failed"
