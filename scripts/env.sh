@@ -44,3 +44,25 @@ wait_for() {
   done
   log "$what is ready"
 }
+
+# stop_pidfile NAME PIDFILE: SIGTERM the process the pid file names (one of ours),
+# wait up to 30 s for it to exit, then SIGKILL it; never touches anything else.
+stop_pidfile() {
+  local name="$1" pidfile="$2" pid
+  if [[ ! -f "$pidfile" ]] || ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    rm -f "$pidfile"
+    return
+  fi
+  pid="$(cat "$pidfile")"
+  log "stopping $name (pid $pid)"
+  kill -TERM "$pid"
+  for _ in $(seq 60); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "$name ignored SIGTERM for 30 s; killing it"
+    kill -KILL "$pid" || true
+  fi
+  rm -f "$pidfile"
+}

@@ -56,26 +56,7 @@ start() {
   wait_for "Neo4j (Bolt)" 30 bolt_open || die "Neo4j says ready but $NEO4J_BOLT_ADDR is closed"
 }
 
-stop() {
-  if ! running; then
-    log "Neo4j is not running from these scripts"
-    rm -f "$pidfile"
-    return
-  fi
-  local pid
-  pid="$(cat "$pidfile")"
-  log "stopping Neo4j (pid $pid)"
-  kill -TERM "$pid"
-  for _ in $(seq 60); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.5
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "Neo4j ignored SIGTERM for 30 s; killing it"
-    kill -KILL "$pid" || true
-  fi
-  rm -f "$pidfile"
-}
+stop() { stop_pidfile Neo4j "$pidfile"; }
 
 case "${1:-}" in
   start) start ;;

@@ -35,22 +35,7 @@ start() {
   log "ctas-router is ready"
 }
 
-stop() {
-  if ! running; then
-    rm -f "$pidfile"
-    return
-  fi
-  local pid
-  pid="$(cat "$pidfile")"
-  log "stopping ctas-router (pid $pid)"
-  kill -TERM "$pid"
-  for _ in $(seq 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.2
-  done
-  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
-  rm -f "$pidfile"
-}
+stop() { stop_pidfile ctas-router "$pidfile"; }
 
 case "${1:-}" in
   start) start ;;

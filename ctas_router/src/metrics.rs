@@ -33,55 +33,105 @@ impl Metrics {
 
     /// Render the counters and the given gauges (outbox depth per tier, hot records).
     pub fn render(&self, hot_records: usize, pending: &[(TierName, usize)]) -> String {
-        let mut out = String::new();
         let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        let _ = writeln!(
-            out,
-            "# HELP ctas_ingested_records_total Records accepted and flushed to the hot tier."
+        let per_tier = |counter: fn(&TierCounters) -> &AtomicU64| -> Vec<(String, u64)> {
+            TierName::DOWNSTREAM
+                .iter()
+                .map(|&t| (tier_label(t), load(counter(self.tier(t)))))
+                .collect()
+        };
+        let mut out = String::new();
+        family(
+            &mut out,
+            "ctas_ingested_records_total",
+            "counter",
+            "Records accepted and flushed to the hot tier.",
+            &[(String::new(), load(&self.ingested))],
         );
-        let _ = writeln!(out, "# TYPE ctas_ingested_records_total counter");
-        let _ = writeln!(out, "ctas_ingested_records_total {}", load(&self.ingested));
-        let _ = writeln!(
-            out,
-            "# HELP ctas_rejected_requests_total Ingest requests refused for bad input."
+        family(
+            &mut out,
+            "ctas_rejected_requests_total",
+            "counter",
+            "Ingest requests refused for bad input.",
+            &[(String::new(), load(&self.rejected))],
         );
-        let _ = writeln!(out, "# TYPE ctas_rejected_requests_total counter");
-        let _ = writeln!(out, "ctas_rejected_requests_total {}", load(&self.rejected));
-        let _ = writeln!(out, "# HELP ctas_hot_records Records held by the hot tier.");
-        let _ = writeln!(out, "# TYPE ctas_hot_records gauge");
-        let _ = writeln!(out, "ctas_hot_records {hot_records}");
-        let _ = writeln!(
-            out,
-            "# HELP ctas_outbox_pending Records waiting to be written to a tier."
+        family(
+            &mut out,
+            "ctas_hot_records",
+            "gauge",
+            "Records held by the hot tier.",
+            &[(String::new(), hot_records as u64)],
         );
-        let _ = writeln!(out, "# TYPE ctas_outbox_pending gauge");
-        for (tier, n) in pending {
-            let _ = writeln!(out, "ctas_outbox_pending{{tier=\"{tier}\"}} {n}");
-        }
-        let _ = writeln!(
-            out,
-            "# HELP ctas_tier_written_records_total Records written to a tier."
+        let pending: Vec<(String, u64)> = pending
+            .iter()
+            .map(|&(t, n)| (tier_label(t), n as u64))
+            .collect();
+        family(
+            &mut out,
+            "ctas_outbox_pending",
+            "gauge",
+            "Records waiting to be written to a tier.",
+            &pending,
         );
-        let _ = writeln!(out, "# TYPE ctas_tier_written_records_total counter");
-        for tier in TierName::DOWNSTREAM {
-            let _ = writeln!(
-                out,
-                "ctas_tier_written_records_total{{tier=\"{tier}\"}} {}",
-                load(&self.tier(tier).written)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP ctas_tier_failures_total Batches a tier refused; each is retried."
+        family(
+            &mut out,
+            "ctas_tier_written_records_total",
+            "counter",
+            "Records written to a tier.",
+            &per_tier(|c| &c.written),
         );
-        let _ = writeln!(out, "# TYPE ctas_tier_failures_total counter");
-        for tier in TierName::DOWNSTREAM {
-            let _ = writeln!(
-                out,
-                "ctas_tier_failures_total{{tier=\"{tier}\"}} {}",
-                load(&self.tier(tier).failures)
-            );
-        }
+        family(
+            &mut out,
+            "ctas_tier_failures_total",
+            "counter",
+            "Batches a tier refused; each is retried.",
+            &per_tier(|c| &c.failures),
+        );
         out
+    }
+}
+
+fn tier_label(tier: TierName) -> String {
+    format!("{{tier=\"{tier}\"}}")
+}
+
+/// One metric family: its HELP and TYPE lines, then a sample per label set.
+fn family(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(String, u64)]) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+    for (labels, value) in samples {
+        let _ = writeln!(out, "{name}{labels} {value}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_prometheus_text_with_a_sample_per_tier() {
+        let m = Metrics::default();
+        m.ingested.fetch_add(3, Ordering::Relaxed);
+        m.tier(TierName::Cold)
+            .written
+            .fetch_add(2, Ordering::Relaxed);
+        m.tier(TierName::Graph)
+            .failures
+            .fetch_add(1, Ordering::Relaxed);
+        let text = m.render(3, &[(TierName::Warm, 0), (TierName::Cold, 1)]);
+        for line in [
+            "# TYPE ctas_ingested_records_total counter",
+            "ctas_ingested_records_total 3",
+            "ctas_hot_records 3",
+            "ctas_outbox_pending{tier=\"cold\"} 1",
+            "ctas_tier_written_records_total{tier=\"cold\"} 2",
+            "ctas_tier_written_records_total{tier=\"warm\"} 0",
+            "ctas_tier_failures_total{tier=\"graph\"} 1",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
     }
 }
