@@ -8,5 +8,5 @@ cd "$CTAS_ROOT"
 log "building ctas-router"
 cargo build --quiet -p ctas_router
 log "building and installing the ctas extension into $("$PG_CONFIG" --pkglibdir)"
-(cd ctas_pg && cargo pgrx install --pg-config "$PG_CONFIG" 2>&1 | grep -vE '^\s*(Installing|Copying|Discovered|Writing|Finished|Building|Using)' || true)
+(cd ctas_pg && NO_COLOR=1 cargo pgrx install --pg-config "$PG_CONFIG")
 [[ -f "$("$PG_CONFIG" --sharedir)/extension/ctas.control" ]] || die "the ctas extension was not installed (see above)"

@@ -34,7 +34,8 @@ SELECT format('ALTER ROLE %I PASSWORD %L', '$PGUSER', '$PGPASSWORD') \gexec
 SELECT format('CREATE DATABASE %I OWNER %I', '$PGDATABASE', '$PGUSER')
 WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '$PGDATABASE') \gexec
 SQL
-  psql -q -v ON_ERROR_STOP=1 -c "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null
+  PGOPTIONS="-c client_min_messages=warning" psql -q -v ON_ERROR_STOP=1 \
+    -c "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null
 }
 
 stop() {

@@ -47,8 +47,9 @@ log "pytest (Python testbed against PostgreSQL with the extension)"
 "$CTAS_VENV/bin/pytest" -q tests/python 2>&1 | tee "$results/pytest.log"
 
 # One closing line for the whole run, summed from what each runner reported.
-cargo_passed=$(grep -oE 'test result: ok\. [0-9]+ passed' "$results/cargo.log" | awk '{s += $4} END {print s + 0}')
-regress_passed=$(grep -oE '^ok +[0-9]+ ' "$results/regress.log" | wc -l)
-pytest_passed=$(grep -oE '[0-9]+ passed' "$results/pytest.log" | tail -n 1 | awk '{print $1 + 0}')
+count() { grep -oE "$1" "$2" | grep -oE '[0-9]+' | awk '{s += $1} END {print s + 0}' || true; }
+cargo_passed=$(count 'test result: ok\. [0-9]+ passed' "$results/cargo.log")
+regress_passed=$(grep -cE '^test .* \.\.\. ok' "$results/regress.log" || true)
+pytest_passed=$(grep -oE '[0-9]+ passed' "$results/pytest.log" | tail -n 1 | grep -oE '[0-9]+' || true)
 log "cargo: $cargo_passed passed; pg_regress: $regress_passed passed; pytest: $pytest_passed passed"
 echo "all: $((cargo_passed + regress_passed + pytest_passed)) passed, 0 failed"
