@@ -14,8 +14,10 @@ bash scripts/install.sh
 bash scripts/pg.sh start
 bash scripts/neo4j.sh start
 bash scripts/build.sh
-psql -q -v ON_ERROR_STOP=1 -c "CREATE EXTENSION IF NOT EXISTS ctas" 2>/dev/null \
-  || psql -q -v ON_ERROR_STOP=1 -c "ALTER EXTENSION ctas UPDATE"
+# Until the extension has released versions with upgrade scripts, the demo database
+# gets the extension as just built: dropped and created again.
+PGOPTIONS="-c client_min_messages=warning" psql -q -v ON_ERROR_STOP=1 \
+  -c "DROP EXTENSION IF EXISTS ctas CASCADE" -c "CREATE EXTENSION ctas"
 bash scripts/router.sh start
 
 section() { printf '\n\033[1m== %s\033[0m\n' "$*"; }

@@ -43,13 +43,14 @@ start() {
   local deadline=$((SECONDS + 180))
   until grep -q "ctas-neo4j: ready" "$logfile" 2>/dev/null; do
     if ! running; then
-      tail -n 30 "$logfile" >&2 || true
+      grep -m 5 -E "ctas-neo4j|Exception" "$logfile" >&2 || tail -n 30 "$logfile" >&2 || true
       rm -f "$pidfile"
       die "Neo4j exited during start-up; log above ($logfile)"
     fi
     if ((SECONDS >= deadline)); then
       tail -n 30 "$logfile" >&2 || true
-      die "Neo4j not ready after 180 s; log above ($logfile)"
+      stop
+      die "Neo4j not ready after 180 s; stopped it; log above ($logfile)"
     fi
     sleep 0.5
   done

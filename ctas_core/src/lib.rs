@@ -6,3 +6,4 @@
 
 pub mod geo;
 pub mod model;
+pub mod score;

@@ -1,6 +1,7 @@
 //! Core errors as SQL errors: the right SQLSTATE and a message that names the argument.
 
 use ctas_core::geo::GeoError;
+use ctas_core::score::ScoreError;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
@@ -13,6 +14,16 @@ pub(crate) trait RaiseSql {
 impl RaiseSql for GeoError {
     fn sqlstate(&self) -> PgSqlErrorCode {
         PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE
+    }
+}
+
+impl RaiseSql for ScoreError {
+    fn sqlstate(&self) -> PgSqlErrorCode {
+        match self {
+            ScoreError::UnknownModel(_) => PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+            ScoreError::Evidence(_) => PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION,
+            _ => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+        }
     }
 }
 

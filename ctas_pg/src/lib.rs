@@ -5,5 +5,6 @@
 
 mod error;
 mod h3;
+mod score;
 
 ::pgrx::pg_module_magic!(name, version);

@@ -147,14 +147,36 @@ mod http {
     }
 }
 
-fn fresh_dir(name: &str) -> PathBuf {
+/// A data directory of one test: removed when the test passes, kept (with the router's
+/// log beside it) when it fails, for the post-mortem.
+struct TestDir(PathBuf);
+
+impl std::ops::Deref for TestDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("kept for inspection: {}", self.0.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.0);
+            let _ = std::fs::remove_file(self.0.with_extension("log"));
+        }
+    }
+}
+
+fn fresh_dir(name: &str) -> TestDir {
     let dir = std::env::temp_dir().join(format!(
         "ctas-test-{name}-{}-{}",
         std::process::id(),
         chrono::Utc::now().timestamp_nanos_opt().unwrap()
     ));
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    TestDir(dir)
 }
 
 /// A value no earlier run has used, so each test traces a record of its own.

@@ -47,10 +47,14 @@ public class CtasNeo4j {
                 .setConfig(GraphDatabaseSettings.auth_enabled, true)
                 .build();
 
-        // The password is set through the system database on every start, so a
-        // changed NEO4J_PASSWORD takes effect and no "change required" state remains.
-        dbms.database("system").executeTransactionally(
-                "ALTER USER neo4j SET PASSWORD $pw CHANGE NOT REQUIRED", Map.of("pw", password));
+        try {
+            setPassword(dbms, password);
+        } catch (RuntimeException e) {
+            // Without this the DBMS's own threads would keep a half-started server alive.
+            System.err.println("ctas-neo4j: cannot set the password: " + e.getMessage());
+            dbms.shutdown();
+            System.exit(1);
+        }
 
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -62,6 +66,20 @@ public class CtasNeo4j {
         System.out.println("ctas-neo4j: ready, bolt://" + host + ":" + port);
         System.out.flush();
         stopped.await();
+    }
+
+    // The password is set through the system database on every start, so a changed
+    // NEO4J_PASSWORD takes effect and no "change required" state remains. Neo4j refuses
+    // to "change" a password to itself, which is what every restart asks for.
+    private static void setPassword(DatabaseManagementService dbms, String password) {
+        try {
+            dbms.database("system").executeTransactionally(
+                    "ALTER USER neo4j SET PASSWORD $pw CHANGE NOT REQUIRED", Map.of("pw", password));
+        } catch (RuntimeException e) {
+            if (!String.valueOf(e.getMessage()).contains("Old password and new password cannot be the same")) {
+                throw e;
+            }
+        }
     }
 
     private static String require(String name) {

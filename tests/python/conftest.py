@@ -1,25 +1,40 @@
 """Fixtures for the Python testbed: a real PostgreSQL with the ctas extension.
 
-Nothing here skips: when PostgreSQL or the extension is missing, the tests fail and
-say so, because a silent skip would report a green run that tested nothing.
+The tests get a database of their own, made anew for each run with the extension as
+just built and installed, so they never test a stale version or touch the demo's data.
+Nothing here skips: when PostgreSQL or the extension is missing the tests fail and say
+so, because a silent skip would report a green run that tested nothing.
 """
 
 import psycopg
 import pytest
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 import ctas
 
+TEST_DATABASE = "ctas_pytest"
+
 
 @pytest.fixture(scope="session")
-def conn():
+def dsn() -> str:
     try:
-        connection = ctas.connect(autocommit=True)
+        admin = ctas.connect(autocommit=True)
     except psycopg.OperationalError as e:
         pytest.fail(f"cannot connect to PostgreSQL ({ctas.dsn() or 'PG* variables'}): {e}")
-    row = connection.execute(
-        "SELECT extversion FROM pg_extension WHERE extname = 'ctas'"
-    ).fetchone()
-    if row is None:
-        connection.execute("CREATE EXTENSION ctas")
+    with admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(TEST_DATABASE)))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEST_DATABASE)))
+    params = conninfo_to_dict(ctas.dsn())
+    params["dbname"] = TEST_DATABASE
+    test_dsn = make_conninfo(**params)
+    with psycopg.connect(test_dsn, autocommit=True) as c:
+        c.execute("CREATE EXTENSION ctas")
+    return test_dsn
+
+
+@pytest.fixture(scope="session")
+def conn(dsn):
+    connection = psycopg.connect(dsn, autocommit=True)
     yield connection
     connection.close()

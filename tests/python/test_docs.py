@@ -33,10 +33,9 @@ def test_the_docs_have_examples():
 
 
 @pytest.mark.parametrize(("sql", "expected"), examples())
-def test_sql_example_prints_what_the_docs_say(conn, sql, expected):
+def test_sql_example_prints_what_the_docs_say(dsn, sql, expected):
     # NOTICEs such as "extension already exists" depend on the database, not the example.
     env = {**os.environ, "PAGER": "", "PGOPTIONS": "-c client_min_messages=warning"}
-    dsn = os.environ.get("CTAS_PG_DSN", "")
     run = subprocess.run(
         ["psql", dsn, "-X", "-q", "-v", "ON_ERROR_STOP=0", "-P", "pager=off"],
         input=sql,

@@ -1,0 +1,260 @@
+//! Scoring in SQL: decay, validity, confidence scales, and explained scores over
+//! evidence with a named model from the `ctas_decay_models` table.
+
+use chrono::{DateTime, Utc};
+use ctas_core::score::{self, DecayModel, Evidence, ModelKind, Polynomial, ScoreError};
+use pgrx::prelude::*;
+use pgrx::{JsonB, PgMemoryContexts};
+
+use crate::error::or_raise;
+
+/// Microseconds from the Unix epoch to PostgreSQL's (2000-01-01).
+const PG_EPOCH_OFFSET_MICROS: i64 = 946_684_800_000_000;
+const MICROS_PER_DAY: f64 = 86_400_000_000.0;
+
+/// An interval in days as `extract(epoch from interval) / 86400` counts it
+/// (a year is 365.25 days, a month 30).
+fn interval_days(i: &Interval) -> f64 {
+    let months = i.months() as f64;
+    let years = (i.months() / 12) as f64;
+    let rest_months = months - 12.0 * years;
+    years * 365.25 + rest_months * 30.0 + i.days() as f64 + i.micros() as f64 / MICROS_PER_DAY
+}
+
+fn finite_micros(t: TimestampWithTimeZone, arg: &'static str) -> i64 {
+    if !t.is_finite() {
+        or_raise::<(), _>(Err(ScoreError::Time(arg)));
+    }
+    pg_sys::TimestampTz::from(t)
+}
+
+fn curve(lifetime: &Interval, speed: f64) -> Polynomial {
+    or_raise(Polynomial::new(interval_days(lifetime), speed))
+}
+
+/// The score `base` decays to by `at`, counted from `last_seen`, on the curve with
+/// `lifetime` and decay `speed` (MISP's polynomial model).
+#[pg_extern(immutable, strict, parallel_safe)]
+fn ctas_decay(
+    base: f64,
+    last_seen: TimestampWithTimeZone,
+    lifetime: Interval,
+    speed: f64,
+    at: TimestampWithTimeZone,
+) -> f64 {
+    let c = curve(&lifetime, speed);
+    let elapsed =
+        (finite_micros(at, "at") - finite_micros(last_seen, "last_seen")) as f64 / MICROS_PER_DAY;
+    or_raise(c.score(base, elapsed))
+}
+
+/// The moment the score falls to `score`; NULL when it never does (score above base).
+#[pg_extern(immutable, strict, parallel_safe)]
+fn ctas_valid_until(
+    base: f64,
+    last_seen: TimestampWithTimeZone,
+    lifetime: Interval,
+    speed: f64,
+    score: f64,
+) -> Option<TimestampWithTimeZone> {
+    let c = curve(&lifetime, speed);
+    let from = finite_micros(last_seen, "last_seen");
+    let days = or_raise(c.days_until(base, score))?;
+    let micros = from.saturating_add((days * MICROS_PER_DAY).round() as i64);
+    TimestampWithTimeZone::try_from(micros).ok()
+}
+
+/// The label of a STIX confidence (0–100) on a STIX 2.1 confidence scale.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn ctas_confidence_to(scale: &str, value: i32) -> &'static str {
+    or_raise(score::confidence_to(scale, value.into()))
+}
+
+/// The STIX confidence (0–100) of a label on a STIX 2.1 confidence scale.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn ctas_confidence_from(scale: &str, value: &str) -> i32 {
+    or_raise(score::confidence_from(scale, value)) as i32
+}
+
+/// The decay models CTAS ships, as rows of `ctas_decay_models`.
+// The row type must be spelt out here: pgrx reads the column names from this signature.
+#[allow(clippy::type_complexity)]
+#[pg_extern(immutable, parallel_safe)]
+fn ctas_builtin_decay_models() -> TableIterator<
+    'static,
+    (
+        name!(name, String),
+        name!(kind, String),
+        name!(lifetime_days, f64),
+        name!(speed, f64),
+        name!(threshold, f64),
+        name!(default_base_score, f64),
+        name!(base_score_weights, JsonB),
+        name!(types, Vec<String>),
+        name!(reaction_points, Vec<f64>),
+        name!(rule_order, i32),
+    ),
+> {
+    let rows: Vec<_> = score::builtin_models()
+        .into_iter()
+        .map(|m| {
+            let weights: serde_json::Map<String, serde_json::Value> = m
+                .base_score_weights
+                .into_iter()
+                .map(|(t, w)| (t, w.into()))
+                .collect();
+            let kind = match m.kind {
+                ModelKind::Misp => "misp",
+                ModelKind::Opencti => "opencti",
+            };
+            (
+                m.name,
+                kind.to_owned(),
+                m.curve.lifetime_days,
+                m.curve.speed,
+                m.threshold,
+                m.default_base_score,
+                JsonB(weights.into()),
+                m.types,
+                m.reaction_points,
+                m.order,
+            )
+        })
+        .collect();
+    TableIterator::new(rows)
+}
+
+/// One row of `ctas_decay_models` as `to_jsonb` gives it.
+#[derive(serde::Deserialize)]
+struct StoredModel {
+    name: String,
+    kind: String,
+    lifetime_days: f64,
+    speed: f64,
+    threshold: f64,
+    default_base_score: f64,
+    base_score_weights: std::collections::BTreeMap<String, f64>,
+    types: Vec<String>,
+    reaction_points: Vec<f64>,
+    rule_order: i32,
+}
+
+fn load_models() -> Vec<DecayModel> {
+    let json = Spi::get_one::<JsonB>(
+        "SELECT coalesce(jsonb_agg(to_jsonb(m)), '[]') FROM ctas_decay_models m",
+    );
+    let rows: Vec<StoredModel> = match json {
+        Ok(Some(JsonB(v))) => serde_json::from_value(v)
+            .unwrap_or_else(|e| error!("ctas_decay_models has a row CTAS cannot read: {e}")),
+        Ok(None) => Vec::new(),
+        Err(e) => error!("cannot read ctas_decay_models: {e}"),
+    };
+    rows.into_iter()
+        .map(|r| DecayModel {
+            name: r.name,
+            kind: if r.kind == "opencti" {
+                ModelKind::Opencti
+            } else {
+                ModelKind::Misp
+            },
+            curve: Polynomial {
+                lifetime_days: r.lifetime_days,
+                speed: r.speed,
+            },
+            threshold: r.threshold,
+            default_base_score: r.default_base_score,
+            base_score_weights: r.base_score_weights.into_iter().collect(),
+            types: r.types,
+            reaction_points: r.reaction_points,
+            order: r.rule_order,
+        })
+        .collect()
+}
+
+/// The models, read once per call site (one query sees one snapshot, as STABLE
+/// promises) and kept in the function's memory context, so a scan of millions of
+/// rows reads the table once, not once a row.
+///
+/// # Safety
+/// `fcinfo` must be the call's own FunctionCallInfo.
+unsafe fn models_for_call<'a>(fcinfo: pg_sys::FunctionCallInfo) -> &'a [DecayModel] {
+    let flinfo = (*fcinfo).flinfo;
+    if (*flinfo).fn_extra.is_null() {
+        let models = load_models();
+        let ptr = PgMemoryContexts::For((*flinfo).fn_mcxt).leak_and_drop_on_delete(models);
+        (*flinfo).fn_extra = ptr.cast();
+    }
+    &*((*flinfo).fn_extra as *const Vec<DecayModel>)
+}
+
+fn to_chrono(t: TimestampWithTimeZone) -> DateTime<Utc> {
+    let micros = finite_micros(t, "at");
+    DateTime::from_timestamp_micros(micros + PG_EPOCH_OFFSET_MICROS)
+        .unwrap_or_else(|| or_raise(Err(ScoreError::Time("at"))))
+}
+
+/// Score the evidence about one indicator with a model, at a time; the score with
+/// its explanation (each source's base and contribution, sightings, decay) as jsonb.
+#[pg_extern(stable, strict, parallel_safe)]
+fn ctas_score(
+    evidence: JsonB,
+    model: default!(&str, "'opencti'"),
+    at: default!(TimestampWithTimeZone, "now()"),
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> JsonB {
+    let evidence = or_raise(Evidence::from_value(evidence.0));
+    // SAFETY: fcinfo is this call's.
+    let models = unsafe { models_for_call(fcinfo) };
+    let m = or_raise(score::pick_model(models, model, evidence.kind.as_deref()));
+    let combined = or_raise(score::combine(&evidence, m, to_chrono(at)));
+    JsonB(serde_json::to_value(combined).expect("a score serialises"))
+}
+
+extension_sql!(
+    r#"
+CREATE TABLE ctas_decay_models (
+    name               text PRIMARY KEY,
+    kind               text NOT NULL CHECK (kind IN ('misp', 'opencti')),
+    lifetime_days      float8 NOT NULL CHECK (lifetime_days > 0 AND lifetime_days < 'Infinity'),
+    speed              float8 NOT NULL CHECK (speed > 0 AND speed < 'Infinity'),
+    threshold          float8 NOT NULL CHECK (threshold BETWEEN 0 AND 100),
+    default_base_score float8 NOT NULL CHECK (default_base_score BETWEEN 0 AND 100),
+    base_score_weights jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(base_score_weights) = 'object'),
+    types              text[] NOT NULL DEFAULT '{}',
+    reaction_points    float8[] NOT NULL DEFAULT '{}',
+    rule_order         int NOT NULL DEFAULT 0,
+    builtin            boolean NOT NULL DEFAULT false
+);
+COMMENT ON TABLE ctas_decay_models IS
+'Decay models for ctas_score: MISP models (polynomial curve, threshold, taxonomy weights) and OpenCTI decay rules (speed = 3 x pound, threshold = revoke score). Add your own rows; builtin rows are reloaded by the extension.';
+INSERT INTO ctas_decay_models
+SELECT *, true FROM ctas_builtin_decay_models();
+SELECT pg_catalog.pg_extension_config_dump('ctas_decay_models', 'WHERE NOT builtin');
+
+CREATE FUNCTION ctas_decay(base float8, last_seen timestamptz, lifetime interval, speed float8)
+RETURNS float8 STABLE STRICT PARALLEL SAFE LANGUAGE sql
+AS $$ SELECT ctas_decay(base, last_seen, lifetime, speed, now()) $$;
+
+COMMENT ON FUNCTION ctas_decay(float8, timestamptz, interval, float8, timestamptz) IS
+'Score base (0-100) decayed from last_seen to at: base * (1 - (t/lifetime)^(1/speed)), base before last_seen, 0 after the lifetime. Example: ctas_decay(80, ''2026-01-01'', ''120 days'', 2, ''2026-01-11'') = 56.906.';
+COMMENT ON FUNCTION ctas_decay(float8, timestamptz, interval, float8) IS
+'ctas_decay at now(): STABLE, for queries that ask "how bad is it today".';
+COMMENT ON FUNCTION ctas_valid_until(float8, timestamptz, interval, float8, float8) IS
+'When the decaying score reaches score (a threshold, a revoke score): last_seen + lifetime * (1 - score/base)^speed; NULL if score is above base.';
+COMMENT ON FUNCTION ctas_confidence_to(text, int) IS
+'The label of a STIX confidence 0-100 on a STIX 2.1 scale: none-low-med-high, 0-10, admiralty-credibility, wep, dni.';
+COMMENT ON FUNCTION ctas_confidence_from(text, text) IS
+'The STIX confidence 0-100 of a label on a STIX 2.1 scale; a label matches whole or by one of its / alternatives, ignoring case.';
+COMMENT ON FUNCTION ctas_score(jsonb, text, timestamptz) IS
+'Score an indicator from its evidence {kind, first_seen, last_seen, sources:[{name, confidence, reliability, credibility, tags}], sightings:[{at, source}]} with a model of ctas_decay_models (''opencti'' picks the OpenCTI rule for kind), at a time: {score, base, sources:[{source, base, from, contribution}], decayed, valid_until, ...}.';
+"#,
+    name = "ctas_score_objects",
+    requires = [
+        ctas_decay,
+        ctas_valid_until,
+        ctas_confidence_to,
+        ctas_confidence_from,
+        ctas_builtin_decay_models,
+        ctas_score
+    ]
+);
