@@ -1,6 +1,6 @@
 # The two commands of the README, and the pieces they are made of.
 # Every target is a script in scripts/, so CI and people run the same thing.
-.PHONY: demo test stop install build regress services
+.PHONY: demo test stop install build regress services bench-score
 SHELL := /bin/bash
 
 demo:      ## install, build, start everything, ingest the sample, show every tier
@@ -26,3 +26,6 @@ services:  ## start PostgreSQL and Neo4j
 
 regress:   ## pg_regress against the running cluster
 	bash scripts/regress.sh
+
+bench-score: ## scoring 10M rows in SQL against a trivial SQL function (benches/RESULTS.md)
+	bash scripts/bench.sh score

@@ -12,14 +12,12 @@ mkdir -p "$results"
 bash scripts/install.sh
 
 stop_after=()
-cleanup() {
-  local rc=$?
+cleanup_services() {
   for ((i = ${#stop_after[@]} - 1; i >= 0; i--)); do
     bash "scripts/${stop_after[i]}.sh" stop || true
   done
-  exit "$rc"
 }
-trap cleanup EXIT
+trap 'rc=$?; cleanup_services; exit $rc' EXIT
 if ! pg_lsclusters -h 2>/dev/null | awk '$1=="15" && $2=="main" {print $4}' | grep -qx online; then
   stop_after+=(pg)
 fi
@@ -52,4 +50,7 @@ cargo_passed=$(count 'test result: ok\. [0-9]+ passed' "$results/cargo.log")
 regress_passed=$(grep -cE '^test .* \.\.\. ok' "$results/regress.log" || true)
 pytest_passed=$(grep -oE '[0-9]+ passed' "$results/pytest.log" | tail -n 1 | grep -oE '[0-9]+' || true)
 log "cargo: $cargo_passed passed; pg_regress: $regress_passed passed; pytest: $pytest_passed passed"
+# Stop what this run started now, so the summary below is the run's last line.
+trap - EXIT
+cleanup_services
 echo "all: $((cargo_passed + regress_passed + pytest_passed)) passed, 0 failed"

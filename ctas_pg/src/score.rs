@@ -3,8 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use ctas_core::score::{self, DecayModel, Evidence, ModelKind, Polynomial, ScoreError};
+use pgrx::aggregate::{Aggregate, ParallelOption};
 use pgrx::prelude::*;
-use pgrx::{JsonB, PgMemoryContexts};
+use pgrx::{AggregateName, Internal, JsonB, PgMemoryContexts};
 
 use crate::error::or_raise;
 
@@ -210,6 +211,83 @@ fn ctas_score(
     JsonB(serde_json::to_value(combined).expect("a score serialises"))
 }
 
+/// `ctas_score_agg(evidence, model, at)`: one explained score from many rows of evidence
+/// about the same indicator (a row per report or per sighting), for GROUP BY.
+#[derive(AggregateName)]
+#[aggregate_name = "ctas_score_agg"]
+pub struct ScoreAgg;
+
+/// What the aggregate gathers for one group: the merged evidence, and the model and
+/// time of its first row (they are the same for every row in sensible queries).
+#[derive(Default)]
+struct ScoreAggState {
+    evidence: Evidence,
+    model: Option<String>,
+    at: Option<TimestampWithTimeZone>,
+}
+
+#[pg_aggregate]
+impl Aggregate<ScoreAgg> for ScoreAgg {
+    type State = Internal;
+    type Args = (
+        pgrx::name!(evidence, Option<JsonB>),
+        pgrx::name!(model, Option<String>),
+        pgrx::name!(at, Option<TimestampWithTimeZone>),
+    );
+    type Finalize = Option<JsonB>;
+    const PARALLEL: Option<ParallelOption> = Some(ParallelOption::Safe);
+
+    fn state(
+        mut current: Self::State,
+        (evidence, model, at): Self::Args,
+        fcinfo: pg_sys::FunctionCallInfo,
+    ) -> Self::State {
+        let Some(JsonB(evidence)) = evidence else {
+            return current;
+        };
+        let evidence = or_raise(Evidence::from_value(evidence));
+        // SAFETY: the state lives in the aggregate's memory context, and this
+        // aggregate only ever stores a ScoreAggState in it.
+        unsafe {
+            Self::in_memory_context(fcinfo, move |_| {
+                let state = current.get_or_insert_default::<ScoreAggState>();
+                state.evidence.merge(evidence);
+                if state.model.is_none() {
+                    state.model = model;
+                }
+                if state.at.is_none() {
+                    state.at = at;
+                }
+                current
+            })
+        }
+    }
+
+    fn finalize(
+        mut current: Self::State,
+        _direct_args: Self::OrderedSetArgs,
+        fcinfo: pg_sys::FunctionCallInfo,
+    ) -> Self::Finalize {
+        // SAFETY: as in `state`.
+        let state = unsafe { current.get_mut::<ScoreAggState>() }?;
+        let model = state.model.as_deref().unwrap_or("opencti");
+        let at = state
+            .at
+            .unwrap_or_else(|| or_raise(Err(ScoreError::Time("at"))));
+        // SAFETY: fcinfo is this call's.
+        let models = unsafe { models_for_call(fcinfo) };
+        let m = or_raise(score::pick_model(
+            models,
+            model,
+            state.evidence.kind.as_deref(),
+        ));
+        let combined = or_raise(score::combine(&state.evidence, m, to_chrono(at)));
+        Some(JsonB(
+            serde_json::to_value(combined).expect("a score serialises"),
+        ))
+    }
+}
+
 extension_sql!(
     r#"
 CREATE TABLE ctas_decay_models (
@@ -245,16 +323,12 @@ COMMENT ON FUNCTION ctas_confidence_to(text, int) IS
 'The label of a STIX confidence 0-100 on a STIX 2.1 scale: none-low-med-high, 0-10, admiralty-credibility, wep, dni.';
 COMMENT ON FUNCTION ctas_confidence_from(text, text) IS
 'The STIX confidence 0-100 of a label on a STIX 2.1 scale; a label matches whole or by one of its / alternatives, ignoring case.';
+COMMENT ON AGGREGATE ctas_score_agg(jsonb, text, timestamptz) IS
+'One explained score per group from many rows of evidence about one indicator (their sources and sightings merged), with a model of ctas_decay_models, at a time; rows whose evidence is NULL are skipped.';
 COMMENT ON FUNCTION ctas_score(jsonb, text, timestamptz) IS
 'Score an indicator from its evidence {kind, first_seen, last_seen, sources:[{name, confidence, reliability, credibility, tags}], sightings:[{at, source}]} with a model of ctas_decay_models (''opencti'' picks the OpenCTI rule for kind), at a time: {score, base, sources:[{source, base, from, contribution}], decayed, valid_until, ...}.';
 "#,
     name = "ctas_score_objects",
-    requires = [
-        ctas_decay,
-        ctas_valid_until,
-        ctas_confidence_to,
-        ctas_confidence_from,
-        ctas_builtin_decay_models,
-        ctas_score
-    ]
+    // Last, after every function and the aggregate that it comments on or calls.
+    finalize
 );

@@ -1,6 +1,6 @@
 //! `ctas-router`: the service (`serve`) and the commands that talk to it.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -221,6 +221,8 @@ async fn ingest(files: &[PathBuf], url: &str, chunk: usize) -> anyhow::Result<()
     }
     let total = records.len();
     let started = Instant::now();
+    // A progress line that rewrites itself only makes sense on a terminal.
+    let progress = std::io::stderr().is_terminal();
     let mut sent = 0;
     for batch in records.chunks(chunk.max(1)) {
         let resp = client
@@ -239,13 +241,16 @@ async fn ingest(files: &[PathBuf], url: &str, chunk: usize) -> anyhow::Result<()
             );
         }
         sent += batch.len();
-        eprint!("\ringested {sent}/{total} records");
-        let _ = std::io::stderr().flush();
+        if progress {
+            eprint!("\ringested {sent}/{total} records");
+            let _ = std::io::stderr().flush();
+        }
     }
     let secs = started.elapsed().as_secs_f64();
     eprintln!(
-        "\ringested {sent}/{total} records in {secs:.2} s ({:.0} records/s)",
-        sent as f64 / secs.max(1e-9)
+        "{}ingested {sent}/{total} records in {secs:.2} s ({:.0} records/s)",
+        if progress { "\r" } else { "" },
+        sent as f64 / secs.max(1e-9),
     );
     Ok(())
 }

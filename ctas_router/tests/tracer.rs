@@ -35,7 +35,7 @@ impl Router {
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .arg("--data-dir")
             .arg(data_dir)
-            .env("CTAS_PG_DSN", env("CTAS_PG_DSN"))
+            .env("CTAS_PG_DSN", test_dsn())
             .env("NEO4J_URI", env("NEO4J_URI"))
             .env("NEO4J_USER", env("NEO4J_USER"))
             .env("NEO4J_PASSWORD", env("NEO4J_PASSWORD"))
@@ -195,10 +195,54 @@ fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// A database of the tests' own, made anew once per run, so the cold tier the tests
+/// fill is neither the demo's nor left from an earlier run.
+fn test_dsn() -> &'static str {
+    static DSN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DSN.get_or_init(|| {
+        const DB: &str = "ctas_router_test";
+        let admin = env("CTAS_PG_DSN");
+        rt().block_on(async {
+            let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+                .await
+                .expect("connect to PostgreSQL");
+            tokio::spawn(conn);
+            // Two statements: CREATE DATABASE cannot share a transaction.
+            for sql in [
+                format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)"),
+                format!("CREATE DATABASE {DB}"),
+            ] {
+                client
+                    .batch_execute(&sql)
+                    .await
+                    .expect("make the test database");
+            }
+        });
+        // A later keyword wins in a libpq key=value string, as scripts/env.sh writes it.
+        format!("{admin} dbname={DB}")
+    })
+}
+
+/// Remove the test's nodes from Neo4j, which has one database for everyone.
+fn graph_forget(ids: &[&str]) {
+    let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+    rt().block_on(async {
+        let graph = neo4rs::Graph::new(env("NEO4J_URI"), env("NEO4J_USER"), env("NEO4J_PASSWORD"))
+            .expect("connect to Neo4j");
+        graph
+            .run(
+                neo4rs::query("MATCH (r:ThreatRecord) WHERE r.id IN $ids DETACH DELETE r")
+                    .param("ids", ids),
+            )
+            .await
+            .unwrap();
+    })
+}
+
 /// The record as PostgreSQL holds it, read with tokio-postgres.
 fn cold_row(id: &str) -> Option<Value> {
     rt().block_on(async {
-        let (client, conn) = tokio_postgres::connect(&env("CTAS_PG_DSN"), tokio_postgres::NoTls)
+        let (client, conn) = tokio_postgres::connect(test_dsn(), tokio_postgres::NoTls)
             .await
             .expect("connect to PostgreSQL");
         tokio::spawn(conn);
@@ -303,6 +347,7 @@ fn one_record_reaches_every_tier_and_reads_back_from_each() {
     let warm = warm.expect("the record is in SurrealDB");
     assert_eq!(warm["value"], json!(value));
     assert_eq!(warm["h3_cell"], json!(cell));
+    graph_forget(&[&id]);
 }
 
 #[test]
@@ -330,6 +375,7 @@ fn an_acknowledged_record_survives_a_crash_and_is_delivered_after_restart() {
     );
     assert_eq!(graph_nodes(&id).0, 1, "one node in Neo4j after restart");
     router.stop();
+    graph_forget(&[&id]);
 }
 
 #[test]
@@ -353,6 +399,7 @@ fn the_same_record_twice_is_stored_once_in_every_tier() {
     assert_eq!(graph_nodes(&id).0, 1);
     assert_eq!(status["tiers"]["hot"]["records"], 1);
     router.stop();
+    graph_forget(&[&id]);
 }
 
 #[test]

@@ -185,3 +185,44 @@ def test_volatility_is_told_honestly(conn):
         ("ctas_score", 3, "s", True, "s"),  # reads ctas_decay_models
         ("ctas_valid_until", 5, "i", True, "s"),
     ]
+
+
+def test_score_agg_equals_ctas_score_of_the_merged_evidence(conn):
+    rows = [
+        ("203.0.113.7", {"kind": "ipv4", "sources": [{"name": "a", "confidence": 70}]}),
+        ("203.0.113.7", {"sightings": [{"at": "2026-01-03T00:00:00Z", "source": "ids"}]}),
+        ("203.0.113.7", None),
+        ("198.51.100.1", {"kind": "ipv4", "last_seen": "2025-12-01T00:00:00Z"}),
+    ]
+    with conn.transaction():
+        conn.execute("CREATE TEMP TABLE ev (value text, evidence jsonb)")
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO ev VALUES (%s, %s)",
+                [(v, psycopg.types.json.Json(e) if e else None) for v, e in rows],
+            )
+        got = dict(
+            conn.execute(
+                "SELECT value, ctas_score_agg(evidence, 'opencti', '2026-01-10T00:00:00Z')"
+                " FROM ev GROUP BY value"
+            ).fetchall()
+        )
+        merged = {
+            "kind": "ipv4",
+            "sources": [{"name": "a", "confidence": 70}],
+            "sightings": [{"at": "2026-01-03T00:00:00Z", "source": "ids"}],
+        }
+        want = conn.execute(
+            "SELECT ctas_score(%s::jsonb, 'opencti', '2026-01-10T00:00:00Z')",
+            (psycopg.types.json.Json(merged),),
+        ).fetchone()[0]
+        assert got["203.0.113.7"] == want
+        assert got["198.51.100.1"]["reference_time"] == "2025-12-01T00:00:00Z"
+        conn.execute("DROP TABLE ev")
+
+
+def test_score_agg_of_no_rows_is_null(conn):
+    got = conn.execute(
+        "SELECT ctas_score_agg(NULL::jsonb, 'opencti', now()) FROM generate_series(1, 3)"
+    ).fetchone()[0]
+    assert got is None

@@ -249,15 +249,17 @@ pub fn builtin_models() -> Vec<DecayModel> {
     ]
 }
 
+/// The built-in model with this name.
+pub fn builtin_model(name: &str) -> Option<DecayModel> {
+    builtin_models().into_iter().find(|m| m.name == name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn model(name: &str) -> DecayModel {
-        builtin_models()
-            .into_iter()
-            .find(|m| m.name == name)
-            .unwrap()
+        builtin_model(name).unwrap()
     }
 
     fn close(a: f64, b: f64, tol: f64) -> bool {

@@ -310,13 +310,10 @@ impl Source {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::score::decay::builtin_models;
+    use crate::score::decay::builtin_model;
 
     fn model(name: &str) -> DecayModel {
-        builtin_models()
-            .into_iter()
-            .find(|m| m.name == name)
-            .unwrap()
+        builtin_model(name).unwrap()
     }
 
     #[test]

@@ -11,7 +11,7 @@ pub mod scale;
 use thiserror::Error;
 
 pub use combine::{combine, pick_model, Combined, Contribution, SIGHTING_WEIGHT};
-pub use decay::{builtin_models, DecayModel, ModelKind, Polynomial};
+pub use decay::{builtin_model, builtin_models, DecayModel, ModelKind, Polynomial};
 pub use evidence::{Evidence, Sighting, Source};
 pub use scale::{confidence_from, confidence_to, Scale};
 

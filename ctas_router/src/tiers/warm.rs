@@ -61,10 +61,16 @@ impl Tier for Warm {
     async fn count(&self) -> Result<u64, TierError> {
         let mut res = self
             .db
-            .query(format!("SELECT VALUE count() FROM {TABLE} GROUP ALL"))
+            .query(format!("SELECT count() AS n FROM {TABLE} GROUP ALL"))
             .await
             .map_err(err)?;
-        let counts: Vec<u64> = res.take(0).map_err(err)?;
-        Ok(counts.first().copied().unwrap_or(0))
+        // One row {n} when the table has records, none when it is empty.
+        let rows: Vec<serde_json::Value> = res.take(0).map_err(err)?;
+        match rows.first().map(|r| &r["n"]) {
+            None => Ok(0),
+            Some(n) => n
+                .as_u64()
+                .ok_or_else(|| err(format!("count() returned {n}, not a count"))),
+        }
     }
 }

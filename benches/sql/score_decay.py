@@ -1,0 +1,102 @@
+"""Scoring N rows in SQL against the floor of a trivial SQL function over the same rows.
+
+    make bench-score            # or: scripts/bench.sh score [rows]
+
+Builds nothing itself: scripts/bench.sh installs the release build of the extension
+first. Runs in its own database (ctas_bench), one backend, parallel query off so the
+figure is per core, each query 5 times after a warm-up; prints the medians as a
+Markdown table for benches/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+import ctas
+
+DATABASE = "ctas_bench"
+RUNS = 5
+
+QUERIES = {
+    "floor: trivial SQL function (inlined)": (
+        "SELECT sum(trivial_decay(base, last_seen, '120 days', 2, '2026-06-01')) FROM decay_rows"
+    ),
+    "floor: one built-in C function a row, abs(base)": "SELECT sum(abs(base)) FROM decay_rows",
+    "ctas_decay(base, last_seen, '120 days', 2, at)": (
+        "SELECT sum(ctas_decay(base, last_seen, '120 days', 2, '2026-06-01')) FROM decay_rows"
+    ),
+    "ctas_decay(base, last_seen, '120 days', 2) at now()": (
+        "SELECT sum(ctas_decay(base, last_seen, '120 days', 2)) FROM decay_rows"
+    ),
+    "ctas_valid_until(base, last_seen, '120 days', 2, 30)": (
+        "SELECT max(ctas_valid_until(base, last_seen, '120 days', 2, 30)) FROM decay_rows"
+    ),
+}
+
+
+def bench_dsn() -> str:
+    with ctas.connect(autocommit=True) as admin:
+        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
+        if exists.fetchone() is None:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
+    params = conninfo_to_dict(ctas.dsn())
+    params["dbname"] = DATABASE
+    return make_conninfo(**params)
+
+
+def prepare(conn: psycopg.Connection, rows: int) -> None:
+    conn.execute("DROP EXTENSION IF EXISTS ctas CASCADE")
+    conn.execute("CREATE EXTENSION ctas")
+    conn.execute(
+        "CREATE OR REPLACE FUNCTION trivial_decay(base float8, last_seen timestamptz,"
+        " lifetime interval, speed float8, at timestamptz) RETURNS float8"
+        " LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT base'"
+    )
+    have = conn.execute("SELECT to_regclass('decay_rows') IS NOT NULL").fetchone()[0]
+    if have and conn.execute("SELECT count(*) FROM decay_rows").fetchone()[0] == rows:
+        return
+    print(f"generating {rows:,} rows ...", file=sys.stderr)
+    conn.execute("DROP TABLE IF EXISTS decay_rows")
+    conn.execute(
+        "CREATE TABLE decay_rows AS"
+        " SELECT (random() * 100)::float8 AS base,"
+        "        '2026-06-01'::timestamptz - random() * interval '200 days' AS last_seen"
+        " FROM generate_series(1, %s)",
+        (rows,),
+    )
+    conn.execute("VACUUM ANALYZE decay_rows")
+
+
+def timed(conn: psycopg.Connection, query: str) -> float:
+    conn.execute(query).fetchall()  # warm-up: caches, hint bits
+    times = []
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        conn.execute(query).fetchall()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000_000
+    with psycopg.connect(bench_dsn(), autocommit=True) as conn:
+        prepare(conn, rows)
+        conn.execute("SET max_parallel_workers_per_gather = 0")
+        version = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'ctas'")
+        print(f"ctas {version.fetchone()[0]}, {rows:,} rows, median of {RUNS}, one core\n")
+        results = {name: timed(conn, q) for name, q in QUERIES.items()}
+    floor = results["floor: trivial SQL function (inlined)"]
+    print("| query | seconds | Mrows/s | × floor |")
+    print("|---|---|---|---|")
+    for name, secs in results.items():
+        print(f"| {name} | {secs:.3f} | {rows / secs / 1e6:.1f} | {secs / floor:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# SQL benchmarks against the release build of the extension.
+#   scripts/bench.sh score [rows]   scoring vs a trivial SQL function (default 10M rows)
+# Installs the release build (and leaves it installed; `make test` puts the debug build
+# back), starts PostgreSQL if needed.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$CTAS_ROOT"
+bash scripts/install.sh
+bash scripts/pg.sh start
+log "building and installing the release build of the ctas extension"
+(cd ctas_pg && NO_COLOR=1 cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null)
+case "${1:-}" in
+  score) "$CTAS_VENV/bin/python" benches/sql/score_decay.py "${2:-10000000}" ;;
+  *) die "usage: $0 score [rows]" ;;
+esac
