@@ -9,7 +9,7 @@ cd "$CTAS_ROOT"
 bash scripts/install.sh
 bash scripts/pg.sh start
 log "building and installing the release build of the ctas extension"
-(cd ctas_pg && NO_COLOR=1 cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null)
+(cd ctas_pg && NO_COLOR=1 cargo pgrx install --release --features bench --pg-config "$PG_CONFIG" >/dev/null)
 case "${1:-}" in
   score) "$CTAS_VENV/bin/python" benches/sql/score_decay.py "${2:-10000000}" ;;
   *) die "usage: $0 score [rows]" ;;

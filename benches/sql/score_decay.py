@@ -28,10 +28,19 @@ QUERIES = {
         "SELECT sum(trivial_decay(base, last_seen, '120 days', 2, '2026-06-01')) FROM decay_rows"
     ),
     "floor: one built-in C function a row, abs(base)": "SELECT sum(abs(base)) FROM decay_rows",
-    "ctas_decay(base, last_seen, '120 days', 2, at)": (
-        "SELECT sum(ctas_decay(base, last_seen, '120 days', 2, '2026-06-01')) FROM decay_rows"
+    "floor: a pgrx function with ctas_decay's arguments that returns base": (
+        "SELECT sum(ctas_bench_noop_decay(base, last_seen, '120 days', 2, '2026-06-01'))"
+        " FROM decay_rows"
     ),
-    "ctas_decay(base, last_seen, '120 days', 2) at now()": (
+    # A lifetime longer than the 200 days of last_seen puts every row on the curve:
+    # no row takes the early exits before last_seen or after the lifetime.
+    "ctas_decay(base, last_seen, '240 days', 2, at): speed 2 (MISP)": (
+        "SELECT sum(ctas_decay(base, last_seen, '240 days', 2, '2026-06-01')) FROM decay_rows"
+    ),
+    "ctas_decay(base, last_seen, '240 days', 1.65, at): general speed": (
+        "SELECT sum(ctas_decay(base, last_seen, '240 days', 1.65, '2026-06-01')) FROM decay_rows"
+    ),
+    "ctas_decay(base, last_seen, '120 days', 2): now(), all rows past the lifetime": (
         "SELECT sum(ctas_decay(base, last_seen, '120 days', 2)) FROM decay_rows"
     ),
     "ctas_valid_until(base, last_seen, '120 days', 2, 30)": (

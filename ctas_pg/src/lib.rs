@@ -3,6 +3,8 @@
 //! This crate only converts: SQL types in, `ctas_core` does the work, SQL types and
 //! SQL errors out. A module per family of SQL functions.
 
+#[cfg(feature = "bench")]
+mod bench;
 mod error;
 mod h3;
 mod score;

@@ -15,38 +15,69 @@ const MICROS_PER_DAY: f64 = 86_400_000_000.0;
 
 /// An interval in days as `extract(epoch from interval) / 86400` counts it
 /// (a year is 365.25 days, a month 30).
-fn interval_days(i: &Interval) -> f64 {
-    let months = i.months() as f64;
-    let years = (i.months() / 12) as f64;
-    let rest_months = months - 12.0 * years;
-    years * 365.25 + rest_months * 30.0 + i.days() as f64 + i.micros() as f64 / MICROS_PER_DAY
+fn interval_days(months: i32, days: i32, micros: i64) -> f64 {
+    let years = months / 12;
+    let rest_months = months - 12 * years;
+    years as f64 * 365.25 + rest_months as f64 * 30.0 + days as f64 + micros as f64 / MICROS_PER_DAY
+}
+
+/// A timestamptz in microseconds, refusing `±infinity` (PostgreSQL's i64::MIN and MAX).
+fn finite(micros: i64, arg: &'static str) -> i64 {
+    if micros == i64::MIN || micros == i64::MAX {
+        or_raise::<(), _>(Err(ScoreError::Time(arg)));
+    }
+    micros
 }
 
 fn finite_micros(t: TimestampWithTimeZone, arg: &'static str) -> i64 {
-    if !t.is_finite() {
-        or_raise::<(), _>(Err(ScoreError::Time(arg)));
-    }
-    pg_sys::TimestampTz::from(t)
+    finite(pg_sys::TimestampTz::from(t), arg)
 }
 
 fn curve(lifetime: &Interval, speed: f64) -> Polynomial {
-    or_raise(Polynomial::new(interval_days(lifetime), speed))
+    let days = interval_days(lifetime.months(), lifetime.days(), lifetime.micros());
+    or_raise(Polynomial::new(days, speed))
 }
 
 /// The score `base` decays to by `at`, counted from `last_seen`, on the curve with
 /// `lifetime` and decay `speed` (MISP's polynomial model).
-#[pg_extern(immutable, strict, parallel_safe)]
-fn ctas_decay(
-    base: f64,
-    last_seen: TimestampWithTimeZone,
-    lifetime: Interval,
-    speed: f64,
-    at: TimestampWithTimeZone,
-) -> f64 {
-    let c = curve(&lifetime, speed);
-    let elapsed =
-        (finite_micros(at, "at") - finite_micros(last_seen, "last_seen")) as f64 / MICROS_PER_DAY;
+fn decay(base: f64, last_seen: i64, lifetime: &pg_sys::Interval, speed: f64, at: i64) -> f64 {
+    let days = interval_days(lifetime.month, lifetime.day, lifetime.time);
+    let c = or_raise(Polynomial::new(days, speed));
+    let elapsed = (finite(at, "at") - finite(last_seen, "last_seen")) as f64 / MICROS_PER_DAY;
     or_raise(c.score(base, elapsed))
+}
+
+/// The V1 call-convention record PostgreSQL asks a C function for.
+#[no_mangle]
+#[doc(hidden)]
+pub extern "C" fn pg_finfo_ctas_decay_v1() -> &'static pg_sys::Pg_finfo_record {
+    const V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
+    &V1
+}
+
+/// `ctas_decay(base, last_seen, lifetime, speed, at)` through the plain fmgr interface.
+///
+/// Why not `#[pg_extern]`: its generic argument unboxing and memory-context switch cost
+/// about 60 ns a call, more than the decay itself, and this is the function that runs
+/// over millions of rows (benches/RESULTS.md). So it reads its five arguments itself;
+/// the guard still turns a Rust panic or an SQL ERROR into PostgreSQL's error handling.
+///
+/// # Safety
+/// Called by PostgreSQL with the five arguments of the SQL declaration below, never NULL
+/// (the function is STRICT).
+#[no_mangle]
+#[doc(hidden)]
+pub unsafe extern "C-unwind" fn ctas_decay_v1(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    pg_sys::submodules::panic::pgrx_extern_c_guard(|| {
+        let args = (*fcinfo).args.as_slice(5);
+        // float8 and timestamptz are passed by value on 64-bit builds, interval by reference.
+        let base = f64::from_bits(args[0].value.value() as u64);
+        let last_seen = args[1].value.value() as i64;
+        let lifetime = &*args[2].value.cast_mut_ptr::<pg_sys::Interval>();
+        let speed = f64::from_bits(args[3].value.value() as u64);
+        let at = args[4].value.value() as i64;
+        pg_sys::Datum::from(decay(base, last_seen, lifetime, speed, at).to_bits() as usize)
+    })
 }
 
 /// The moment the score falls to `score`; NULL when it never does (score above base).
@@ -308,6 +339,11 @@ COMMENT ON TABLE ctas_decay_models IS
 INSERT INTO ctas_decay_models
 SELECT *, true FROM ctas_builtin_decay_models();
 SELECT pg_catalog.pg_extension_config_dump('ctas_decay_models', 'WHERE NOT builtin');
+
+CREATE FUNCTION ctas_decay(base float8, last_seen timestamptz, lifetime interval, speed float8,
+                           at timestamptz)
+RETURNS float8 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c
+AS 'MODULE_PATHNAME', 'ctas_decay_v1';
 
 CREATE FUNCTION ctas_decay(base float8, last_seen timestamptz, lifetime interval, speed float8)
 RETURNS float8 STABLE STRICT PARALLEL SAFE LANGUAGE sql
