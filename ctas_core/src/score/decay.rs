@@ -316,7 +316,10 @@ mod tests {
             let c = Polynomial::new(90.0, speed).unwrap();
             for t in [0.5, 1.0, 17.3, 44.4, 89.9] {
                 let general = 75.0 * (1.0 - (t / 90.0f64).powf(1.0 / speed));
-                assert!(close(c.score(75.0, t).unwrap(), general, 1e-12), "{speed} {t}");
+                assert!(
+                    close(c.score(75.0, t).unwrap(), general, 1e-12),
+                    "{speed} {t}"
+                );
             }
         }
     }
