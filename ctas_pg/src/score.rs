@@ -353,6 +353,8 @@ COMMENT ON FUNCTION ctas_decay(float8, timestamptz, interval, float8, timestampt
 'Score base (0-100) decayed from last_seen to at: base * (1 - (t/lifetime)^(1/speed)), base before last_seen, 0 after the lifetime. Example: ctas_decay(80, ''2026-01-01'', ''120 days'', 2, ''2026-01-11'') = 56.906.';
 COMMENT ON FUNCTION ctas_decay(float8, timestamptz, interval, float8) IS
 'ctas_decay at now(): STABLE, for queries that ask "how bad is it today".';
+COMMENT ON FUNCTION ctas_builtin_decay_models() IS
+'The decay models CTAS ships, as rows of ctas_decay_models; the extension loads them on CREATE EXTENSION.';
 COMMENT ON FUNCTION ctas_valid_until(float8, timestamptz, interval, float8, float8) IS
 'When the decaying score reaches score (a threshold, a revoke score): last_seen + lifetime * (1 - score/base)^speed; NULL if score is above base.';
 COMMENT ON FUNCTION ctas_confidence_to(text, int) IS

@@ -226,3 +226,28 @@ def test_score_agg_of_no_rows_is_null(conn):
         "SELECT ctas_score_agg(NULL::jsonb, 'opencti', now()) FROM generate_series(1, 3)"
     ).fetchone()[0]
     assert got is None
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    confidences=st.lists(st.integers(0, 100), max_size=5),
+    sightings=st.lists(
+        st.tuples(st.integers(0, 60 * 24 * 3600), st.sampled_from(["ids", "edr", "proxy"])),
+        max_size=6,
+    ),
+    days_after=st.floats(0, 200),
+)
+def test_score_matches_the_reference_on_random_evidence(conn, confidences, sightings, days_after):
+    seen = [(T0 + timedelta(seconds=s), who) for s, who in sightings]
+    evidence = {
+        "sources": [{"confidence": c} for c in confidences],
+        "sightings": [{"at": when.isoformat(), "source": who} for when, who in seen],
+    }
+    at = T0 + timedelta(days=60 + days_after)
+    got = conn.execute(
+        "SELECT ctas_score(%s::jsonb, 'misp:nids-simple', %s)",
+        (psycopg.types.json.Json(evidence), at),
+    ).fetchone()[0]
+    base, score = ref.combined_score(confidences, seen, 80, at, 120, 2)
+    assert got["base"] == pytest.approx(base, rel=1e-12, abs=1e-12)
+    assert got["score"] == pytest.approx(score, rel=1e-9, abs=1e-9)

@@ -103,3 +103,26 @@ def noisy_or(probabilities: list[float]) -> float:
     for p in probabilities:
         product *= 1.0 - p
     return 1.0 - product
+
+
+SIGHTING_WEIGHT = 0.1
+
+
+def combined_score(
+    confidences: list[int],
+    sightings: list[tuple[datetime, str]],
+    default_base: float,
+    at: datetime,
+    lifetime_days: float,
+    speed: float,
+) -> tuple[float, float]:
+    """(base, score) of evidence made of STIX confidences and sightings, as documented in
+    docs/scoring.md: noisy-OR of the sources (the default base when there are none), then
+    one noisy-OR term per distinct (observer, day) sighting, decayed from the last one."""
+    sources = noisy_or([c / 100 for c in confidences]) if confidences else default_base / 100
+    independent = {(who, when.date()) for when, who in sightings}
+    base = 100 * noisy_or([sources] + [SIGHTING_WEIGHT] * len(independent))
+    if not sightings:
+        return base, base
+    elapsed = (at - max(when for when, _ in sightings)) / timedelta(days=1)
+    return base, decay(base, elapsed, lifetime_days, speed)
