@@ -13,7 +13,10 @@ pub(crate) trait RaiseSql {
 
 impl RaiseSql for GeoError {
     fn sqlstate(&self) -> PgSqlErrorCode {
-        PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE
+        match self {
+            GeoError::TooMany { .. } => PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            _ => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+        }
     }
 }
 

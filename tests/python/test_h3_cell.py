@@ -8,8 +8,8 @@ import pytest
 
 import ctas
 
-POINTS = 10_000
-RESOLUTIONS = [0, 3, 7, 9, 12, 15]
+POINTS = 100_000
+RESOLUTIONS = range(16)
 
 
 def random_points(seed: int) -> tuple[list[float], list[float]]:

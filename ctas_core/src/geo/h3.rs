@@ -1,10 +1,20 @@
-//! Points to H3 cells, with the argument checks that SQL and HTTP users rely on.
+//! H3 cells over h3o, with the argument checks that SQL and HTTP users rely on.
+//!
+//! Cells travel as `u64` (the H3 index); every function that takes one validates it,
+//! so a bigint that is not a cell is an error that says so, never a wrong answer.
 
-use h3o::{LatLng, Resolution};
+use h3o::{CellIndex, LatLng, Resolution};
 use thiserror::Error;
 
 /// The finest H3 resolution.
 pub const MAX_RESOLUTION: i32 = 15;
+
+/// Largest grid-disk radius accepted: a disk of k has 3k(k+1)+1 cells, three million
+/// at 1000, which is as many as one SQL call should return.
+pub const MAX_K: i32 = 1000;
+
+/// Most cells one call may produce (children, uncompacted sets).
+pub const MAX_CELLS: u64 = 10_000_000;
 
 /// Why a point or resolution was refused; each variant names the argument at fault.
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -18,6 +28,190 @@ pub enum GeoError {
     /// Resolution outside 0..=15.
     #[error("res must be an integer in [0, 15], got {0}")]
     Resolution(i32),
+    /// A number that is not a valid H3 cell index.
+    // Shown as the bigint SQL users typed (an H3 index never sets the top bit) and in hex.
+    #[error("{arg} must be a valid H3 cell index, got {} ({value:#x})", *value as i64)]
+    Cell {
+        /// The argument at fault.
+        arg: &'static str,
+        /// What was given.
+        value: u64,
+    },
+    /// A parent resolution finer than the cell.
+    #[error("res must be in [0, {cell_res}] (the cell's resolution) for a parent, got {res}")]
+    ParentResolution {
+        /// Asked for.
+        res: i32,
+        /// The cell's.
+        cell_res: i32,
+    },
+    /// A child resolution coarser than the cell.
+    #[error(
+        "res must be in [{cell_res}, 15] (from the cell's resolution) for children, got {res}"
+    )]
+    ChildResolution {
+        /// Asked for.
+        res: i32,
+        /// The cell's.
+        cell_res: i32,
+    },
+    /// A grid radius out of range.
+    #[error("k must be an integer in [0, 1000], got {0}")]
+    K(i32),
+    /// Cells of different resolutions given to compact.
+    #[error("cells must all have the same resolution to be compacted")]
+    MixedResolutions,
+    /// The same cell twice given to compact.
+    #[error("cells must not hold the same cell twice to be compacted")]
+    DuplicateCells,
+    /// The answer would be too large.
+    #[error("the result would have {count} cells; the limit is {limit}")]
+    TooMany {
+        /// How many.
+        count: u64,
+        /// The limit.
+        limit: u64,
+    },
+}
+
+fn resolution(res: i32) -> Result<Resolution, GeoError> {
+    u8::try_from(res)
+        .ok()
+        .and_then(|r| Resolution::try_from(r).ok())
+        .ok_or(GeoError::Resolution(res))
+}
+
+fn res_of(cell: CellIndex) -> i32 {
+    i32::from(u8::from(cell.resolution()))
+}
+
+/// The cell for an H3 index, or an error naming the argument `arg`.
+pub fn parse_cell(value: u64, arg: &'static str) -> Result<CellIndex, GeoError> {
+    CellIndex::try_from(value).map_err(|_| GeoError::Cell { arg, value })
+}
+
+/// Whether `value` is a valid H3 cell index.
+pub fn is_valid_cell(value: u64) -> bool {
+    CellIndex::try_from(value).is_ok()
+}
+
+/// The resolution of a cell.
+pub fn resolution_of(cell: u64) -> Result<i32, GeoError> {
+    Ok(res_of(parse_cell(cell, "cell")?))
+}
+
+/// The centre of a cell, as (lat, lng) in degrees.
+pub fn center(cell: u64) -> Result<(f64, f64), GeoError> {
+    let ll = LatLng::from(parse_cell(cell, "cell")?);
+    Ok((ll.lat(), ll.lng()))
+}
+
+/// The boundary of a cell, as (lat, lng) vertices in degrees, counter-clockwise, not
+/// closed (the first vertex is not repeated).
+pub fn boundary(cell: u64) -> Result<Vec<(f64, f64)>, GeoError> {
+    let b = parse_cell(cell, "cell")?.boundary();
+    Ok(b.iter().map(|ll| (ll.lat(), ll.lng())).collect())
+}
+
+/// The parent of a cell at a coarser (or the same) resolution.
+pub fn parent(cell: u64, res: i32) -> Result<u64, GeoError> {
+    let c = parse_cell(cell, "cell")?;
+    let r = resolution(res)?;
+    c.parent(r)
+        .map(u64::from)
+        .ok_or(GeoError::ParentResolution {
+            res,
+            cell_res: res_of(c),
+        })
+}
+
+/// The children of a cell at a finer (or the same) resolution.
+pub fn children(cell: u64, res: i32) -> Result<Vec<u64>, GeoError> {
+    let c = parse_cell(cell, "cell")?;
+    let r = resolution(res)?;
+    if res < res_of(c) {
+        return Err(GeoError::ChildResolution {
+            res,
+            cell_res: res_of(c),
+        });
+    }
+    bounded(c.children_count(r))?;
+    Ok(c.children(r).map(u64::from).collect())
+}
+
+fn bounded(count: u64) -> Result<(), GeoError> {
+    if count > MAX_CELLS {
+        return Err(GeoError::TooMany {
+            count,
+            limit: MAX_CELLS,
+        });
+    }
+    Ok(())
+}
+
+fn radius(k: i32) -> Result<u32, GeoError> {
+    if (0..=MAX_K).contains(&k) {
+        Ok(k as u32)
+    } else {
+        Err(GeoError::K(k))
+    }
+}
+
+/// Every cell within `k` steps of a cell, the cell first.
+pub fn grid_disk(cell: u64, k: i32) -> Result<Vec<u64>, GeoError> {
+    let c = parse_cell(cell, "cell")?;
+    let cells: Vec<CellIndex> = c.grid_disk(radius(k)?);
+    Ok(cells.into_iter().map(u64::from).collect())
+}
+
+/// The cells exactly `k` steps from a cell (correct around pentagons too).
+pub fn grid_ring(cell: u64, k: i32) -> Result<Vec<u64>, GeoError> {
+    let c = parse_cell(cell, "cell")?;
+    let k = radius(k)?;
+    let cells: Vec<(CellIndex, u32)> = c.grid_disk_distances(k);
+    Ok(cells
+        .into_iter()
+        .filter(|&(_, d)| d == k)
+        .map(|(c, _)| u64::from(c))
+        .collect())
+}
+
+/// Steps between two cells of the same resolution; None when H3 cannot tell (cells
+/// too far apart, or on either side of a pentagon's distortion).
+pub fn grid_distance(a: u64, b: u64) -> Result<Option<i64>, GeoError> {
+    let a = parse_cell(a, "a")?;
+    let b = parse_cell(b, "b")?;
+    Ok(a.grid_distance(b).ok().map(i64::from))
+}
+
+/// The smallest set of cells, of mixed resolutions, that covers exactly the same area.
+pub fn compact(cells: &[u64]) -> Result<Vec<u64>, GeoError> {
+    let mut parsed = cells
+        .iter()
+        .map(|&c| parse_cell(c, "cells"))
+        .collect::<Result<Vec<_>, _>>()?;
+    CellIndex::compact(&mut parsed).map_err(|e| match e {
+        h3o::error::CompactionError::HeterogeneousResolution => GeoError::MixedResolutions,
+        _ => GeoError::DuplicateCells,
+    })?;
+    Ok(parsed.into_iter().map(u64::from).collect())
+}
+
+/// The cells at `res` that cover exactly what a compacted set covers.
+pub fn uncompact(cells: &[u64], res: i32) -> Result<Vec<u64>, GeoError> {
+    let r = resolution(res)?;
+    let parsed = cells
+        .iter()
+        .map(|&c| parse_cell(c, "cells"))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(finer) = parsed.iter().find(|c| res_of(**c) > res) {
+        return Err(GeoError::ChildResolution {
+            res,
+            cell_res: res_of(*finer),
+        });
+    }
+    bounded(CellIndex::uncompact_size(parsed.iter().copied(), r))?;
+    Ok(CellIndex::uncompact(parsed, r).map(u64::from).collect())
 }
 
 /// The H3 cell at resolution `res` that contains the point (`lat`, `lng`) in degrees.
@@ -33,10 +227,7 @@ pub fn cell(lat: f64, lng: f64, res: i32) -> Result<u64, GeoError> {
     if !lng.is_finite() || !(-180.0..=180.0).contains(&lng) {
         return Err(GeoError::Longitude(lng));
     }
-    let resolution = u8::try_from(res)
-        .ok()
-        .and_then(|r| Resolution::try_from(r).ok())
-        .ok_or(GeoError::Resolution(res))?;
+    let resolution = resolution(res)?;
     let point = LatLng::new(lat, lng).map_err(|_| GeoError::Latitude(lat))?;
     Ok(u64::from(point.to_cell(resolution)))
 }
@@ -81,6 +272,66 @@ mod tests {
         }
     }
 
+    const SF9: u64 = 0x8928308280fffff;
+
+    #[test]
+    fn parent_children_and_disks_fit_together() {
+        let parent7 = parent(SF9, 7).unwrap();
+        assert_eq!(resolution_of(parent7), Ok(7));
+        let kids = children(parent7, 9).unwrap();
+        assert_eq!(kids.len(), 49);
+        assert!(kids.contains(&SF9));
+        assert_eq!(compact(&kids).unwrap(), vec![parent7]);
+        let mut back = uncompact(&[parent7], 9).unwrap();
+        back.sort_unstable();
+        let mut kids = kids;
+        kids.sort_unstable();
+        assert_eq!(back, kids);
+        let disk = grid_disk(SF9, 2).unwrap();
+        assert_eq!((disk.len(), disk[0]), (19, SF9));
+        assert_eq!(grid_ring(SF9, 2).unwrap().len(), 12);
+        for c in grid_ring(SF9, 2).unwrap() {
+            assert_eq!(grid_distance(SF9, c), Ok(Some(2)));
+        }
+    }
+
+    #[test]
+    fn bad_cells_and_arguments_are_named() {
+        let not_a_cell = 0x1234;
+        assert!(center(not_a_cell)
+            .unwrap_err()
+            .to_string()
+            .starts_with("cell must be a valid H3 cell index"));
+        assert!(grid_distance(SF9, 0)
+            .unwrap_err()
+            .to_string()
+            .starts_with("b must be"));
+        assert!(parent(SF9, 10)
+            .unwrap_err()
+            .to_string()
+            .starts_with("res must be in [0, 9]"));
+        assert!(children(SF9, 8)
+            .unwrap_err()
+            .to_string()
+            .starts_with("res must be in [9, 15]"));
+        assert_eq!(grid_disk(SF9, -1), Err(GeoError::K(-1)));
+        assert_eq!(grid_disk(SF9, 1001), Err(GeoError::K(1001)));
+        let res0 = parent(SF9, 0).unwrap();
+        assert!(matches!(children(res0, 15), Err(GeoError::TooMany { .. })));
+        assert_eq!(
+            compact(&[SF9, parent(SF9, 8).unwrap()]),
+            Err(GeoError::MixedResolutions)
+        );
+        assert_eq!(compact(&[SF9, SF9]), Err(GeoError::DuplicateCells));
+    }
+
+    #[test]
+    fn boundary_and_center_of_the_reference_cell() {
+        let (lat, lng) = center(SF9).unwrap();
+        assert!((lat - 37.77670234943567).abs() < 1e-9 && (lng + 122.41845932318311).abs() < 1e-9);
+        assert_eq!(boundary(SF9).unwrap().len(), 6);
+    }
+
     proptest! {
         #[test]
         fn a_cell_has_the_resolution_asked_for(
@@ -88,6 +339,23 @@ mod tests {
         ) {
             let index = h3o::CellIndex::try_from(cell(lat, lng, res).unwrap()).unwrap();
             prop_assert_eq!(i32::from(u8::from(index.resolution())), res);
+        }
+
+        #[test]
+        fn a_cell_is_its_parents_child_and_in_its_own_disk(
+            lat in -89.0f64..=89.0, lng in -180.0f64..=180.0, res in 1i32..=15, k in 0i32..4
+        ) {
+            let c = cell(lat, lng, res).unwrap();
+            let p = parent(c, res - 1).unwrap();
+            prop_assert!(children(p, res).unwrap().contains(&c));
+            let disk = grid_disk(c, k).unwrap();
+            prop_assert_eq!(disk[0], c);
+            prop_assert!(disk.len() as i32 <= 3 * k * (k + 1) + 1);
+            for ring_k in 0..=k {
+                for r in grid_ring(c, ring_k).unwrap() {
+                    prop_assert!(disk.contains(&r));
+                }
+            }
         }
     }
 }

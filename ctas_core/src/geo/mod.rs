@@ -1,5 +1,6 @@
-//! Geospatial analysis: H3 cells over h3o.
+//! Geospatial analysis: H3 cells over h3o, and shapes for GIS tools.
 
 pub mod h3;
+pub mod shape;
 
-pub use h3::{cell, GeoError, MAX_RESOLUTION};
+pub use h3::{cell, GeoError, MAX_CELLS, MAX_K, MAX_RESOLUTION};
