@@ -6,14 +6,23 @@ Nothing here skips: when PostgreSQL or the extension is missing the tests fail a
 so, because a silent skip would report a green run that tested nothing.
 """
 
+import os
+
 import psycopg
 import pytest
+from hypothesis import settings
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 import ctas
 
 TEST_DATABASE = "ctas_pytest"
+
+# In CI the examples are fixed (derandomized), so a red run can be replayed exactly;
+# on a developer's machine they vary from run to run and keep finding new cases.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")

@@ -154,8 +154,15 @@ pub fn combine(
     let base = (100.0 * with_sightings).clamp(0.0, 100.0);
 
     let reference_time = evidence.reference_time();
+    // Microseconds, as PostgreSQL keeps time: near the end of a lifetime the curve is
+    // steep enough that rounding to milliseconds shows in the ninth digit.
     let elapsed_days = reference_time
-        .map(|r| (at - r).num_milliseconds() as f64 / 86_400_000.0)
+        .map(|r| {
+            let d = at - r;
+            d.num_microseconds()
+                .map(|us| us as f64 / 86_400_000_000.0)
+                .unwrap_or(d.num_milliseconds() as f64 / 86_400_000.0)
+        })
         .unwrap_or(0.0);
     let score = model.curve.score_unchecked(base, elapsed_days);
     let valid_until = match (
