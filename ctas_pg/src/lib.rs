@@ -7,6 +7,7 @@
 mod bench;
 mod error;
 mod h3;
+mod hotspot;
 mod score;
 
 ::pgrx::pg_module_magic!(name, version);

@@ -64,6 +64,25 @@ pub enum GeoError {
     /// The same cell twice given to compact.
     #[error("cells must not hold the same cell twice to be compacted")]
     DuplicateCells,
+    /// A kernel name that is not known.
+    #[error("kernel must be one of uniform, triangular, quadratic, quartic, gaussian, got {0:?}")]
+    Kernel(String),
+    /// Arrays of cells and values of different lengths.
+    #[error("cells and values must have the same length, got {cells} cells and {values} values")]
+    Lengths {
+        /// Cells given.
+        cells: usize,
+        /// Values given.
+        values: usize,
+    },
+    /// A value that is not a finite number.
+    #[error("values must be finite numbers, got {value} at position {index}")]
+    Value {
+        /// Zero-based position.
+        index: usize,
+        /// The value.
+        value: f64,
+    },
     /// The answer would be too large.
     #[error("the result would have {count} cells; the limit is {limit}")]
     TooMany {

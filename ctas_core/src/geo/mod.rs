@@ -1,6 +1,7 @@
 //! Geospatial analysis: H3 cells over h3o, and shapes for GIS tools.
 
 pub mod h3;
+pub mod hotspot;
 pub mod shape;
 
 pub use h3::{cell, GeoError, MAX_CELLS, MAX_K, MAX_RESOLUTION};
