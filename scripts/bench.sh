@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SQL benchmarks against the release build of the extension.
-#   scripts/bench.sh score [rows]   scoring vs a trivial SQL function (default 10M rows)
+#   scripts/bench.sh score [rows]     scoring vs a trivial SQL function (default 10M rows)
+#   scripts/bench.sh hotspot [cells]  Gi* vs PySAL esda (default 100,000 cells)
 # Installs the release build (and leaves it installed; `make test` puts the debug build
 # back), starts PostgreSQL if needed.
 set -euo pipefail
@@ -12,5 +13,6 @@ log "building and installing the release build of the ctas extension"
 (cd ctas_pg && NO_COLOR=1 cargo pgrx install --release --features bench --pg-config "$PG_CONFIG" >/dev/null)
 case "${1:-}" in
   score) "$CTAS_VENV/bin/python" benches/sql/score_decay.py "${2:-10000000}" ;;
-  *) die "usage: $0 score [rows]" ;;
+  hotspot) "$CTAS_VENV/bin/python" benches/sql/hotspot_gistar.py "${2:-100000}" ;;
+  *) die "usage: $0 score [rows] | hotspot [cells]" ;;
 esac

@@ -10,3 +10,6 @@ cargo build --quiet -p ctas_router
 log "building and installing the ctas extension into $("$PG_CONFIG" --pkglibdir)"
 (cd ctas_pg && NO_COLOR=1 cargo pgrx install --pg-config "$PG_CONFIG")
 [[ -f "$("$PG_CONFIG" --sharedir)/extension/ctas.control" ]] || die "the ctas extension was not installed (see above)"
+log "installing the ctas_postgis companion extension (SQL only)"
+install -m 644 sql/ctas_postgis/ctas_postgis.control sql/ctas_postgis/ctas_postgis--*.sql \
+  "$("$PG_CONFIG" --sharedir)/extension/"

@@ -39,8 +39,8 @@ log "pg_regress"
 bash scripts/regress.sh 2>&1 | tee "$results/regress.log"
 
 log "ruff"
-"$CTAS_VENV/bin/ruff" check python tests/python
-"$CTAS_VENV/bin/ruff" format --check python tests/python
+"$CTAS_VENV/bin/ruff" check python tests/python benches
+"$CTAS_VENV/bin/ruff" format --check python tests/python benches
 log "pytest (Python testbed against PostgreSQL with the extension)"
 "$CTAS_VENV/bin/pytest" -q tests/python 2>&1 | tee "$results/pytest.log"
 

@@ -14,13 +14,9 @@ import statistics
 import sys
 import time
 
+import benchdb
 import psycopg
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-import ctas
-
-DATABASE = "ctas_bench"
 RUNS = 5
 
 QUERIES = {
@@ -49,19 +45,7 @@ QUERIES = {
 }
 
 
-def bench_dsn() -> str:
-    with ctas.connect(autocommit=True) as admin:
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
-        if exists.fetchone() is None:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
-    params = conninfo_to_dict(ctas.dsn())
-    params["dbname"] = DATABASE
-    return make_conninfo(**params)
-
-
 def prepare(conn: psycopg.Connection, rows: int) -> None:
-    conn.execute("DROP EXTENSION IF EXISTS ctas CASCADE")
-    conn.execute("CREATE EXTENSION ctas")
     conn.execute(
         "CREATE OR REPLACE FUNCTION trivial_decay(base float8, last_seen timestamptz,"
         " lifetime interval, speed float8, at timestamptz) RETURNS float8"
@@ -94,9 +78,8 @@ def timed(conn: psycopg.Connection, query: str) -> float:
 
 def main() -> None:
     rows = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000_000
-    with psycopg.connect(bench_dsn(), autocommit=True) as conn:
+    with benchdb.connect() as conn:
         prepare(conn, rows)
-        conn.execute("SET max_parallel_workers_per_gather = 0")
         version = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'ctas'")
         print(f"ctas {version.fetchone()[0]}, {rows:,} rows, median of {RUNS}, one core\n")
         results = {name: timed(conn, q) for name, q in QUERIES.items()}

@@ -10,8 +10,7 @@
 //! in PySAL's esda with weights built over the input and CARTO's GETIS_ORD_H3). The
 //! z-score is Gᵢ* itself; the p-value is two-sided, 2 · (1 − Φ(|z|)).
 
-use std::collections::HashMap;
-
+use ahash::AHashMap;
 use h3o::CellIndex;
 
 use super::h3::{parse_cell, GeoError, MAX_K};
@@ -73,6 +72,33 @@ pub struct Hotspot {
     pub p_value: f64,
 }
 
+/// Σ wᵢⱼxⱼ, Σ wᵢⱼ and Σ wᵢⱼ² over one cell's neighbourhood.
+#[derive(Default)]
+struct Sums {
+    wx: f64,
+    w: f64,
+    w2: f64,
+}
+
+/// What a neighbour is looked up in.
+struct Neighbours<'a> {
+    index: &'a AHashMap<CellIndex, usize>,
+    weights: &'a [f64],
+    values: &'a [f64],
+}
+
+impl Neighbours<'_> {
+    #[inline]
+    fn add(&self, sums: &mut Sums, nb: CellIndex, d: u32) {
+        if let Some(&j) = self.index.get(&nb) {
+            let wij = self.weights[d as usize];
+            sums.wx += wij * self.values[j];
+            sums.w += wij;
+            sums.w2 += wij * wij;
+        }
+    }
+}
+
 /// Two-sided p-value of a standard normal z-score.
 pub fn two_sided_p(z: f64) -> f64 {
     libm::erfc(z.abs() / std::f64::consts::SQRT_2)
@@ -96,7 +122,9 @@ pub fn getis_ord(
         return Err(GeoError::K(k));
     }
     let k = k as u32;
-    let mut index: HashMap<CellIndex, usize> = HashMap::with_capacity(cells.len());
+    // aHash, not SipHash: the lookups are most of the work, and H3 indexes are not
+    // attacker-chosen keys of a long-lived table.
+    let mut index: AHashMap<CellIndex, usize> = AHashMap::with_capacity(cells.len());
     let mut resolution = None;
     for (i, &c) in cells.iter().enumerate() {
         let cell = parse_cell(c, "cells")?;
@@ -120,20 +148,34 @@ pub fn getis_ord(
         .sqrt();
     let weights: Vec<f64> = (0..=k).map(|d| kernel.weight(d, k)).collect();
     let mut out = Vec::with_capacity(cells.len());
-    let mut ring: Vec<(CellIndex, u32)> = Vec::new();
-    for (&c, _) in cells.iter().zip(values) {
+    for &c in cells {
         let cell = CellIndex::try_from(c).expect("checked above");
-        ring.clear();
-        ring.extend(cell.grid_disk_distances::<Vec<_>>(k));
-        let (mut wx, mut w, mut w2) = (0.0, 0.0, 0.0);
-        for &(nb, d) in &ring {
-            if let Some(&j) = index.get(&nb) {
-                let wij = weights[d as usize];
-                wx += wij * values[j];
-                w += wij;
-                w2 += wij * wij;
+        let neighbours = Neighbours {
+            index: &index,
+            weights: &weights,
+            values,
+        };
+        // The fast walk fails only near a pentagon; then the exact one starts over.
+        let mut sums = Sums::default();
+        let mut fast_ok = !cell.is_pentagon();
+        if fast_ok {
+            for step in cell.grid_disk_distances_fast(k) {
+                match step {
+                    Some((nb, d)) => neighbours.add(&mut sums, nb, d),
+                    None => {
+                        fast_ok = false;
+                        break;
+                    }
+                }
             }
         }
+        if !fast_ok {
+            sums = Sums::default();
+            for (nb, d) in cell.grid_disk_distances_safe(k) {
+                neighbours.add(&mut sums, nb, d);
+            }
+        }
+        let Sums { wx, w, w2 } = sums;
         let z = (wx - mean * w) / (s * ((n * w2 - w * w) / (n - 1.0)).sqrt());
         out.push(Hotspot {
             cell: c,

@@ -1,0 +1,28 @@
+"""The benchmarks' own database, with the extension as just installed (release build)."""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+import ctas
+
+DATABASE = "ctas_bench"
+
+
+def connect() -> psycopg.Connection:
+    """A connection to ctas_bench (made if missing) with ctas dropped and created again,
+    so a benchmark never measures an older build of the extension."""
+    with ctas.connect(autocommit=True) as admin:
+        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
+        if exists.fetchone() is None:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
+    params = conninfo_to_dict(ctas.dsn())
+    params["dbname"] = DATABASE
+    conn = psycopg.connect(make_conninfo(**params), autocommit=True)
+    conn.execute("SET client_min_messages = warning")
+    conn.execute("DROP EXTENSION IF EXISTS ctas CASCADE")
+    conn.execute("CREATE EXTENSION ctas")
+    conn.execute("SET max_parallel_workers_per_gather = 0")
+    return conn

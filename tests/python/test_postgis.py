@@ -1,0 +1,67 @@
+"""ctas_postgis: the H3 functions for PostGIS geometry and geography, on real PostGIS."""
+
+import random
+
+import psycopg
+import pytest
+
+
+@pytest.fixture(scope="module")
+def gis(conn):
+    conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    conn.execute("CREATE EXTENSION IF NOT EXISTS ctas_postgis")
+    return conn
+
+
+def test_geometry_and_geography_points_give_the_same_cells(gis):
+    rng = random.Random(3)
+    points = [(rng.uniform(-89, 89), rng.uniform(-179.9, 179.9)) for _ in range(500)]
+    lats, lngs = zip(*points, strict=True)
+    rows = gis.execute(
+        "SELECT ctas_h3_cell(lat, lng, 9),"
+        "       ctas_h3_cell(ST_SetSRID(ST_MakePoint(lng, lat), 4326), 9),"
+        "       ctas_h3_cell(ST_SetSRID(ST_MakePoint(lng, lat), 4326)::geography, 9)"
+        " FROM unnest(%s::float8[], %s::float8[]) AS p(lat, lng)",
+        (list(lats), list(lngs)),
+    ).fetchall()
+    assert all(a == b == c for a, b, c in rows)
+
+
+def test_a_cell_contains_its_centre_and_its_points(gis):
+    row = gis.execute(
+        "SELECT ST_Contains(b, ctas_h3_cell_to_geometry(c)),"
+        "       ST_Contains(b, ST_SetSRID(ST_MakePoint(-0.1246, 51.5007), 4326)),"
+        "       ST_SRID(b), GeometryType(b), ST_NPoints(b)"
+        " FROM ctas_h3_cell(51.5007, -0.1246, 9) AS c, ctas_h3_cell_to_boundary_geometry(c) AS b"
+    ).fetchone()
+    assert row == (True, True, 4326, "POLYGON", 7)
+
+
+def test_touching_cells_merge_into_one_outline(gis):
+    row = gis.execute(
+        "SELECT GeometryType(m), ST_NumGeometries(m), ST_SRID(m)"
+        " FROM ctas_h3_cells_to_multipolygon(ARRAY(SELECT ctas_h3_grid_disk("
+        "   ctas_h3_cell(51.5007, -0.1246, 9), 2))) AS m"
+    ).fetchone()
+    assert row == ("MULTIPOLYGON", 1, 4326)
+
+
+@pytest.mark.parametrize(
+    ("geom", "message"),
+    [
+        ("ST_SetSRID(ST_MakePoint(500000, 180000), 27700)", "geom must have SRID 4326"),
+        (
+            "ST_MakePoint(-0.12, 51.5)",
+            "geom must have SRID 4326 (WGS 84 longitude/latitude), got SRID 0",
+        ),
+        (
+            "ST_SetSRID(ST_MakeLine(ST_MakePoint(0, 0), ST_MakePoint(1, 1)), 4326)",
+            "geom must be a POINT, got LINESTRING",
+        ),
+    ],
+)
+def test_bad_geometry_is_22023_with_a_hint(gis, geom, message):
+    with pytest.raises(psycopg.errors.InvalidParameterValue) as err:
+        gis.execute(f"SELECT ctas_h3_cell({geom}, 9)")
+    assert message in str(err.value)
+    assert err.value.diag.message_hint
