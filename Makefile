@@ -1,6 +1,6 @@
 # The two commands of the README, and the pieces they are made of.
 # Every target is a script in scripts/, so CI and people run the same thing.
-.PHONY: demo test stop install build regress services bench-score bench-hotspot
+.PHONY: demo test stop install build regress services bench-score bench-hotspot bench-dbscan
 SHELL := /bin/bash
 
 demo:      ## install, build, start everything, ingest the sample, show every tier
@@ -32,3 +32,6 @@ bench-score: ## scoring 10M rows in SQL against a trivial SQL function (benches/
 
 bench-hotspot: ## Gi* on 100,000 H3 cells against PySAL esda (benches/RESULTS.md)
 	bash scripts/bench.sh hotspot
+
+bench-dbscan: ## DBSCAN of 1M points against PostGIS ST_ClusterDBSCAN (benches/RESULTS.md)
+	bash scripts/bench.sh dbscan

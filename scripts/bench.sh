@@ -2,6 +2,7 @@
 # SQL benchmarks against the release build of the extension.
 #   scripts/bench.sh score [rows]     scoring vs a trivial SQL function (default 10M rows)
 #   scripts/bench.sh hotspot [cells]  Gi* vs PySAL esda (default 100,000 cells)
+#   scripts/bench.sh dbscan [points [runs]]  DBSCAN vs PostGIS ST_ClusterDBSCAN (1M)
 # Installs the release build (and leaves it installed; `make test` puts the debug build
 # back), starts PostgreSQL if needed.
 set -euo pipefail
@@ -14,5 +15,6 @@ log "building and installing the release build of the ctas extension"
 case "${1:-}" in
   score) "$CTAS_VENV/bin/python" benches/sql/score_decay.py "${2:-10000000}" ;;
   hotspot) "$CTAS_VENV/bin/python" benches/sql/hotspot_gistar.py "${2:-100000}" ;;
-  *) die "usage: $0 score [rows] | hotspot [cells]" ;;
+  dbscan) "$CTAS_VENV/bin/python" benches/sql/dbscan_postgis.py "${2:-1000000}" "${3:-1}" ;;
+  *) die "usage: $0 score [rows] | hotspot [cells] | dbscan [points [runs]]" ;;
 esac

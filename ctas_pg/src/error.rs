@@ -14,7 +14,9 @@ pub(crate) trait RaiseSql {
 impl RaiseSql for GeoError {
     fn sqlstate(&self) -> PgSqlErrorCode {
         match self {
-            GeoError::TooMany { .. } => PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            GeoError::TooMany { .. } | GeoError::TooManyPoints { .. } => {
+                PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED
+            }
             _ => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
         }
     }

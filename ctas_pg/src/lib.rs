@@ -5,6 +5,7 @@
 
 #[cfg(feature = "bench")]
 mod bench;
+mod cluster;
 mod error;
 mod h3;
 mod hotspot;

@@ -83,6 +83,28 @@ pub enum GeoError {
         /// The value.
         value: f64,
     },
+    /// Arrays of latitudes and longitudes of different lengths.
+    #[error("lats and lngs must have the same length, got {lats} and {lngs}")]
+    PointLengths {
+        /// Latitudes given.
+        lats: usize,
+        /// Longitudes given.
+        lngs: usize,
+    },
+    /// More points than one call clusters.
+    #[error("lats has {count} points; the limit is {limit}")]
+    TooManyPoints {
+        /// How many.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A DBSCAN radius that is not a finite non-negative number of metres.
+    #[error("eps must be a finite number of metres >= 0, got {0}")]
+    Eps(f64),
+    /// A DBSCAN minimum that is not positive.
+    #[error("minpoints must be an integer >= 1, got {0}")]
+    MinPoints(i32),
     /// The answer would be too large.
     #[error("the result would have {count} cells; the limit is {limit}")]
     TooMany {

@@ -1,0 +1,62 @@
+//! `ctas_dbscan`: DBSCAN of points on the sphere, in SQL.
+
+use ctas_core::geo::dbscan;
+use pgrx::prelude::*;
+
+use crate::error::or_raise;
+
+fn no_nulls<T>(items: Vec<Option<T>>, what: &str) -> Vec<T> {
+    items
+        .into_iter()
+        .map(|v| {
+            v.unwrap_or_else(|| {
+                ereport!(
+                    ERROR,
+                    PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                    format!("{what} must not contain NULL")
+                );
+            })
+        })
+        .collect()
+}
+
+/// DBSCAN of points (ids, lats, lngs in degrees) with eps in metres on the sphere:
+/// one row per point, its cluster (from 0) or NULL for noise.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn ctas_dbscan(
+    ids: Vec<Option<i64>>,
+    lats: Vec<Option<f64>>,
+    lngs: Vec<Option<f64>>,
+    eps_m: f64,
+    minpoints: i32,
+) -> TableIterator<'static, (name!(id, i64), name!(cluster_id, Option<i32>))> {
+    let ids = no_nulls(ids, "ids");
+    let lats = no_nulls(lats, "lats");
+    let lngs = no_nulls(lngs, "lngs");
+    if ids.len() != lats.len() {
+        ereport!(
+            ERROR,
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!(
+                "ids and lats must have the same length, got {} and {}",
+                ids.len(),
+                lats.len()
+            )
+        );
+    }
+    let clusters = or_raise(dbscan::dbscan(&lats, &lngs, eps_m, minpoints));
+    TableIterator::new(
+        ids.into_iter()
+            .zip(clusters)
+            .map(|(id, c)| (id, c.map(|c| c as i32))),
+    )
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION ctas_dbscan(bigint[], float8[], float8[], float8, int) IS
+'DBSCAN of points given as ids, lats and lngs (degrees, same order) with eps in metres on the sphere and minpoints (itself included): (id, cluster_id from 0, NULL for noise). Clusters as PostGIS ST_ClusterDBSCAN; a border point near two clusters joins the one of its nearest core point.';
+"#,
+    name = "ctas_cluster_comments",
+    requires = [ctas_dbscan]
+);
