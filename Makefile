@@ -1,6 +1,6 @@
 # The two commands of the README, and the pieces they are made of.
 # Every target is a script in scripts/, so CI and people run the same thing.
-.PHONY: demo test stop install build regress services bench-score bench-hotspot bench-dbscan
+.PHONY: demo test stop install build regress services bench-score bench-hotspot bench-dbscan bench-h3
 SHELL := /bin/bash
 
 demo:      ## install, build, start everything, ingest the sample, show every tier
@@ -35,3 +35,6 @@ bench-hotspot: ## Gi* on 100,000 H3 cells against PySAL esda (benches/RESULTS.md
 
 bench-dbscan: ## DBSCAN of 1M points against PostGIS ST_ClusterDBSCAN (benches/RESULTS.md)
 	bash scripts/bench.sh dbscan
+
+bench-h3: ## ctas_h3_cell per row against a trivial SQL function (benches/RESULTS.md)
+	bash scripts/bench.sh h3
