@@ -64,6 +64,9 @@ pub enum GeoError {
     /// The same cell twice given to compact.
     #[error("cells must not hold the same cell twice to be compacted")]
     DuplicateCells,
+    /// A gap out of range.
+    #[error("gap must be an integer in [0, 999], got {0}")]
+    Gap(i32),
     /// A kernel name that is not known.
     #[error("kernel must be one of uniform, triangular, quadratic, quartic, gaussian, got {0:?}")]
     Kernel(String),

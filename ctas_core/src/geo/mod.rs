@@ -1,5 +1,6 @@
 //! Geospatial analysis: H3 cells over h3o, and shapes for GIS tools.
 
+pub mod cluster;
 pub mod dbscan;
 pub mod h3;
 pub mod hotspot;
