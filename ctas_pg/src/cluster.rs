@@ -3,22 +3,7 @@
 use ctas_core::geo::dbscan;
 use pgrx::prelude::*;
 
-use crate::error::or_raise;
-
-fn no_nulls<T>(items: Vec<Option<T>>, what: &str) -> Vec<T> {
-    items
-        .into_iter()
-        .map(|v| {
-            v.unwrap_or_else(|| {
-                ereport!(
-                    ERROR,
-                    PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
-                    format!("{what} must not contain NULL")
-                );
-            })
-        })
-        .collect()
-}
+use crate::error::{no_nulls, or_raise};
 
 /// DBSCAN of points (ids, lats, lngs in degrees) with eps in metres on the sphere:
 /// one row per point, its cluster (from 0) or NULL for noise.

@@ -41,3 +41,19 @@ pub(crate) fn or_raise<T, E: RaiseSql + std::fmt::Display>(result: Result<T, E>)
         }
     }
 }
+
+/// The elements of an SQL array, or an ERROR (22004) naming the array if one is NULL.
+pub(crate) fn no_nulls<T>(items: Vec<Option<T>>, what: &str) -> Vec<T> {
+    items
+        .into_iter()
+        .map(|v| {
+            v.unwrap_or_else(|| {
+                ereport!(
+                    ERROR,
+                    PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                    format!("{what} must not contain NULL")
+                );
+            })
+        })
+        .collect()
+}

@@ -7,7 +7,7 @@ use ctas_core::geo::{h3, shape};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 
-use crate::error::or_raise;
+use crate::error::{no_nulls, or_raise};
 
 /// An H3 index never sets its top bit, so it always fits a signed bigint both ways.
 fn to_sql(cell: u64) -> i64 {
@@ -23,18 +23,7 @@ fn set(cells: Vec<u64>) -> SetOfIterator<'static, i64> {
 }
 
 fn cell_array(cells: Vec<Option<i64>>) -> Vec<u64> {
-    cells
-        .into_iter()
-        .map(|c| {
-            c.map(from_sql).unwrap_or_else(|| {
-                ereport!(
-                    ERROR,
-                    PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
-                    "cells must not contain NULL"
-                );
-            })
-        })
-        .collect()
+    no_nulls(cells, "cells").into_iter().map(from_sql).collect()
 }
 
 /// `res` or, when it is -1 (the default, as in h3-pg), the cell's resolution plus `step`.

@@ -5,22 +5,7 @@ use ctas_core::geo::hotspot::{self, Kernel};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 
-use crate::error::or_raise;
-
-fn no_nulls<T>(items: Vec<Option<T>>, what: &str) -> Vec<T> {
-    items
-        .into_iter()
-        .map(|v| {
-            v.unwrap_or_else(|| {
-                ereport!(
-                    ERROR,
-                    PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
-                    format!("{what} must not contain NULL")
-                );
-            })
-        })
-        .collect()
-}
+use crate::error::{no_nulls, or_raise};
 
 /// Gi* z-score and two-sided p-value for every cell, over its k-ring with a kernel.
 #[pg_extern(immutable, strict, parallel_safe)]

@@ -6,7 +6,8 @@ use ahash::{AHashMap, AHashSet};
 use h3o::{CellIndex, LatLng, VertexIndex};
 use serde_json::{json, Value};
 
-use super::h3::{parse_cell, GeoError, MAX_K};
+use super::h3::{weighted_cells, GeoError, MAX_K};
+use super::sets::Sets;
 
 /// One cluster of cells.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,23 +25,6 @@ pub struct CellCluster {
     pub outline: Value,
 }
 
-struct Sets(Vec<usize>);
-
-impl Sets {
-    fn find(&mut self, mut i: usize) -> usize {
-        while self.0[i] != i {
-            self.0[i] = self.0[self.0[i]];
-            i = self.0[i];
-        }
-        i
-    }
-    fn union(&mut self, a: usize, b: usize) {
-        let (ra, rb) = (self.find(a), self.find(b));
-        let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
-        self.0[hi] = lo;
-    }
-}
-
 /// Clusters of the cells whose weight is at least `min_weight`; two such cells are in
 /// one cluster when at most `gap` rings of other cells lie between them (gap 0: they
 /// touch). Cells must be distinct and of one resolution.
@@ -50,31 +34,10 @@ pub fn cell_clusters(
     min_weight: f64,
     gap: i32,
 ) -> Result<Vec<CellCluster>, GeoError> {
-    if cells.len() != weights.len() {
-        return Err(GeoError::Lengths {
-            cells: cells.len(),
-            values: weights.len(),
-        });
-    }
     if !(0..MAX_K).contains(&gap) {
         return Err(GeoError::Gap(gap));
     }
-    let mut parsed = Vec::with_capacity(cells.len());
-    let mut resolution = None;
-    let mut seen = AHashSet::with_capacity(cells.len());
-    for (i, (&c, &w)) in cells.iter().zip(weights).enumerate() {
-        let cell = parse_cell(c, "cells")?;
-        if *resolution.get_or_insert(cell.resolution()) != cell.resolution() {
-            return Err(GeoError::MixedResolutions);
-        }
-        if !seen.insert(cell) {
-            return Err(GeoError::DuplicateCells);
-        }
-        if !w.is_finite() {
-            return Err(GeoError::Value { index: i, value: w });
-        }
-        parsed.push(cell);
-    }
+    let parsed = weighted_cells(cells, weights)?;
     let kept: Vec<usize> = (0..cells.len())
         .filter(|&i| weights[i] >= min_weight)
         .collect();
@@ -83,19 +46,19 @@ pub fn cell_clusters(
         .enumerate()
         .map(|(p, &i)| (parsed[i], p))
         .collect();
-    let mut sets = Sets((0..kept.len()).collect());
+    let mut sets = Sets::new(kept.len());
     let reach = (gap + 1) as u32;
     for (p, &i) in kept.iter().enumerate() {
         for nb in parsed[i].grid_disk::<Vec<_>>(reach) {
             if let Some(&q) = position.get(&nb) {
-                sets.union(p, q);
+                sets.union(p as u32, q as u32);
             }
         }
     }
     let mut members: Vec<Vec<usize>> = Vec::new();
-    let mut id_of_root: AHashMap<usize, usize> = AHashMap::new();
+    let mut id_of_root: AHashMap<u32, usize> = AHashMap::new();
     for (p, &i) in kept.iter().enumerate() {
-        let root = sets.find(p);
+        let root = sets.find(p as u32);
         let id = *id_of_root.entry(root).or_insert_with(|| {
             members.push(Vec::new());
             members.len() - 1

@@ -18,6 +18,7 @@ use rstar::primitives::GeomWithData;
 use rstar::RTree;
 
 use super::h3::GeoError;
+use super::sets::Sets;
 
 /// The IUGG mean Earth radius, in metres.
 pub const EARTH_RADIUS_M: f64 = 6_371_008.8;
@@ -38,26 +39,6 @@ fn to_xyz(lat: f64, lng: f64) -> [f64; 3] {
 
 fn dist2(a: &[f64; 3], b: &[f64; 3]) -> f64 {
     (a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)
-}
-
-/// Union-find whose roots are always the lowest index of their set.
-struct Sets(Vec<u32>);
-
-impl Sets {
-    fn find(&mut self, mut i: u32) -> u32 {
-        while self.0[i as usize] != i {
-            let parent = self.0[i as usize];
-            self.0[i as usize] = self.0[parent as usize];
-            i = parent;
-        }
-        i
-    }
-
-    fn union(&mut self, a: u32, b: u32) {
-        let (ra, rb) = (self.find(a), self.find(b));
-        let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
-        self.0[hi as usize] = lo;
-    }
 }
 
 /// The points on the sphere and the squared chord of eps, after checking the arguments.
@@ -127,7 +108,7 @@ pub fn dbscan_rtree(
         .collect();
 
     let n = xyz.len();
-    let mut sets = Sets((0..n as u32).collect());
+    let mut sets = Sets::new(n);
     // For a border point: its nearest core point so far, and the squared distance.
     let mut nearest_core: Vec<Option<(f64, u32)>> = vec![None; n];
     for i in 0..n {
@@ -310,7 +291,7 @@ pub fn dbscan(
     }
 
     // Core points of a cell are one cluster; neighbouring cells join on a close core pair.
-    let mut sets = Sets((0..n as u32).collect());
+    let mut sets = Sets::new(n);
     let core_of =
         |ps: &[u32]| -> Vec<u32> { ps.iter().copied().filter(|&i| core[i as usize]).collect() };
     let mut cell_cores: ahash::AHashMap<CellKey, Vec<u32>> = ahash::AHashMap::new();

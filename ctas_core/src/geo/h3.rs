@@ -134,6 +134,36 @@ pub fn parse_cell(value: u64, arg: &'static str) -> Result<CellIndex, GeoError> 
     CellIndex::try_from(value).map_err(|_| GeoError::Cell { arg, value })
 }
 
+/// Cells for a computation over a set of cells with a value each: valid, distinct, of
+/// one resolution, every value finite; errors name the first that is not.
+pub(crate) fn weighted_cells(cells: &[u64], values: &[f64]) -> Result<Vec<CellIndex>, GeoError> {
+    if cells.len() != values.len() {
+        return Err(GeoError::Lengths {
+            cells: cells.len(),
+            values: values.len(),
+        });
+    }
+    let mut parsed = Vec::with_capacity(cells.len());
+    let mut seen = ahash::AHashSet::with_capacity(cells.len());
+    for (i, (&c, &v)) in cells.iter().zip(values).enumerate() {
+        let cell = parse_cell(c, "cells")?;
+        if parsed
+            .first()
+            .is_some_and(|f: &CellIndex| f.resolution() != cell.resolution())
+        {
+            return Err(GeoError::MixedResolutions);
+        }
+        if !seen.insert(cell) {
+            return Err(GeoError::DuplicateCells);
+        }
+        if !v.is_finite() {
+            return Err(GeoError::Value { index: i, value: v });
+        }
+        parsed.push(cell);
+    }
+    Ok(parsed)
+}
+
 /// Whether `value` is a valid H3 cell index.
 pub fn is_valid_cell(value: u64) -> bool {
     CellIndex::try_from(value).is_ok()

@@ -13,7 +13,7 @@
 use ahash::AHashMap;
 use h3o::CellIndex;
 
-use super::h3::{parse_cell, GeoError, MAX_K};
+use super::h3::{weighted_cells, GeoError, MAX_K};
 
 /// How a neighbour's weight falls with its grid distance d from the cell, for a
 /// bandwidth of h = k + 1 rings (so the outermost ring still counts): u = d / h.
@@ -112,35 +112,15 @@ pub fn getis_ord(
     k: i32,
     kernel: Kernel,
 ) -> Result<Vec<Hotspot>, GeoError> {
-    if cells.len() != values.len() {
-        return Err(GeoError::Lengths {
-            cells: cells.len(),
-            values: values.len(),
-        });
-    }
     if !(0..=MAX_K).contains(&k) {
         return Err(GeoError::K(k));
     }
     let k = k as u32;
+    let parsed = weighted_cells(cells, values)?;
     // aHash, not SipHash: the lookups are most of the work, and H3 indexes are not
     // attacker-chosen keys of a long-lived table.
-    let mut index: AHashMap<CellIndex, usize> = AHashMap::with_capacity(cells.len());
-    let mut resolution = None;
-    for (i, &c) in cells.iter().enumerate() {
-        let cell = parse_cell(c, "cells")?;
-        if *resolution.get_or_insert(cell.resolution()) != cell.resolution() {
-            return Err(GeoError::MixedResolutions);
-        }
-        if index.insert(cell, i).is_some() {
-            return Err(GeoError::DuplicateCells);
-        }
-        if !values[i].is_finite() {
-            return Err(GeoError::Value {
-                index: i,
-                value: values[i],
-            });
-        }
-    }
+    let index: AHashMap<CellIndex, usize> =
+        parsed.iter().enumerate().map(|(i, c)| (*c, i)).collect();
     let n = cells.len() as f64;
     let mean = values.iter().sum::<f64>() / n;
     let s = (values.iter().map(|x| x * x).sum::<f64>() / n - mean * mean)
@@ -148,8 +128,7 @@ pub fn getis_ord(
         .sqrt();
     let weights: Vec<f64> = (0..=k).map(|d| kernel.weight(d, k)).collect();
     let mut out = Vec::with_capacity(cells.len());
-    for &c in cells {
-        let cell = CellIndex::try_from(c).expect("checked above");
+    for (&c, &cell) in cells.iter().zip(&parsed) {
         let neighbours = Neighbours {
             index: &index,
             weights: &weights,

@@ -4,6 +4,7 @@ pub mod cluster;
 pub mod dbscan;
 pub mod h3;
 pub mod hotspot;
+mod sets;
 pub mod shape;
 
 pub use h3::{cell, GeoError, MAX_CELLS, MAX_K, MAX_RESOLUTION};
