@@ -3,7 +3,7 @@
 //! Cells are `bigint` (h3-pg has its own `h3index` type); `to_hex(cell)` shows the
 //! usual form. A bigint that is not a cell is an ERROR naming the argument.
 
-use ctas_core::geo::{h3, shape};
+use ctas_core::geo::{h3, polyfill, shape};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 
@@ -118,6 +118,12 @@ fn ctas_h3_uncompact_cells(cells: Vec<Option<i64>>, res: i32) -> SetOfIterator<'
     set(or_raise(h3::uncompact(&cell_array(cells), res)))
 }
 
+/// The cells at `res` whose centres lie inside a GeoJSON Polygon or MultiPolygon.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn ctas_h3_polygon_to_cells(geojson: JsonB, res: i32) -> SetOfIterator<'static, i64> {
+    set(or_raise(polyfill::polygon_to_cells(&geojson.0, res)))
+}
+
 extension_sql!(
     r#"
 COMMENT ON FUNCTION ctas_h3_cell(float8, float8, int) IS
@@ -133,6 +139,7 @@ COMMENT ON FUNCTION ctas_h3_grid_disk(bigint, int) IS 'Every cell within k steps
 COMMENT ON FUNCTION ctas_h3_grid_ring(bigint, int) IS 'The cells exactly k steps away (0-1000, default 1), correct around pentagons (h3-pg has h3_grid_ring_unsafe).';
 COMMENT ON FUNCTION ctas_h3_grid_distance(bigint, bigint) IS 'Grid steps between two cells; NULL when H3 cannot tell (h3_grid_distance raises an error there).';
 COMMENT ON FUNCTION ctas_h3_compact_cells(bigint[]) IS 'The smallest set of cells covering the same area; cells must share one resolution and be distinct (h3_compact_cells).';
+COMMENT ON FUNCTION ctas_h3_polygon_to_cells(jsonb, int) IS 'The cells at res whose centres lie inside a GeoJSON Polygon or MultiPolygon (holes respected), as h3_polygon_to_cells; at most 10 million cells.';
 COMMENT ON FUNCTION ctas_h3_uncompact_cells(bigint[], int) IS 'The cells at res covering what a compacted set covers (h3_uncompact_cells). At most 10 million cells.';
 "#,
     name = "ctas_h3_comments",
@@ -149,6 +156,7 @@ COMMENT ON FUNCTION ctas_h3_uncompact_cells(bigint[], int) IS 'The cells at res 
         ctas_h3_grid_ring,
         ctas_h3_grid_distance,
         ctas_h3_compact_cells,
-        ctas_h3_uncompact_cells
+        ctas_h3_uncompact_cells,
+        ctas_h3_polygon_to_cells
     ]
 );

@@ -42,3 +42,23 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN (SELECT ST_Multi(ST_Union(ctas_h3_cell_to_boundary_geometry(c))) FROM unnest(cells) AS c);
 COMMENT ON FUNCTION ctas_h3_cells_to_multipolygon(bigint[]) IS
 'The outline of a set of cells as one MULTIPOLYGON, SRID 4326 (cells that touch merge).';
+
+CREATE FUNCTION ctas_h3_polygon_to_cells(geom geometry, res int) RETURNS SETOF bigint
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+BEGIN
+    IF ST_SRID(geom) <> 4326 THEN
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = format('geom must have SRID 4326 (WGS 84 longitude/latitude), got SRID %s',
+                             ST_SRID(geom)),
+            HINT = 'ST_Transform(geom, 4326) converts it; ST_SetSRID(geom, 4326) labels it.';
+    END IF;
+    IF GeometryType(geom) NOT IN ('POLYGON', 'MULTIPOLYGON') THEN
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = format('geom must be a POLYGON or MULTIPOLYGON, got %s', GeometryType(geom)),
+            HINT = 'ST_Buffer(geom, ...) or ST_ConvexHull(geom) makes an area of other shapes.';
+    END IF;
+    RETURN QUERY SELECT ctas_h3_polygon_to_cells(ST_AsGeoJSON(geom)::jsonb, res);
+END
+$$;
+COMMENT ON FUNCTION ctas_h3_polygon_to_cells(geometry, int) IS
+'The cells at res whose centres lie inside a POLYGON or MULTIPOLYGON with SRID 4326 (h3_polygon_to_cells for geometry).';

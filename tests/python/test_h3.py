@@ -1,5 +1,6 @@
 """The rest of the ctas_h3_* family against the `h3` Python package."""
 
+import json
 import random
 import struct
 
@@ -164,3 +165,50 @@ def test_wkb_is_the_geojson_polygon(conn):
     assert (order, kind, rings) == (1, 3, 1)
     coords = [list(struct.unpack_from("<dd", wkb, 13 + 16 * i)) for i in range(points)]
     assert coords == geojson["coordinates"][0]
+
+
+def star(lat, lng, radius, points, rng):
+    """A star-shaped ring of (lat, lng) around a centre, radii varying."""
+    import math
+
+    out = []
+    for i in range(points):
+        a = 2 * math.pi * i / points
+        r = radius * rng.uniform(0.4, 1.0)
+        out.append((lat + r * math.sin(a), lng + r * math.cos(a) / math.cos(math.radians(lat))))
+    return out
+
+
+@pytest.mark.parametrize(("seed", "res"), [(1, 6), (2, 7), (3, 8), (4, 9)])
+def test_polygon_to_cells_matches_the_h3_package(conn, seed, res):
+    rng = random.Random(seed)
+    lat, lng = rng.uniform(-60, 60), rng.uniform(-170, 170)
+    radius = {6: 1.0, 7: 0.5, 8: 0.2, 9: 0.08}[res]
+    outer = star(lat, lng, radius, 17, rng)
+    hole = star(lat, lng, radius * 0.25, 7, rng)
+    want = {h3.str_to_int(c) for c in h3.polygon_to_cells(h3.LatLngPoly(outer, hole), res)}
+    geojson = {
+        "type": "Polygon",
+        "coordinates": [
+            [[x, y] for y, x in outer + outer[:1]],
+            [[x, y] for y, x in hole + hole[:1]],
+        ],
+    }
+    got = set(
+        one_col(conn, "SELECT ctas_h3_polygon_to_cells(%s::jsonb, %s)", (json.dumps(geojson), res))
+    )
+    assert len(want) > 50
+    assert got == want
+
+
+def test_polygon_to_cells_errors(conn):
+    with pytest.raises(psycopg.errors.InvalidParameterValue) as err:
+        conn.execute(
+            'SELECT ctas_h3_polygon_to_cells(\'{"type": "LineString", "coordinates": []}\', 5)'
+        )
+    assert "must be a Polygon or MultiPolygon, got LineString" in str(err.value)
+    with pytest.raises(psycopg.errors.ProgramLimitExceeded):
+        conn.execute(
+            'SELECT count(*) FROM ctas_h3_polygon_to_cells(\'{"type": "Polygon",'
+            ' "coordinates": [[[0, 0], [60, 0], [60, 60], [0, 60], [0, 0]]]}\', 12)'
+        )

@@ -65,3 +65,26 @@ def test_bad_geometry_is_22023_with_a_hint(gis, geom, message):
         gis.execute(f"SELECT ctas_h3_cell({geom}, 9)")
     assert message in str(err.value)
     assert err.value.diag.message_hint
+
+
+def test_polygon_geometry_to_cells_equals_the_geojson_form(gis):
+    geom = (
+        "ST_SetSRID(ST_MakePolygon(ST_MakeLine(ARRAY[ST_MakePoint(2.30, 48.84),"
+        " ST_MakePoint(2.38, 48.84), ST_MakePoint(2.38, 48.88), ST_MakePoint(2.30, 48.88),"
+        " ST_MakePoint(2.30, 48.84)])), 4326)"
+    )
+    agg = "SELECT array_agg(c ORDER BY c) FROM ctas_h3_polygon_to_cells({}, 9) c"
+    a = gis.execute(agg.format(geom))
+    b = gis.execute(agg.format(f"ST_AsGeoJSON({geom})::jsonb"))
+    cells = a.fetchone()[0]
+    assert cells == b.fetchone()[0]
+    assert len(cells) > 100
+    inside = gis.execute(
+        f"SELECT bool_and(ST_Contains({geom}, ctas_h3_cell_to_geometry(c)))"
+        " FROM unnest(%s::bigint[]) c",
+        (cells,),
+    ).fetchone()[0]
+    assert inside
+    with pytest.raises(psycopg.errors.InvalidParameterValue) as err:
+        gis.execute("SELECT ctas_h3_polygon_to_cells(ST_SetSRID(ST_MakePoint(0, 0), 4326), 9)")
+    assert "geom must be a POLYGON or MULTIPOLYGON, got POINT" in str(err.value)

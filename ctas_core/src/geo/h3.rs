@@ -64,6 +64,9 @@ pub enum GeoError {
     /// The same cell twice given to compact.
     #[error("cells must not hold the same cell twice to be compacted")]
     DuplicateCells,
+    /// GeoJSON that is not a Polygon or MultiPolygon CTAS can read.
+    #[error("geojson: {0}")]
+    GeoJson(String),
     /// A gap out of range.
     #[error("gap must be an integer in [0, 999], got {0}")]
     Gap(i32),

@@ -4,6 +4,7 @@ pub mod cluster;
 pub mod dbscan;
 pub mod h3;
 pub mod hotspot;
+pub mod polyfill;
 mod sets;
 pub mod shape;
 
