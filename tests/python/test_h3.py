@@ -204,11 +204,12 @@ def test_polygon_to_cells_matches_the_h3_package(conn, seed, res):
 def test_polygon_to_cells_errors(conn):
     with pytest.raises(psycopg.errors.InvalidParameterValue) as err:
         conn.execute(
-            'SELECT ctas_h3_polygon_to_cells(\'{"type": "LineString", "coordinates": []}\', 5)'
+            "SELECT ctas_h3_polygon_to_cells("
+            '\'{"type": "LineString", "coordinates": []}\'::jsonb, 5)'
         )
     assert "must be a Polygon or MultiPolygon, got LineString" in str(err.value)
     with pytest.raises(psycopg.errors.ProgramLimitExceeded):
         conn.execute(
             'SELECT count(*) FROM ctas_h3_polygon_to_cells(\'{"type": "Polygon",'
-            ' "coordinates": [[[0, 0], [60, 0], [60, 60], [0, 60], [0, 0]]]}\', 12)'
+            ' "coordinates": [[[0, 0], [60, 0], [60, 60], [0, 60], [0, 0]]]}\'::jsonb, 12)'
         )
