@@ -1,23 +1,24 @@
 //! `ctas_dbscan`: DBSCAN of points on the sphere, in SQL.
 
 use ctas_core::geo::dbscan;
+use pgrx::datum::Array;
 use pgrx::prelude::*;
 
-use crate::error::{no_nulls, or_raise};
+use crate::error::{or_raise, slice_no_nulls};
 
 /// DBSCAN of points (ids, lats, lngs in degrees) with eps in metres on the sphere:
 /// one row per point, its cluster (from 0) or NULL for noise.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn ctas_dbscan(
-    ids: Vec<Option<i64>>,
-    lats: Vec<Option<f64>>,
-    lngs: Vec<Option<f64>>,
+    ids: Array<i64>,
+    lats: Array<f64>,
+    lngs: Array<f64>,
     eps_m: f64,
     minpoints: i32,
 ) -> TableIterator<'static, (name!(id, i64), name!(cluster_id, Option<i32>))> {
-    let ids = no_nulls(ids, "ids");
-    let lats = no_nulls(lats, "lats");
-    let lngs = no_nulls(lngs, "lngs");
+    let ids = slice_no_nulls(&ids, "ids");
+    let lats = slice_no_nulls(&lats, "lats");
+    let lngs = slice_no_nulls(&lngs, "lngs");
     if ids.len() != lats.len() {
         ereport!(
             ERROR,
@@ -29,12 +30,15 @@ fn ctas_dbscan(
             )
         );
     }
-    let clusters = or_raise(dbscan::dbscan(&lats, &lngs, eps_m, minpoints));
-    TableIterator::new(
-        ids.into_iter()
-            .zip(clusters)
-            .map(|(id, c)| (id, c.map(|c| c as i32))),
-    )
+    let clusters = or_raise(dbscan::dbscan(lats, lngs, eps_m, minpoints));
+    // The rows must outlive the arguments, so they are collected, not borrowed.
+    let rows: Vec<(i64, Option<i32>)> = ids
+        .iter()
+        .copied()
+        .zip(clusters)
+        .map(|(id, c)| (id, c.map(|c| c as i32)))
+        .collect();
+    TableIterator::new(rows)
 }
 
 extension_sql!(

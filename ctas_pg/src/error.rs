@@ -57,3 +57,25 @@ pub(crate) fn no_nulls<T>(items: Vec<Option<T>>, what: &str) -> Vec<T> {
         })
         .collect()
 }
+
+/// The elements of an SQL array of a fixed-width type, in place (no copy), or an
+/// ERROR (22004) naming the array if one is NULL. Large arrays (a million points) are
+/// why: copying them element by element into a Vec cost more than some computations.
+pub(crate) fn slice_no_nulls<'a, T: pgrx::array::Scalar>(
+    items: &'a pgrx::datum::Array<'_, T>,
+    what: &str,
+) -> &'a [T] {
+    items.as_slice().unwrap_or_else(|_| {
+        ereport!(
+            ERROR,
+            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            format!("{what} must not contain NULL")
+        );
+    })
+}
+
+/// Cells as H3 indexes: the same 64 bits, read unsigned (an index never sets the top bit).
+pub(crate) fn as_cells(cells: &[i64]) -> &[u64] {
+    // SAFETY: i64 and u64 have the same size, alignment and every bit pattern valid.
+    unsafe { std::slice::from_raw_parts(cells.as_ptr().cast::<u64>(), cells.len()) }
+}

@@ -2,27 +2,24 @@
 
 use ctas_core::geo::cluster;
 use ctas_core::geo::hotspot::{self, Kernel};
+use pgrx::datum::Array;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 
-use crate::error::{no_nulls, or_raise};
+use crate::error::{as_cells, or_raise, slice_no_nulls};
 
 /// Gi* z-score and two-sided p-value for every cell, over its k-ring with a kernel.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn ctas_h3_getis_ord(
-    cells: Vec<Option<i64>>,
-    values: Vec<Option<f64>>,
+    cells: Array<i64>,
+    values: Array<f64>,
     k: default!(i32, 1),
     kernel: default!(&str, "'uniform'"),
 ) -> TableIterator<'static, (name!(cell, i64), name!(z_score, f64), name!(p_value, f64))> {
     let kernel = or_raise(Kernel::parse(kernel));
-    // An H3 index never sets the top bit: the bigint is the index.
-    let cells: Vec<u64> = no_nulls(cells, "cells")
-        .into_iter()
-        .map(|c| c as u64)
-        .collect();
-    let values = no_nulls(values, "values");
-    let spots = or_raise(hotspot::getis_ord(&cells, &values, k, kernel));
+    let cells = as_cells(slice_no_nulls(&cells, "cells"));
+    let values = slice_no_nulls(&values, "values");
+    let spots = or_raise(hotspot::getis_ord(cells, values, k, kernel));
     TableIterator::new(
         spots
             .into_iter()
@@ -34,8 +31,8 @@ fn ctas_h3_getis_ord(
 /// most `gap` rings: id, cells, total weight, weighted centroid, GeoJSON outline.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn ctas_h3_cell_clusters(
-    cells: Vec<Option<i64>>,
-    weights: Vec<Option<f64>>,
+    cells: Array<i64>,
+    weights: Array<f64>,
     min_weight: default!(f64, 0.0),
     gap: default!(i32, 0),
 ) -> TableIterator<
@@ -48,12 +45,9 @@ fn ctas_h3_cell_clusters(
         name!(outline, JsonB),
     ),
 > {
-    let cells: Vec<u64> = no_nulls(cells, "cells")
-        .into_iter()
-        .map(|c| c as u64)
-        .collect();
-    let weights = no_nulls(weights, "weights");
-    let clusters = or_raise(cluster::cell_clusters(&cells, &weights, min_weight, gap));
+    let cells = as_cells(slice_no_nulls(&cells, "cells"));
+    let weights = slice_no_nulls(&weights, "weights");
+    let clusters = or_raise(cluster::cell_clusters(cells, weights, min_weight, gap));
     TableIterator::new(clusters.into_iter().map(|c| {
         (
             c.id as i32,
