@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import statistics
+import time
+
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -26,3 +29,23 @@ def connect() -> psycopg.Connection:
     conn.execute("CREATE EXTENSION ctas")
     conn.execute("SET max_parallel_workers_per_gather = 0")
     return conn
+
+
+def median_seconds(conn: psycopg.Connection, query: str, runs: int) -> float:
+    """The median wall time of `runs` executions of `query`, after one warm-up run."""
+    conn.execute(query).fetchall()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        conn.execute(query).fetchall()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def floor_table(results: dict[str, float], rows: int, floor_name: str) -> None:
+    """Print timings as a Markdown table with each query's ratio to the floor."""
+    floor = results[floor_name]
+    print("| query | seconds | Mrows/s | × floor |")
+    print("|---|---|---|---|")
+    for name, secs in results.items():
+        print(f"| {name} | {secs:.3f} | {rows / secs / 1e6:.2f} | {secs / floor:.2f} |")

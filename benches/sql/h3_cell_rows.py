@@ -8,9 +8,7 @@ function over every row, 5 times after a warm-up, median; parallel query off.
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 
 import benchdb
 
@@ -42,21 +40,9 @@ def main() -> None:
                 "SELECT sum(ctas_h3_cell(lat, lng, 15) % 7) FROM h3_points"
             ),
         }
-        results = {}
-        for name, q in queries.items():
-            conn.execute(q).fetchall()
-            times = []
-            for _ in range(RUNS):
-                start = time.perf_counter()
-                conn.execute(q).fetchall()
-                times.append(time.perf_counter() - start)
-            results[name] = statistics.median(times)
-    floor = results["floor: trivial SQL function (inlined)"]
+        results = {name: benchdb.median_seconds(conn, q, RUNS) for name, q in queries.items()}
     print(f"{rows:,} rows, median of {RUNS}, one core\n")
-    print("| query | seconds | Mrows/s | × floor |")
-    print("|---|---|---|---|")
-    for name, secs in results.items():
-        print(f"| {name} | {secs:.3f} | {rows / secs / 1e6:.2f} | {secs / floor:.2f} |")
+    benchdb.floor_table(results, rows, "floor: trivial SQL function (inlined)")
 
 
 if __name__ == "__main__":

@@ -10,9 +10,7 @@ Markdown table for benches/RESULTS.md.
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 
 import benchdb
 import psycopg
@@ -66,28 +64,14 @@ def prepare(conn: psycopg.Connection, rows: int) -> None:
     conn.execute("VACUUM ANALYZE decay_rows")
 
 
-def timed(conn: psycopg.Connection, query: str) -> float:
-    conn.execute(query).fetchall()  # warm-up: caches, hint bits
-    times = []
-    for _ in range(RUNS):
-        start = time.perf_counter()
-        conn.execute(query).fetchall()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def main() -> None:
     rows = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000_000
     with benchdb.connect() as conn:
         prepare(conn, rows)
         version = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'ctas'")
         print(f"ctas {version.fetchone()[0]}, {rows:,} rows, median of {RUNS}, one core\n")
-        results = {name: timed(conn, q) for name, q in QUERIES.items()}
-    floor = results["floor: trivial SQL function (inlined)"]
-    print("| query | seconds | Mrows/s | × floor |")
-    print("|---|---|---|---|")
-    for name, secs in results.items():
-        print(f"| {name} | {secs:.3f} | {rows / secs / 1e6:.1f} | {secs / floor:.2f} |")
+        results = {name: benchdb.median_seconds(conn, q, RUNS) for name, q in QUERIES.items()}
+    benchdb.floor_table(results, rows, "floor: trivial SQL function (inlined)")
 
 
 if __name__ == "__main__":

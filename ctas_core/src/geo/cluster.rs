@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use super::h3::{weighted_cells, GeoError, MAX_K};
 use super::sets::Sets;
+use super::shape::ring_contains;
 
 /// One cluster of cells.
 #[derive(Debug, Clone, PartialEq)]
@@ -144,7 +145,7 @@ fn outline(cells: &[CellIndex]) -> Value {
     let (outers, holes): (Vec<_>, Vec<_>) = rings.into_iter().partition(|r| signed_area(r) > 0.0);
     let mut polygons: Vec<Vec<Vec<(f64, f64)>>> = outers.into_iter().map(|r| vec![r]).collect();
     for hole in holes {
-        if let Some(p) = polygons.iter_mut().find(|p| contains(&p[0], hole[0])) {
+        if let Some(p) = polygons.iter_mut().find(|p| ring_contains(&p[0], hole[0])) {
             p.push(hole);
         }
     }
@@ -196,21 +197,6 @@ fn signed_area(ring: &[(f64, f64)]) -> f64 {
         })
         .sum::<f64>()
         / 2.0
-}
-
-fn contains(ring: &[(f64, f64)], (px, py): (f64, f64)) -> bool {
-    let n = ring.len();
-    let mut inside = false;
-    let mut j = n - 1;
-    for i in 0..n {
-        let (xi, yi) = ring[i];
-        let (xj, yj) = ring[j];
-        if (yi > py) != (yj > py) && px < (xj - xi) * (py - yi) / (yj - yi) + xi {
-            inside = !inside;
-        }
-        j = i;
-    }
-    inside
 }
 
 #[cfg(test)]

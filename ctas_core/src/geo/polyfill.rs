@@ -14,6 +14,7 @@ use h3o::{CellIndex, LatLng, Resolution};
 use serde_json::Value;
 
 use super::h3::{GeoError, MAX_CELLS};
+use super::shape::ring_contains;
 
 /// A polygon: outer ring then holes, each a list of (lng, lat) in degrees.
 type Polygon = Vec<Vec<(f64, f64)>>;
@@ -84,22 +85,8 @@ pub fn parse_polygons(geojson: &Value) -> Result<Vec<Polygon>, GeoError> {
     }
 }
 
-fn in_ring(ring: &[(f64, f64)], (px, py): (f64, f64)) -> bool {
-    let mut inside = false;
-    let mut j = ring.len() - 1;
-    for i in 0..ring.len() {
-        let (xi, yi) = ring[i];
-        let (xj, yj) = ring[j];
-        if (yi > py) != (yj > py) && px < (xj - xi) * (py - yi) / (yj - yi) + xi {
-            inside = !inside;
-        }
-        j = i;
-    }
-    inside
-}
-
 fn contains(p: &Polygon, point: (f64, f64)) -> bool {
-    in_ring(&p[0], point) && !p[1..].iter().any(|hole| in_ring(hole, point))
+    ring_contains(&p[0], point) && !p[1..].iter().any(|hole| ring_contains(hole, point))
 }
 
 /// Cells under every edge of every ring, sampled at a third of the cell edge length

@@ -36,6 +36,22 @@ pub fn polygon_geojson(ring: &[(f64, f64)]) -> Value {
     json!({"type": "Polygon", "coordinates": [coords]})
 }
 
+/// Whether a point lies inside a ring, both as (x = lng, y = lat), by ray crossing in
+/// the plane: how GeoJSON and PostGIS geometry read a polygon, and how H3 decides
+/// which cell centres a polygon holds.
+pub fn ring_contains(ring: &[(f64, f64)], (px, py): (f64, f64)) -> bool {
+    let mut inside = false;
+    let mut j = ring.len().wrapping_sub(1);
+    for (i, &(xi, yi)) in ring.iter().enumerate() {
+        let (xj, yj) = ring[j];
+        if (yi > py) != (yj > py) && px < (xj - xi) * (py - yi) / (yj - yi) + xi {
+            inside = !inside;
+        }
+        j = i;
+    }
+    inside
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,6 +70,14 @@ mod tests {
             wkb[61..77],
             "closed: the last point is the first"
         );
+    }
+
+    #[test]
+    fn ring_contains_by_crossings() {
+        let square = [(0.0, 0.0), (2.0, 0.0), (2.0, 2.0), (0.0, 2.0)];
+        assert!(ring_contains(&square, (1.0, 1.0)));
+        assert!(!ring_contains(&square, (3.0, 1.0)));
+        assert!(!ring_contains(&[], (0.0, 0.0)));
     }
 
     #[test]
