@@ -2,7 +2,8 @@
 -- in SQL over ctas's own functions, so that ctas itself never needs PostGIS.
 \echo Use "CREATE EXTENSION ctas_postgis" to load this file. \quit
 
-CREATE FUNCTION ctas_h3_cell(geom geometry, res int) RETURNS bigint
+-- One check of the coordinate system for every function that takes a geometry.
+CREATE FUNCTION ctas_postgis_require_wgs84(geom geometry) RETURNS void
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
 BEGIN
     IF ST_SRID(geom) <> 4326 THEN
@@ -11,6 +12,15 @@ BEGIN
                              ST_SRID(geom)),
             HINT = 'ST_Transform(geom, 4326) converts it; ST_SetSRID(geom, 4326) labels it.';
     END IF;
+END
+$$;
+COMMENT ON FUNCTION ctas_postgis_require_wgs84(geometry) IS
+'ERROR 22023 with a hint unless geom has SRID 4326; used by the ctas_postgis functions.';
+
+CREATE FUNCTION ctas_h3_cell(geom geometry, res int) RETURNS bigint
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+BEGIN
+    PERFORM ctas_postgis_require_wgs84(geom);
     IF GeometryType(geom) <> 'POINT' THEN
         RAISE EXCEPTION USING ERRCODE = '22023',
             MESSAGE = format('geom must be a POINT, got %s', GeometryType(geom)),
@@ -46,12 +56,7 @@ COMMENT ON FUNCTION ctas_h3_cells_to_multipolygon(bigint[]) IS
 CREATE FUNCTION ctas_h3_polygon_to_cells(geom geometry, res int) RETURNS SETOF bigint
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
 BEGIN
-    IF ST_SRID(geom) <> 4326 THEN
-        RAISE EXCEPTION USING ERRCODE = '22023',
-            MESSAGE = format('geom must have SRID 4326 (WGS 84 longitude/latitude), got SRID %s',
-                             ST_SRID(geom)),
-            HINT = 'ST_Transform(geom, 4326) converts it; ST_SetSRID(geom, 4326) labels it.';
-    END IF;
+    PERFORM ctas_postgis_require_wgs84(geom);
     IF GeometryType(geom) NOT IN ('POLYGON', 'MULTIPOLYGON') THEN
         RAISE EXCEPTION USING ERRCODE = '22023',
             MESSAGE = format('geom must be a POLYGON or MULTIPOLYGON, got %s', GeometryType(geom)),

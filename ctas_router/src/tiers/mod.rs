@@ -9,11 +9,9 @@ use std::future::Future;
 
 use ctas_core::model::ThreatRecord;
 
-/// Each tier the router keeps records in.
+/// Each tier downstream of the hot tier (sled), which feeds them through outboxes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TierName {
-    /// sled, in the router's data directory.
-    Hot,
     /// SurrealDB.
     Warm,
     /// PostgreSQL.
@@ -29,7 +27,6 @@ impl TierName {
     /// Lower-case name, as used in the API, the metrics and the logs.
     pub fn as_str(self) -> &'static str {
         match self {
-            TierName::Hot => "hot",
             TierName::Warm => "warm",
             TierName::Cold => "cold",
             TierName::Graph => "graph",
@@ -39,7 +36,6 @@ impl TierName {
     /// The sled tree that holds this tier's outbox.
     pub fn outbox_tree(self) -> &'static str {
         match self {
-            TierName::Hot => "outbox:hot",
             TierName::Warm => "outbox:warm",
             TierName::Cold => "outbox:cold",
             TierName::Graph => "outbox:graph",
@@ -52,7 +48,6 @@ impl TierName {
             TierName::Warm => 0,
             TierName::Cold => 1,
             TierName::Graph => 2,
-            TierName::Hot => panic!("the hot tier has no outbox"),
         }
     }
 }
