@@ -4,6 +4,7 @@
 #   scripts/bench.sh hotspot [cells]  Gi* vs PySAL esda (default 100,000 cells)
 #   scripts/bench.sh dbscan [points [runs]]  DBSCAN vs PostGIS ST_ClusterDBSCAN (1M)
 #   scripts/bench.sh h3 [rows]        ctas_h3_cell per row vs a trivial function (1M)
+#   scripts/bench.sh ioc-accuracy [cases.jsonl]  IOC recall/precision, CTAS and ioc-finder
 # Installs the release build (and leaves it installed; `make test` puts the debug build
 # back), starts PostgreSQL if needed.
 set -euo pipefail
@@ -18,5 +19,6 @@ case "${1:-}" in
   hotspot) "$CTAS_VENV/bin/python" benches/sql/hotspot_gistar.py "${2:-100000}" ;;
   dbscan) "$CTAS_VENV/bin/python" benches/sql/dbscan_postgis.py "${2:-1000000}" "${3:-1}" ;;
   h3) "$CTAS_VENV/bin/python" benches/sql/h3_cell_rows.py "${2:-1000000}" ;;
-  *) die "usage: $0 score [rows] | hotspot [cells] | dbscan [points [runs]] | h3 [rows]" ;;
+  ioc-accuracy) "$CTAS_VENV/bin/python" benches/sql/ioc_accuracy.py "${2:-$CTAS_ROOT/../shared/data/ioc/iocfinder_cases.jsonl}" ;;
+  *) die "usage: $0 score [rows] | hotspot [cells] | dbscan [points [runs]] | h3 [rows] | ioc-accuracy [cases.jsonl]" ;;
 esac

@@ -5,5 +5,7 @@
 //! the same record gives the same answer wherever it is analysed.
 
 pub mod geo;
+pub mod ioc;
 pub mod model;
+pub mod patterns;
 pub mod score;

@@ -5,10 +5,13 @@
 
 #[cfg(feature = "bench")]
 mod bench;
+mod cache;
 mod cluster;
 mod error;
 mod h3;
 mod hotspot;
+mod ioc;
+mod patterns;
 mod score;
 
 ::pgrx::pg_module_magic!(name, version);

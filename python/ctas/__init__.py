@@ -4,6 +4,6 @@
 variables); ``ctas.h3_cell(conn, lat, lng, res)`` calls ``ctas_h3_cell``.
 """
 
-from ctas.client import connect, dsn, h3_cell
+from ctas.client import connect, dsn, extract_iocs, h3_cell
 
-__all__ = ["connect", "dsn", "h3_cell"]
+__all__ = ["connect", "dsn", "extract_iocs", "h3_cell"]

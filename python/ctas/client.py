@@ -22,3 +22,10 @@ def h3_cell(conn: psycopg.Connection, lat: float, lng: float, res: int) -> int:
     row = conn.execute("SELECT ctas_h3_cell(%s, %s, %s)", (lat, lng, res)).fetchone()
     assert row is not None
     return row[0]
+
+
+def extract_iocs(conn: psycopg.Connection, body: str) -> list[dict]:
+    """``ctas_extract_iocs(body)`` as dicts: kind, value, raw, start_pos, end_pos, warninglists."""
+    cur = conn.execute("SELECT * FROM ctas_extract_iocs(%s)", (body,))
+    names = [d.name for d in cur.description or []]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

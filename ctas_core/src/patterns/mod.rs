@@ -1,0 +1,189 @@
+//! Pattern sets for retro-hunts: many named regular expressions, compiled once and
+//! run over every row of years of reports.
+//!
+//! Patterns use the `regex` crate, whose engines run in time linear in the text for
+//! every pattern: there is no backtracking, so no pattern (however hostile) can make a
+//! scan hang. Look-around and back-references are therefore not supported. Sizes are
+//! bounded so that a set cannot take a backend's memory: see the `MAX_*` constants.
+
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+
+/// Most patterns in one set.
+pub const MAX_PATTERNS: usize = 10_000;
+/// Longest pattern, in bytes of its source.
+pub const MAX_PATTERN_LEN: usize = 4_096;
+/// Largest compiled program of one pattern, in bytes.
+pub const MAX_COMPILED_BYTES: usize = 2 << 20;
+/// Largest compiled program of the whole set, in bytes.
+pub const MAX_SET_BYTES: usize = 256 << 20;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PatternError {
+    #[error("pattern {id:?} is not a valid regular expression: {reason}")]
+    Invalid { id: String, reason: String },
+    #[error("pattern {id:?} is {len} bytes long; at most {MAX_PATTERN_LEN} are allowed")]
+    TooLong { id: String, len: usize },
+    #[error("pattern {id:?} compiles to more than {MAX_COMPILED_BYTES} bytes; simplify it (bounded repetitions such as {{1,1000}} are the usual cause)")]
+    TooBig { id: String },
+    #[error("the set has {0} patterns; at most {MAX_PATTERNS} are allowed")]
+    TooMany(usize),
+    #[error("the set compiles to more than {MAX_SET_BYTES} bytes; split it into smaller sets")]
+    SetTooBig,
+}
+
+/// One pattern, checked on its own: the error names its id.
+pub fn compile_one(id: &str, pattern: &str) -> Result<Regex, PatternError> {
+    if pattern.len() > MAX_PATTERN_LEN {
+        return Err(PatternError::TooLong {
+            id: id.to_owned(),
+            len: pattern.len(),
+        });
+    }
+    RegexBuilder::new(pattern)
+        .size_limit(MAX_COMPILED_BYTES)
+        .build()
+        .map_err(|e| match e {
+            regex::Error::CompiledTooBig(_) => PatternError::TooBig { id: id.to_owned() },
+            other => PatternError::Invalid {
+                id: id.to_owned(),
+                reason: one_line(&other.to_string()),
+            },
+        })
+}
+
+/// The regex crate reports a syntax error over several lines (the pattern, a caret,
+/// `error: …`); SQL wants one line: what is wrong.
+fn one_line(message: &str) -> String {
+    let last = message
+        .lines()
+        .map(str::trim)
+        .rfind(|l| !l.is_empty())
+        .unwrap_or(message);
+    last.strip_prefix("error: ").unwrap_or(last).to_owned()
+}
+
+/// A compiled set: which patterns match a text, and where.
+#[derive(Debug)]
+pub struct PatternSet {
+    ids: Vec<String>,
+    set: RegexSet,
+    each: Vec<Regex>,
+}
+
+/// One match: the index of the pattern in the set, and the byte span.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Match {
+    pub pattern: usize,
+    pub start: usize,
+    pub end: usize,
+}
+
+impl PatternSet {
+    /// Compiles `(id, pattern)` pairs; the first bad pattern is named in the error.
+    pub fn compile<I, S>(patterns: I) -> Result<PatternSet, PatternError>
+    where
+        I: IntoIterator<Item = (S, S)>,
+        S: AsRef<str>,
+    {
+        let mut ids = Vec::new();
+        let mut each = Vec::new();
+        for (id, pattern) in patterns {
+            if ids.len() == MAX_PATTERNS {
+                return Err(PatternError::TooMany(MAX_PATTERNS + 1));
+            }
+            each.push(compile_one(id.as_ref(), pattern.as_ref())?);
+            ids.push(id.as_ref().to_owned());
+        }
+        let set = RegexSetBuilder::new(each.iter().map(Regex::as_str))
+            .size_limit(MAX_SET_BYTES)
+            .build()
+            .map_err(|_| PatternError::SetTooBig)?;
+        Ok(PatternSet { ids, set, each })
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    pub fn id(&self, pattern: usize) -> &str {
+        &self.ids[pattern]
+    }
+
+    /// Whether any pattern matches: one pass of the set's automaton.
+    pub fn is_match(&self, text: &str) -> bool {
+        self.set.is_match(text)
+    }
+
+    /// Every match of every pattern, by position. The set says which patterns match
+    /// at all; only those are run again for their spans.
+    pub fn matches(&self, text: &str) -> Vec<Match> {
+        let mut out = Vec::new();
+        for pattern in self.set.matches(text).iter() {
+            for m in self.each[pattern].find_iter(text) {
+                out.push(Match {
+                    pattern,
+                    start: m.start(),
+                    end: m.end(),
+                });
+            }
+        }
+        out.sort_by_key(|m| (m.start, m.pattern, m.end));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_with_spans_and_ids() {
+        let set = PatternSet::compile([
+            ("cobalt", r"(?i)cobalt\s*strike"),
+            ("pipe", r"\\\\\.\\pipe\\msagent_[0-9a-f]{2,4}"),
+        ])
+        .unwrap();
+        let text = r"Cobalt Strike beacon on \\.\pipe\msagent_1f then cobaltstrike";
+        let m = set.matches(text);
+        assert_eq!(m.len(), 3);
+        assert_eq!(set.id(m[0].pattern), "cobalt");
+        assert_eq!(&text[m[0].start..m[0].end], "Cobalt Strike");
+        assert_eq!(&text[m[1].start..m[1].end], r"\\.\pipe\msagent_1f");
+        assert!(set.is_match(text));
+        assert!(!set.is_match("nothing here"));
+    }
+
+    #[test]
+    fn bad_patterns_are_named() {
+        let e = PatternSet::compile([("ok", "a+"), ("broken", "(unclosed")]).unwrap_err();
+        assert!(
+            matches!(&e, PatternError::Invalid { id, .. } if id == "broken"),
+            "{e}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "pattern \"broken\" is not a valid regular expression: unclosed group"
+        );
+        assert!(!e.to_string().contains('\n'));
+        let e = compile_one("huge", r"\w{1000}\w{1000}\w{1000}").unwrap_err();
+        assert_eq!(e, PatternError::TooBig { id: "huge".into() });
+        let long = "a".repeat(MAX_PATTERN_LEN + 1);
+        assert!(matches!(
+            compile_one("long", &long),
+            Err(PatternError::TooLong { .. })
+        ));
+    }
+
+    #[test]
+    fn a_hostile_pattern_runs_in_linear_time() {
+        // (a+)+$ takes exponential time in a backtracking engine on "aaaa…b".
+        let set = PatternSet::compile([("evil", "(a+)+$")]).unwrap();
+        let text = format!("{}b", "a".repeat(100_000));
+        assert!(!set.is_match(&text));
+        assert!(set.matches(&text).is_empty());
+    }
+}

@@ -1,0 +1,286 @@
+//! IOC extraction in SQL: `ctas_extract_iocs`, `ctas_ioc_kind`, `ctas_refang`,
+//! `ctas_defang`, and MISP warninglists (`ctas_warninglists`, `ctas_warninglist_load`,
+//! `ctas_warninglist_hits`).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use ctas_core::ioc::warninglist::{Warninglist, WarninglistError, Warninglists};
+use ctas_core::ioc::{self, IocKind};
+use pgrx::prelude::*;
+use pgrx::{JsonB, PgSqlErrorCode};
+
+use crate::cache::{self, Epoch};
+use crate::error::{or_raise, RaiseSql};
+
+impl RaiseSql for WarninglistError {
+    fn sqlstate(&self) -> PgSqlErrorCode {
+        PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE
+    }
+}
+
+thread_local! {
+    static LISTS: RefCell<Option<(Epoch, Rc<Warninglists>)>> = const { RefCell::new(None) };
+}
+
+/// The warninglists of `ctas_warninglists`, compiled once per backend and rebuilt
+/// after the table changes.
+fn warninglists() -> Rc<Warninglists> {
+    let now = cache::epoch("warninglists");
+    if let Some(lists) = LISTS.with_borrow(|c| {
+        c.as_ref()
+            .filter(|(e, _)| *e == now)
+            .map(|(_, l)| l.clone())
+    }) {
+        return lists;
+    }
+    let json = Spi::connect(|c| {
+        c.select(
+            "SELECT coalesce(jsonb_agg(jsonb_build_object('name', name, 'type', list_type, \
+             'description', description, 'version', version, \
+             'matching_attributes', matching_attributes, 'list', entries)), '[]') \
+             FROM ctas_warninglists",
+            Some(1),
+            &[],
+        )?
+        .first()
+        .get_one::<JsonB>()
+    });
+    let rows = match json {
+        Ok(Some(JsonB(serde_json::Value::Array(rows)))) => rows,
+        Ok(_) => Vec::new(),
+        Err(e) => error!("cannot read ctas_warninglists: {e}"),
+    };
+    let parsed: Vec<Warninglist> = rows
+        .iter()
+        .map(|r| or_raise(Warninglist::from_misp(r)))
+        .collect();
+    let lists = Rc::new(or_raise(Warninglists::new(&parsed)));
+    LISTS.with_borrow_mut(|c| *c = Some((now, lists.clone())));
+    lists
+}
+
+/// 1-based character positions of byte offsets in `text` (what `substr` and
+/// `position` count), for offsets on character boundaries.
+pub(crate) struct CharPositions<'a> {
+    text: &'a str,
+    ascii: bool,
+    /// Sorted byte offsets and their character counts, filled on demand.
+    marks: Vec<(usize, usize)>,
+}
+
+impl<'a> CharPositions<'a> {
+    pub(crate) fn new(text: &'a str, offsets: impl Iterator<Item = usize>) -> Self {
+        let ascii = text.is_ascii();
+        let mut marks = Vec::new();
+        if !ascii {
+            let mut offs: Vec<usize> = offsets.collect();
+            offs.sort_unstable();
+            offs.dedup();
+            let (mut at, mut chars) = (0, 0);
+            for o in offs {
+                chars += text[at..o].chars().count();
+                at = o;
+                marks.push((o, chars));
+            }
+        }
+        CharPositions { text, ascii, marks }
+    }
+
+    pub(crate) fn of(&self, byte: usize) -> i32 {
+        let chars = if self.ascii {
+            byte
+        } else {
+            match self.marks.binary_search_by_key(&byte, |&(o, _)| o) {
+                Ok(i) => self.marks[i].1,
+                Err(_) => self.text[..byte].chars().count(),
+            }
+        };
+        i32::try_from(chars + 1).unwrap_or(i32::MAX)
+    }
+}
+
+/// Every indicator in `body`, refanged and normalised, with the text as written, its
+/// place (`substr(body, start_pos, end_pos - start_pos)` is `raw`) and the warninglists
+/// that hold it.
+// The columns are named in the type: pgrx reads them from the signature.
+#[allow(clippy::type_complexity)]
+#[pg_extern(stable, strict, parallel_safe)]
+fn ctas_extract_iocs(
+    body: &str,
+) -> TableIterator<
+    'static,
+    (
+        name!(kind, String),
+        name!(value, String),
+        name!(raw, String),
+        name!(start_pos, i32),
+        name!(end_pos, i32),
+        name!(warninglists, Vec<String>),
+    ),
+> {
+    let found = ioc::extract(body);
+    let lists = if found.is_empty() {
+        None
+    } else {
+        Some(warninglists())
+    };
+    let pos = CharPositions::new(body, found.iter().flat_map(|i| [i.start, i.end]));
+    let rows: Vec<_> = found
+        .iter()
+        .map(|i| {
+            let hits = match &lists {
+                Some(l) if !l.is_empty() => l
+                    .hits(i.kind, &i.value)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect(),
+                _ => Vec::new(),
+            };
+            (
+                i.kind.as_str().to_owned(),
+                i.value.clone(),
+                body[i.start..i.end].to_owned(),
+                pos.of(i.start),
+                pos.of(i.end),
+                hits,
+            )
+        })
+        .collect();
+    TableIterator::new(rows)
+}
+
+/// The kind of `value` when all of it is one indicator (`'evil[.]com'` is a domain,
+/// `'archive.zip'` a file name), else NULL.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn ctas_ioc_kind(value: &str) -> Option<&'static str> {
+    ioc::kind_of(value).map(IocKind::as_str)
+}
+
+/// `value` refanged and normalised when all of it is one indicator, else NULL:
+/// `'hXXps://Evil[.]COM/a'` gives `'https://evil.com/a'`.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn ctas_ioc_normalise(value: &str) -> Option<String> {
+    ioc::normalise(value).map(|i| i.value)
+}
+
+/// `body` with every defanged form written plainly (`evil[.]com` -> `evil.com`,
+/// `hxxp` -> `http`, `[at]` -> `@`).
+#[pg_extern(immutable, strict, parallel_safe)]
+fn ctas_refang(body: &str) -> String {
+    ioc::refang(body)
+}
+
+/// `body` safe to paste into a chat or a ticket: URLs, domains, IPv4 addresses and
+/// e-mail addresses defanged, everything else as it was.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn ctas_defang(body: &str) -> String {
+    ioc::defang(body)
+}
+
+/// The rows of `ctas_warninglists` a MISP warninglist (its `list.json`) gives,
+/// checked: a bad type, CIDR block or regex is an ERROR naming it.
+// The columns are named in the type: pgrx reads them from the signature.
+#[allow(clippy::type_complexity)]
+#[pg_extern(immutable, strict, parallel_safe)]
+fn ctas_warninglist_parse(
+    list: JsonB,
+) -> TableIterator<
+    'static,
+    (
+        name!(name, String),
+        name!(description, String),
+        name!(version, i64),
+        name!(list_type, String),
+        name!(matching_attributes, Vec<String>),
+        name!(entries, Vec<String>),
+    ),
+> {
+    let l = or_raise(Warninglist::from_misp(&list.0));
+    TableIterator::once((
+        l.name,
+        l.description,
+        l.version,
+        l.list_type.as_str().to_owned(),
+        l.matching_attributes,
+        l.entries,
+    ))
+}
+
+/// The names of the warninglists that hold `value`, classified first when it is an
+/// indicator: `ctas_warninglist_hits('8.8.8.8')`.
+#[pg_extern(stable, strict, parallel_safe)]
+fn ctas_warninglist_hits(value: &str) -> Vec<String> {
+    warninglists()
+        .hits_of(value)
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The IOC kinds CTAS extracts, with the MISP attribute types each matches.
+#[pg_extern(immutable, parallel_safe)]
+fn ctas_ioc_kinds() -> TableIterator<
+    'static,
+    (
+        name!(kind, &'static str),
+        name!(misp_types, Vec<&'static str>),
+    ),
+> {
+    TableIterator::new(
+        IocKind::ALL
+            .into_iter()
+            .map(|k| (k.as_str(), k.misp_types().to_vec())),
+    )
+}
+
+extension_sql!(
+    r#"
+CREATE TABLE ctas_warninglists (
+    name                text PRIMARY KEY,
+    description         text NOT NULL DEFAULT '',
+    version             bigint NOT NULL DEFAULT 0,
+    list_type           text NOT NULL CHECK (list_type IN ('string', 'substring', 'hostname', 'cidr', 'regex')),
+    matching_attributes text[] NOT NULL DEFAULT '{}',
+    entries             text[] NOT NULL,
+    loaded_at           timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE ctas_warninglists IS
+'MISP warninglists (known-benign values): ctas_extract_iocs flags indicators they hold. Load with ctas_warninglist_load(list.json as jsonb).';
+SELECT pg_catalog.pg_extension_config_dump('ctas_warninglists', '');
+CREATE TRIGGER ctas_warninglists_epoch AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ctas_warninglists
+    FOR EACH STATEMENT EXECUTE FUNCTION ctas_bump_cache_epoch('warninglists');
+
+CREATE FUNCTION ctas_warninglist_load(list jsonb) RETURNS text VOLATILE STRICT LANGUAGE sql AS $$
+    INSERT INTO ctas_warninglists AS w (name, description, version, list_type, matching_attributes, entries)
+    SELECT * FROM ctas_warninglist_parse(list)
+    ON CONFLICT (name) DO UPDATE
+        SET description = excluded.description, version = excluded.version,
+            list_type = excluded.list_type, matching_attributes = excluded.matching_attributes,
+            entries = excluded.entries, loaded_at = now()
+    RETURNING name
+$$;
+COMMENT ON FUNCTION ctas_warninglist_load(jsonb) IS
+'Load (or replace, by name) one MISP warninglist from its list.json: SELECT ctas_warninglist_load(pg_read_file(''/path/list.json'')::jsonb). Returns its name.';
+COMMENT ON FUNCTION ctas_extract_iocs(text) IS
+'Every indicator in a text (defanged forms read, values normalised): kind, value, raw as written, start_pos/end_pos (1-based characters, end exclusive), and the warninglists that hold it.';
+COMMENT ON FUNCTION ctas_ioc_kind(text) IS
+'The kind of a value when all of it is one indicator (ipv4, domain, url, sha256, filename, ...), else NULL.';
+COMMENT ON FUNCTION ctas_refang(text) IS
+'The text with every defanged form written plainly: [.] (.) {.} [dot] (dot) " dot " \. hxxp fxp [:] [://] [@] [at] (at) [/].';
+COMMENT ON FUNCTION ctas_defang(text) IS
+'The text with its URLs, domains, IPv4 addresses and e-mail addresses defanged (hxxps://evil[.]com), safe to paste into a chat; ctas_refang gives it back.';
+COMMENT ON FUNCTION ctas_warninglist_hits(text) IS
+'The names of the warninglists of ctas_warninglists that hold a value, matched by each list''s own type (string, substring, hostname, cidr, regex).';
+"#,
+    name = "ctas_ioc_objects",
+    requires = [
+        "ctas_cache_epochs",
+        ctas_extract_iocs,
+        ctas_ioc_kind,
+        ctas_refang,
+        ctas_defang,
+        ctas_warninglist_parse,
+        ctas_warninglist_hits
+    ],
+);

@@ -1,0 +1,211 @@
+//! Pattern sets for retro-hunts: `ctas_pattern_sets`, `ctas_patterns`, `ctas_match`,
+//! `ctas_matches`.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use ctas_core::patterns::{compile_one, PatternError, PatternSet};
+use pgrx::prelude::*;
+use pgrx::{JsonB, PgSqlErrorCode};
+
+use crate::cache::{self, Epoch};
+use crate::error::{or_raise, RaiseSql};
+use crate::ioc::CharPositions;
+
+impl RaiseSql for PatternError {
+    fn sqlstate(&self) -> PgSqlErrorCode {
+        match self {
+            PatternError::Invalid { .. } => PgSqlErrorCode::ERRCODE_INVALID_REGULAR_EXPRESSION,
+            _ => PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+        }
+    }
+}
+
+/// Sets compiled in this backend, all of one epoch of the pattern tables.
+const MAX_CACHED_SETS: usize = 64;
+
+struct Compiled {
+    set: PatternSet,
+    /// Per pattern, in the set's order: severity, tags, ATT&CK id.
+    meta: Vec<(String, Vec<String>, Option<String>)>,
+}
+
+thread_local! {
+    static SETS: RefCell<(Epoch, HashMap<String, Rc<Compiled>>)> = RefCell::new(((-1, -1), HashMap::new()));
+}
+
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// The set `name`, compiled once per backend and rebuilt after its tables change.
+fn compiled(name: &str) -> Rc<Compiled> {
+    let now = cache::epoch("patterns");
+    if let Some(c) = SETS.with_borrow(|(e, sets)| {
+        if *e == now {
+            sets.get(name).cloned()
+        } else {
+            None
+        }
+    }) {
+        return c;
+    }
+    let query = format!(
+        "SELECT (SELECT count(*) FROM ctas_pattern_sets WHERE name = {q}), \
+         (SELECT coalesce(jsonb_agg(jsonb_build_array(pattern_id, regex, severity, tags, attack_id) ORDER BY pattern_id), '[]') \
+          FROM ctas_patterns WHERE set_name = {q})",
+        q = quote(name)
+    );
+    let read = Spi::connect(|c| {
+        c.select(&query, Some(1), &[])?
+            .first()
+            .get_two::<i64, JsonB>()
+    });
+    let rows = match read {
+        Ok((Some(1), Some(JsonB(serde_json::Value::Array(rows))))) => rows,
+        Ok(_) => {
+            ereport!(
+                ERROR,
+                PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+                format!("pattern set {name:?} does not exist"),
+                "Create it with INSERT INTO ctas_pattern_sets (name) VALUES (...), then add rows to ctas_patterns."
+            );
+        }
+        Err(e) => error!("cannot read ctas_patterns: {e}"),
+    };
+    let mut ids = Vec::with_capacity(rows.len());
+    let mut meta = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let s = |k: usize| {
+            r.get(k)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        ids.push((s(0), s(1)));
+        let tags = r
+            .get(3)
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|t| t.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        meta.push((
+            s(2),
+            tags,
+            r.get(4).and_then(|v| v.as_str()).map(str::to_owned),
+        ));
+    }
+    let set = or_raise(PatternSet::compile(
+        ids.iter().map(|(i, p)| (i.as_str(), p.as_str())),
+    ));
+    let c = Rc::new(Compiled { set, meta });
+    SETS.with_borrow_mut(|(e, sets)| {
+        if *e != now || sets.len() >= MAX_CACHED_SETS {
+            sets.clear();
+            *e = now;
+        }
+        sets.insert(name.to_owned(), c.clone());
+    });
+    c
+}
+
+/// Whether `regex` compiles, or an ERROR (2201B) naming `pattern_id`: the CHECK of
+/// `ctas_patterns`, so a bad pattern is refused when it is written.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn ctas_pattern_check(pattern_id: &str, regex: &str) -> bool {
+    or_raise(compile_one(pattern_id, regex));
+    true
+}
+
+/// Every match of the patterns of set `set_name` in `body`: pattern, place
+/// (1-based characters, end exclusive), matched text, severity, tags, ATT&CK id.
+// The columns are named in the type: pgrx reads them from the signature.
+#[allow(clippy::type_complexity)]
+#[pg_extern(stable, strict, parallel_safe)]
+fn ctas_match(
+    body: &str,
+    set_name: &str,
+) -> TableIterator<
+    'static,
+    (
+        name!(pattern_id, String),
+        name!(start_pos, i32),
+        name!(end_pos, i32),
+        name!(matched, String),
+        name!(severity, String),
+        name!(tags, Vec<String>),
+        name!(attack_id, Option<String>),
+    ),
+> {
+    let c = compiled(set_name);
+    let found = c.set.matches(body);
+    let pos = CharPositions::new(body, found.iter().flat_map(|m| [m.start, m.end]));
+    let rows: Vec<_> = found
+        .iter()
+        .map(|m| {
+            let (severity, tags, attack) = &c.meta[m.pattern];
+            (
+                c.set.id(m.pattern).to_owned(),
+                pos.of(m.start),
+                pos.of(m.end),
+                body[m.start..m.end].to_owned(),
+                severity.clone(),
+                tags.clone(),
+                attack.clone(),
+            )
+        })
+        .collect();
+    TableIterator::new(rows)
+}
+
+/// Whether any pattern of set `set_name` matches `body`: for WHERE clauses.
+#[pg_extern(stable, strict, parallel_safe)]
+fn ctas_matches(body: &str, set_name: &str) -> bool {
+    compiled(set_name).set.is_match(body)
+}
+
+extension_sql!(
+    r#"
+CREATE TABLE ctas_pattern_sets (
+    name        text PRIMARY KEY,
+    description text NOT NULL DEFAULT ''
+);
+CREATE TABLE ctas_patterns (
+    set_name   text NOT NULL REFERENCES ctas_pattern_sets (name) ON UPDATE CASCADE ON DELETE CASCADE,
+    pattern_id text NOT NULL,
+    regex      text NOT NULL,
+    severity   text NOT NULL DEFAULT 'medium' CHECK (severity IN ('info', 'low', 'medium', 'high', 'critical')),
+    tags       text[] NOT NULL DEFAULT '{}',
+    attack_id  text CHECK (attack_id ~ '^(T[0-9]{4}(\.[0-9]{3})?|TA[0-9]{4}|[GSMC][0-9]{4})$'),
+    PRIMARY KEY (set_name, pattern_id),
+    CHECK (ctas_pattern_check(pattern_id, regex))
+);
+COMMENT ON TABLE ctas_pattern_sets IS
+'Named sets of patterns for retro-hunts with ctas_match / ctas_matches.';
+COMMENT ON TABLE ctas_patterns IS
+'Patterns of the sets of ctas_pattern_sets: regular expressions of the linear-time regex crate (no look-around or back-references, so no pattern can hang a backend), at most 4096 bytes each, 10000 per set.';
+SELECT pg_catalog.pg_extension_config_dump('ctas_pattern_sets', '');
+SELECT pg_catalog.pg_extension_config_dump('ctas_patterns', '');
+CREATE TRIGGER ctas_pattern_sets_epoch AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ctas_pattern_sets
+    FOR EACH STATEMENT EXECUTE FUNCTION ctas_bump_cache_epoch('patterns');
+CREATE TRIGGER ctas_patterns_epoch AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ctas_patterns
+    FOR EACH STATEMENT EXECUTE FUNCTION ctas_bump_cache_epoch('patterns');
+COMMENT ON FUNCTION ctas_match(text, text) IS
+'Every match of the patterns of a set in a text: pattern_id, start_pos/end_pos (1-based characters, end exclusive), matched, severity, tags, attack_id. The set is compiled once per backend.';
+COMMENT ON FUNCTION ctas_matches(text, text) IS
+'Whether any pattern of a set matches a text; for WHERE clauses of retro-hunts.';
+COMMENT ON FUNCTION ctas_pattern_check(text, text) IS
+'True when a pattern compiles; otherwise an ERROR (2201B, or 54000 when too large) naming the pattern id.';
+"#,
+    name = "ctas_pattern_objects",
+    requires = [
+        "ctas_cache_epochs",
+        ctas_pattern_check,
+        ctas_match,
+        ctas_matches
+    ],
+);
