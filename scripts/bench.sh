@@ -19,6 +19,6 @@ case "${1:-}" in
   hotspot) "$CTAS_VENV/bin/python" benches/sql/hotspot_gistar.py "${2:-100000}" ;;
   dbscan) "$CTAS_VENV/bin/python" benches/sql/dbscan_postgis.py "${2:-1000000}" "${3:-1}" ;;
   h3) "$CTAS_VENV/bin/python" benches/sql/h3_cell_rows.py "${2:-1000000}" ;;
-  ioc-accuracy) "$CTAS_VENV/bin/python" benches/sql/ioc_accuracy.py "${2:-$CTAS_ROOT/../shared/data/ioc/iocfinder_cases.jsonl}" ;;
+  ioc-accuracy) "$CTAS_VENV/bin/python" benches/sql/ioc_accuracy.py "${2:-$CTAS_SHARED_DATA/ioc/iocfinder_cases.jsonl}" ;;
   *) die "usage: $0 score [rows] | hotspot [cells] | dbscan [points [runs]] | h3 [rows] | ioc-accuracy [cases.jsonl]" ;;
 esac

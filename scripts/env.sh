@@ -9,6 +9,14 @@ export CTAS_VENV="${CTAS_VENV:-$CTAS_CACHE/venv}"
 export CTAS_M2="${CTAS_M2:-$CTAS_CACHE/m2}"
 # Runtime state (data directories, logs, pid files) of the services the scripts start.
 export CTAS_RUN="${CTAS_RUN:-$CTAS_CACHE/run}"
+# The shared threat data (MITRE ATT&CK, warninglists, IOC cases) beside the checkout; a
+# clone made elsewhere (CI's clean clone) finds it at the workplace's fixed place.
+if [[ -z "${CTAS_SHARED_DATA:-}" ]]; then
+  for d in "$CTAS_ROOT/../shared/data" /work/shared/data; do
+    if [[ -d "$d" ]]; then CTAS_SHARED_DATA="$(cd "$d" && pwd)"; break; fi
+  done
+fi
+export CTAS_SHARED_DATA="${CTAS_SHARED_DATA:-$CTAS_ROOT/../shared/data}"
 export PATH="$HOME/.cargo/bin:$PATH"
 
 export PG_CONFIG="${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import sys
 from collections import defaultdict
 from pathlib import Path

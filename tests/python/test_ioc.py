@@ -2,6 +2,7 @@
 
 # ruff: noqa: E501  (SQL and report text read better unbroken)
 
+import os
 from pathlib import Path
 
 import psycopg
@@ -12,7 +13,10 @@ from hypothesis import strategies as st
 import ctas
 from ctas import warninglists
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+# scripts/env.sh finds the shared data (beside the checkout, or the workplace's copy).
+DATA = Path(
+    os.environ.get("CTAS_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data")
+)
 
 
 def extract(conn, body):
@@ -102,7 +106,7 @@ def misp_lists(conn):
     """All 136 MISP warninglists of the shared data, loaded by the Python loader and
     removed afterwards (the docs' examples share this database)."""
     files = sorted((DATA / "warninglists").glob("*.json"))
-    assert len(files) == 136, "the shared warninglists are missing"
+    assert len(files) == 136, f"the shared warninglists are missing from {DATA / 'warninglists'}"
     before = {r[0] for r in conn.execute("SELECT name FROM ctas_warninglists").fetchall()}
     with psycopg.connect(conn.info.dsn) as c:
         lists, entries = warninglists.load(c, files, progress=open("/dev/null", "w"))

@@ -1,0 +1,144 @@
+"""A corpus of realistic threat-report text for the IOC extraction benchmarks.
+
+    python benches/ioc/corpus.py OUT [MEGABYTES]   (default 10)
+
+Deterministic (fixed seed): the same bytes on every machine, so Rust (criterion), SQL
+and the Python extractors read the same text. Reports mix prose, defanged and plain
+indicators of every kind, tables of hashes and addresses, version strings, file names
+and detection names, as vendor reports do.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+
+R = random.Random(20261127)
+
+WORDS = (
+    "the actor campaign loader beacon payload stage second first infrastructure server "
+    "victim network lateral movement credential dumping persistence registry scheduled task "
+    "service dropper implant backdoor exfiltration archive encrypted traffic observed "
+    "analysts identified attributed operators targeting government energy sector sample "
+    "compiled timestamp configuration decoded strings mutex named pipe command control "
+    "phishing attachment macro document spearphishing exploit vulnerability patched "
+    "unpatched appliance firewall edge device web shell uploaded executed obfuscated "
+    "PowerShell script downloaded from hosted on resolved to registered domain certificate"
+).split()
+TLDS = ["com", "net", "org", "info", "ru", "cn", "io", "xyz", "top", "de", "co.uk", "online"]
+EXTS = ["exe", "dll", "ps1", "docm", "xlsm", "zip", "lnk", "hta", "js", "vbs", "iso", "pdf"]
+
+
+def hexs(n: int) -> str:
+    return "".join(R.choice("0123456789abcdef") for _ in range(n))
+
+
+def label() -> str:
+    return (
+        "".join(
+            R.choice("abcdefghijklmnopqrstuvwxyz0123456789-") for _ in range(R.randint(4, 12))
+        ).strip("-")
+        or "cdn"
+    )
+
+
+def domain() -> str:
+    return ".".join(label() for _ in range(R.randint(1, 3))) + "." + R.choice(TLDS)
+
+
+def ipv4() -> str:
+    return ".".join(str(R.randint(1, 254)) for _ in range(4))
+
+
+def defang(s: str) -> str:
+    style = R.random()
+    if style < 0.4:
+        return s
+    if style < 0.7:
+        return s.replace(".", "[.]")
+    if style < 0.85:
+        return s.replace(".", "(.)")
+    return s.rsplit(".", 1)[0] + "[.]" + s.rsplit(".", 1)[1]
+
+
+def indicator() -> str:
+    k = R.random()
+    if k < 0.15:
+        return defang(ipv4())
+    if k < 0.30:
+        return defang(domain())
+    if k < 0.45:
+        scheme = R.choice(["http", "https", "hxxp", "hxxps"])
+        path = "/".join(label() for _ in range(R.randint(1, 3)))
+        return f"{scheme}://{defang(domain())}/{path}.{R.choice(['php', 'html', 'aspx'])}?id={R.randint(1, 9999)}"
+    if k < 0.55:
+        return hexs(R.choice([32, 40, 64]))
+    if k < 0.60:
+        return f"{label()}{R.choice(['[@]', '@', '[at]'])}{defang(domain())}"
+    if k < 0.65:
+        return f"CVE-20{R.randint(10, 26)}-{R.randint(1000, 49999)}"
+    if k < 0.70:
+        return f"T{R.randint(1001, 1650)}" + (
+            f".{R.randint(1, 12):03d}" if R.random() < 0.5 else ""
+        )
+    if k < 0.75:
+        return f"{label()}.{R.choice(EXTS)}"
+    if k < 0.78:
+        return "HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\" + label()
+    if k < 0.81:
+        return f"2001:db8:{R.randint(1, 9999):x}::{R.randint(1, 9999):x}"
+    if k < 0.84:
+        return f"AS{R.randint(1000, 65000)}"
+    if k < 0.88:
+        return f"version {R.randint(1, 9)}.{R.randint(0, 9)}.{R.randint(0, 9)}.{R.randint(0, 99)}"
+    if k < 0.91:
+        return R.choice(
+            ["Win32/Agent.ABC", "MSIL/KillDisk.I", "Trojan.Win32.Agent.xyz", "archive.zip"]
+        )
+    return f"{ipv4()}/{R.choice([8, 16, 24, 32])}"
+
+
+def sentence() -> str:
+    words = [R.choice(WORDS) for _ in range(R.randint(8, 22))]
+    for _ in range(R.randint(0, 2)):
+        words.insert(R.randrange(len(words)), indicator())
+    words[0] = words[0].capitalize()
+    return " ".join(words) + R.choice([".", ".", ".", ";", ":"])
+
+
+def table() -> str:
+    rows = ["| indicator | type | first seen |", "|---|---|---|"]
+    for _ in range(R.randint(3, 12)):
+        rows.append(
+            f"| {indicator()} | {R.choice(['C2', 'payload', 'dropper', 'exfil'])} | 2026-{R.randint(1, 12):02d}-{R.randint(1, 28):02d} |"
+        )
+    return "\n".join(rows)
+
+
+def report() -> str:
+    parts = []
+    for _ in range(R.randint(3, 8)):
+        parts.append(" ".join(sentence() for _ in range(R.randint(2, 7))))
+        if R.random() < 0.3:
+            parts.append(table())
+    return "\n\n".join(parts)
+
+
+def corpus(megabytes: float) -> list[str]:
+    reports, size = [], 0
+    while size < megabytes * 1_000_000:
+        r = report()
+        reports.append(r)
+        size += len(r.encode()) + 1
+    return reports
+
+
+if __name__ == "__main__":
+    out = sys.argv[1]
+    mb = float(sys.argv[2]) if len(sys.argv) > 2 else 10
+    reports = corpus(mb)
+    # One report per line, newlines inside a report escaped as \n (a form COPY reads too).
+    with open(out, "w") as f:
+        for r in reports:
+            f.write(r.replace("\\", "\\\\").replace("\n", "\\n") + "\n")
+    print(f"{len(reports)} reports, {sum(len(r) for r in reports) / 1e6:.1f} MB -> {out}")
