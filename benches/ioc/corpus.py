@@ -70,7 +70,9 @@ def indicator() -> str:
     if k < 0.45:
         scheme = R.choice(["http", "https", "hxxp", "hxxps"])
         path = "/".join(label() for _ in range(R.randint(1, 3)))
-        return f"{scheme}://{defang(domain())}/{path}.{R.choice(['php', 'html', 'aspx'])}?id={R.randint(1, 9999)}"
+        host = defang(domain())
+        page = f"{path}.{R.choice(['php', 'html', 'aspx'])}?id={R.randint(1, 9999)}"
+        return f"{scheme}://{host}/{page}"
     if k < 0.55:
         return hexs(R.choice([32, 40, 64]))
     if k < 0.60:
@@ -109,9 +111,9 @@ def sentence() -> str:
 def table() -> str:
     rows = ["| indicator | type | first seen |", "|---|---|---|"]
     for _ in range(R.randint(3, 12)):
-        rows.append(
-            f"| {indicator()} | {R.choice(['C2', 'payload', 'dropper', 'exfil'])} | 2026-{R.randint(1, 12):02d}-{R.randint(1, 28):02d} |"
-        )
+        ind, role = indicator(), R.choice(["C2", "payload", "dropper", "exfil"])
+        month, day = R.randint(1, 12), R.randint(1, 28)
+        rows.append(f"| {ind} | {role} | 2026-{month:02d}-{day:02d} |")
     return "\n".join(rows)
 
 

@@ -26,9 +26,10 @@ import benchdb
 from ioc_finder import find_iocs
 from ioc_finder.ioc_finder import SUPPORTED_IOC_TYPES
 
-CASES = (
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "ioc" / "iocfinder_cases.jsonl"
+DATA = Path(
+    os.environ.get("CTAS_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data")
 )
+CASES = DATA / "ioc" / "iocfinder_cases.jsonl"
 
 # ioc-finder type -> CTAS kinds whose values answer it.
 SHARED = {
