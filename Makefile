@@ -1,6 +1,6 @@
 # The two commands of the README, and the pieces they are made of.
 # Every target is a script in scripts/, so CI and people run the same thing.
-.PHONY: demo test stop install build regress services bench-score bench-hotspot bench-dbscan bench-h3 bench-ioc-accuracy
+.PHONY: demo test stop install build regress services fuzz bench-score bench-hotspot bench-dbscan bench-h3 bench-ioc bench-ioc-accuracy
 SHELL := /bin/bash
 
 demo:      ## install, build, start everything, ingest the sample, show every tier
@@ -39,5 +39,11 @@ bench-dbscan: ## DBSCAN of 1M points against PostGIS ST_ClusterDBSCAN (benches/R
 bench-h3: ## ctas_h3_cell per row against a trivial SQL function (benches/RESULTS.md)
 	bash scripts/bench.sh h3
 
+bench-ioc: ## IOC extraction on 10 MB of reports: ctas_core, SQL, iocextract, ioc-finder
+	bash scripts/bench.sh ioc
+
 bench-ioc-accuracy: ## IOC extraction recall/precision, CTAS and ioc-finder on ioc-finder's cases
 	bash scripts/bench.sh ioc-accuracy
+
+fuzz:      ## fuzz IOC extraction and refang/defang (cargo-fuzz, nightly), 300 s per target
+	bash scripts/fuzz.sh

@@ -4,6 +4,7 @@
 #   scripts/bench.sh hotspot [cells]  Gi* vs PySAL esda (default 100,000 cells)
 #   scripts/bench.sh dbscan [points [runs]]  DBSCAN vs PostGIS ST_ClusterDBSCAN (1M)
 #   scripts/bench.sh h3 [rows]        ctas_h3_cell per row vs a trivial function (1M)
+#   scripts/bench.sh ioc [megabytes]  IOC extraction: criterion, SQL, iocextract, ioc-finder (10 MB)
 #   scripts/bench.sh ioc-accuracy [cases.jsonl]  IOC recall/precision, CTAS and ioc-finder
 # Installs the release build (and leaves it installed; `make test` puts the debug build
 # back), starts PostgreSQL if needed.
@@ -19,6 +20,12 @@ case "${1:-}" in
   hotspot) "$CTAS_VENV/bin/python" benches/sql/hotspot_gistar.py "${2:-100000}" ;;
   dbscan) "$CTAS_VENV/bin/python" benches/sql/dbscan_postgis.py "${2:-1000000}" "${3:-1}" ;;
   h3) "$CTAS_VENV/bin/python" benches/sql/h3_cell_rows.py "${2:-1000000}" ;;
+  ioc)
+    corpus="$CTAS_CACHE/bench/reports.txt"
+    mkdir -p "$(dirname "$corpus")"
+    "$CTAS_VENV/bin/python" benches/ioc/corpus.py "$corpus" "${2:-10}"
+    CTAS_IOC_CORPUS="$corpus" cargo bench -p ctas_core --bench ioc
+    "$CTAS_VENV/bin/python" benches/sql/ioc_speed.py "$corpus" "$CARGO_TARGET_DIR/criterion" ;;
   ioc-accuracy) "$CTAS_VENV/bin/python" benches/sql/ioc_accuracy.py "${2:-$CTAS_SHARED_DATA/ioc/iocfinder_cases.jsonl}" ;;
-  *) die "usage: $0 score [rows] | hotspot [cells] | dbscan [points [runs]] | h3 [rows] | ioc-accuracy [cases.jsonl]" ;;
+  *) die "usage: $0 score [rows] | hotspot [cells] | dbscan [points [runs]] | h3 [rows] | ioc [megabytes] | ioc-accuracy [cases.jsonl]" ;;
 esac

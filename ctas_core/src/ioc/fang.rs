@@ -55,20 +55,32 @@ pub fn refang_mapped(text: &str) -> Refanged<'_> {
     let mut i = 0;
     while i < s.len() {
         let b = s[i];
-        if !TRIGGER[b as usize] {
+        // `x` counts after h/f (hxxp, fxp), `d` after a space (" dot "); most are neither.
+        let prev = if i > 0 { s[i - 1] } else { 0 };
+        if !TRIGGER[b as usize]
+            || (b | 0x20 == b'x' && !matches!(prev, b'h' | b'H' | b'f' | b'F'))
+            || (b | 0x20 == b'd' && prev != b' ')
+        {
             i += 1;
             continue;
         }
-        let Some((len, with)) = defanged_at(s, i) else {
+        // Triggers are the rarer bytes of each form (`x` of hxxp, `d` of " dot ", the
+        // bracket of " [.] "); the form itself may begin one byte earlier.
+        let before = matches!(b | 0x20, b'x' | b'd') || prev == b' ';
+        let found = [i.checked_sub(1).filter(|&p| before && p >= copied), Some(i)]
+            .into_iter()
+            .flatten()
+            .find_map(|start| defanged_at(s, start).map(|(len, with)| (start, len, with)));
+        let Some((start, len, with)) = found else {
             i += 1;
             continue;
         };
-        if out.is_empty() && copied == 0 {
+        if copied == 0 {
             out.reserve(s.len());
         }
-        out.extend_from_slice(&s[copied..i]);
+        out.extend_from_slice(&s[copied..start]);
         out.extend_from_slice(with);
-        i += len;
+        i = start + len;
         copied = i;
         if len != with.len() {
             let shift = shifts.last().map_or(0, |&(_, sh)| sh) + len - with.len();
@@ -90,11 +102,11 @@ pub fn refang_mapped(text: &str) -> Refanged<'_> {
     }
 }
 
-/// Bytes where a defanged form can begin.
+/// Bytes at or just after the start of a defanged form.
 static TRIGGER: [bool; 256] = {
     let mut t = [false; 256];
     let mut k = 0;
-    let bytes = b"[({\\hHfF ";
+    let bytes = b"[({\\xXdD";
     while k < bytes.len() {
         t[bytes[k] as usize] = true;
         k += 1;
@@ -126,6 +138,15 @@ fn defanged_at(s: &[u8], i: usize) -> Option<(usize, &'static [u8])> {
     ];
     let b = s[i];
     match b {
+        // Every bracketed form goes on with one of these: most brackets are prose.
+        b'[' | b'(' | b'{'
+            if !matches!(
+                s.get(i + 1),
+                Some(b'.' | b':' | b'/' | b'@' | b'd' | b'D' | b'a' | b'A')
+            ) =>
+        {
+            None
+        }
         b'[' | b'(' | b'{' => BRACKETED
             .iter()
             .find(|(from, _)| starts_ci(s, i, from))

@@ -46,6 +46,22 @@ struct Scanner<'a, 'm> {
 static SEG: [bool; 256] = class(b"._-:@%/\\+=?&#~$");
 /// Bytes of a name: labels, hashes, addresses.
 static RUN: [bool; 256] = class(b"._-");
+/// The shape of a segment's bytes, OR-ed over the segment: words of letters alone
+/// (most of a report) are set aside at once.
+const LETTER: u8 = 1;
+const DOT: u8 = 2;
+static SHAPE: [u8; 256] = {
+    let mut t = [4u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        if (c as u8).is_ascii_alphabetic() {
+            t[c] = LETTER;
+        }
+        c += 1;
+    }
+    t[b'.' as usize] = DOT;
+    t
+};
 /// Punctuation a segment does not start or end with.
 static EDGE: [bool; 256] = only(b".:/\\=?&#%@$-_");
 
@@ -531,10 +547,18 @@ impl Scanner<'_, '_> {
             }
             let limit = self.taken.get(t).map_or(n, |&(a, _)| a);
             let mut j = i;
+            let mut mask = 0;
             while j < limit && SEG[s[j] as usize] {
+                mask |= SHAPE[s[j] as usize];
                 j += 1;
             }
-            self.segment(i, j);
+            // Most of a report is words of letters, perhaps ending a sentence: such a
+            // word is an indicator only when long (a hash) or `CVE`/`AS` before a number.
+            let letters =
+                mask == LETTER || (mask == LETTER | DOT && s[i..j - 1].iter().all(|&c| c != b'.'));
+            if !letters || j - i >= 25 || j - i <= 4 {
+                self.segment(i, j);
+            }
             i = j.max(self.resume);
         }
     }
@@ -552,29 +576,8 @@ impl Scanner<'_, '_> {
             return;
         }
         let seg = &s[a..b];
-        let (mut has_at, mut has_colon, mut plain) = (false, false, true);
-        for &c in seg {
-            match c {
-                b'@' => {
-                    has_at = true;
-                    plain = false;
-                }
-                b':' => {
-                    has_colon = true;
-                    plain = false;
-                }
-                b'a'..=b'z' => {}
-                _ => plain = false,
-            }
-        }
-        // Most of a report is words of lower-case letters: only a long one can be a
-        // hash or an address.
-        if plain && seg.len() < 25 {
-            if seg.len() <= 3 {
-                self.word(a, b, a, b, a, b);
-            }
-            return;
-        }
+        let has_at = memchr::memchr(b'@', seg).is_some();
+        let has_colon = memchr::memchr(b':', seg).is_some();
         let mut done: Vec<(usize, usize)> = Vec::new();
         if has_at {
             self.emails(a, b, &mut done);
