@@ -25,7 +25,8 @@ case "${1:-}" in
     mkdir -p "$(dirname "$corpus")"
     "$CTAS_VENV/bin/python" benches/ioc/corpus.py "$corpus" "${2:-10}"
     CTAS_IOC_CORPUS="$corpus" cargo bench -p ctas_core --bench ioc
-    "$CTAS_VENV/bin/python" benches/sql/ioc_speed.py "$corpus" "$CARGO_TARGET_DIR/criterion" ;;
+    "$CTAS_VENV/bin/python" benches/sql/ioc_speed.py "$corpus" "$CARGO_TARGET_DIR/criterion"
+    "$CTAS_VENV/bin/python" benches/sql/retro_hunt.py "$corpus" "$CTAS_SHARED_DATA/attack/enterprise-attack-v18.1.json.gz" ;;
   ioc-accuracy) "$CTAS_VENV/bin/python" benches/sql/ioc_accuracy.py "${2:-$CTAS_SHARED_DATA/ioc/iocfinder_cases.jsonl}" ;;
   *) die "usage: $0 score [rows] | hotspot [cells] | dbscan [points [runs]] | h3 [rows] | ioc [megabytes] | ioc-accuracy [cases.jsonl]" ;;
 esac

@@ -49,3 +49,17 @@ def floor_table(results: dict[str, float], rows: int, floor_name: str) -> None:
     print("|---|---|---|---|")
     for name, secs in results.items():
         print(f"| {name} | {secs:.3f} | {rows / secs / 1e6:.2f} | {secs / floor:.2f} |")
+
+
+def load_reports(conn: psycopg.Connection, corpus_path, table: str = "ioc_reports") -> int:
+    """The corpus of benches/ioc/corpus.py (one report per line, COPY's escapes) as a
+    table (id, body); returns the number of rows."""
+    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
+    conn.execute(sql.SQL("CREATE TABLE {} (id serial, body text)").format(sql.Identifier(table)))
+    copy_sql = sql.SQL("COPY {} (body) FROM STDIN").format(sql.Identifier(table))
+    with open(corpus_path, "rb") as f, conn.cursor().copy(copy_sql) as copy:
+        copy.write(f.read())
+    conn.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(table)))
+    return conn.execute(
+        sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
+    ).fetchone()[0]

@@ -42,13 +42,7 @@ def main() -> None:
     core = estimates["median"]["point_estimate"] / 1e9
 
     conn = benchdb.connect()
-    conn.execute("DROP TABLE IF EXISTS ioc_reports")
-    conn.execute("CREATE TABLE ioc_reports (id serial, body text)")
-    with conn.cursor().copy("COPY ioc_reports (body) FROM STDIN") as copy:
-        copy.write(corpus.read_bytes())
-    conn.execute("VACUUM ANALYZE ioc_reports")
-    rows = conn.execute("SELECT count(*), sum(octet_length(body)) FROM ioc_reports").fetchone()
-    assert rows[0] == len(texts), rows
+    assert benchdb.load_reports(conn, corpus) == len(texts)
     query = "SELECT count(*) FROM ioc_reports, ctas_extract_iocs(body)"
     sql_plain = benchdb.median_seconds(conn, query, 3)
     found = conn.execute(query).fetchone()[0]
