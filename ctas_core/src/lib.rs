@@ -4,6 +4,7 @@
 //! PostgreSQL extension and the `ctas-router` service call the same functions, so
 //! the same record gives the same answer wherever it is analysed.
 
+pub mod analyze;
 pub mod geo;
 pub mod ioc;
 pub mod model;

@@ -25,7 +25,7 @@ thread_local! {
 
 /// The warninglists of `ctas_warninglists`, compiled once per backend and rebuilt
 /// after the table changes.
-fn warninglists() -> Rc<Warninglists> {
+pub(crate) fn warninglists() -> Rc<Warninglists> {
     let now = cache::epoch("warninglists");
     if let Some(lists) = LISTS.with_borrow(|c| {
         c.as_ref()

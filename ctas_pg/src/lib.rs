@@ -3,6 +3,7 @@
 //! This crate only converts: SQL types in, `ctas_core` does the work, SQL types and
 //! SQL errors out. A module per family of SQL functions.
 
+mod analyze;
 #[cfg(feature = "bench")]
 mod bench;
 mod cache;

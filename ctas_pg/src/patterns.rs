@@ -25,10 +25,10 @@ impl RaiseSql for PatternError {
 /// Sets compiled in this backend, all of one epoch of the pattern tables.
 const MAX_CACHED_SETS: usize = 64;
 
-struct Compiled {
-    set: PatternSet,
+pub(crate) struct Compiled {
+    pub(crate) set: PatternSet,
     /// Per pattern, in the set's order: severity, tags, ATT&CK id.
-    meta: Vec<(String, Vec<String>, Option<String>)>,
+    pub(crate) meta: Vec<(String, Vec<String>, Option<String>)>,
 }
 
 thread_local! {
@@ -40,7 +40,7 @@ fn quote(s: &str) -> String {
 }
 
 /// The set `name`, compiled once per backend and rebuilt after its tables change.
-fn compiled(name: &str) -> Rc<Compiled> {
+pub(crate) fn compiled(name: &str) -> Rc<Compiled> {
     let now = cache::epoch("patterns");
     if let Some(c) = SETS.with_borrow(|(e, sets)| {
         if *e == now {

@@ -209,7 +209,7 @@ fn load_models() -> Vec<DecayModel> {
 ///
 /// # Safety
 /// `fcinfo` must be the call's own FunctionCallInfo.
-unsafe fn models_for_call<'a>(fcinfo: pg_sys::FunctionCallInfo) -> &'a [DecayModel] {
+pub(crate) unsafe fn models_for_call<'a>(fcinfo: pg_sys::FunctionCallInfo) -> &'a [DecayModel] {
     let flinfo = (*fcinfo).flinfo;
     if (*flinfo).fn_extra.is_null() {
         let models = load_models();
@@ -219,7 +219,7 @@ unsafe fn models_for_call<'a>(fcinfo: pg_sys::FunctionCallInfo) -> &'a [DecayMod
     &*((*flinfo).fn_extra as *const Vec<DecayModel>)
 }
 
-fn to_chrono(t: TimestampWithTimeZone) -> DateTime<Utc> {
+pub(crate) fn to_chrono(t: TimestampWithTimeZone) -> DateTime<Utc> {
     let micros = finite_micros(t, "at");
     DateTime::from_timestamp_micros(micros + PG_EPOCH_OFFSET_MICROS)
         .unwrap_or_else(|| or_raise(Err(ScoreError::Time("at"))))

@@ -6,13 +6,17 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use ctas_core::analyze::{self as analysis, Report, Settings};
+use ctas_core::ioc::warninglist::Warninglists;
 use ctas_core::model::{RecordInput, ThreatRecord};
+use ctas_core::score;
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 
@@ -54,6 +58,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/v1/records", post(ingest))
         .route("/v1/records/{id}", get(lookup))
         .route("/v1/records/{id}/trace", get(trace))
+        .route("/v1/analyze", post(analyze))
         .route("/v1/status", get(status))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
@@ -323,4 +328,57 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         s.metrics.render(s.hot.len(), &pending),
     )
+}
+
+/// The query of `POST /v1/analyze`: `resolution` (H3, default 7), `model` (a decay
+/// model CTAS ships, default `ctas:admiralty`), `at` (RFC 3339, default now).
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnalyzeQuery {
+    resolution: Option<i32>,
+    model: Option<String>,
+    at: Option<DateTime<Utc>>,
+}
+
+/// `POST /v1/analyze`: a report in, its analysis out, by the same `ctas_core` function
+/// as SQL's `ctas_analyze` (the router has no warninglists or pattern sets of its own:
+/// those live in the cold tier, where `ctas_analyze` reads them).
+async fn analyze(
+    query: Result<Query<AnalyzeQuery>, QueryRejection>,
+    body: Bytes,
+) -> Result<Json<Value>, Problem> {
+    let invalid = |title, detail: String| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-report",
+            title,
+            detail,
+        )
+    };
+    let Query(q) = query.map_err(|e| invalid("The query is not valid", e.body_text()))?;
+    let report: Report = serde_json::from_slice(&body).map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-json",
+            "Body is not a report",
+            e.to_string(),
+        )
+    })?;
+    let models = score::builtin_models();
+    let model = score::pick_model(
+        &models,
+        q.model.as_deref().unwrap_or("ctas:admiralty"),
+        Some("report"),
+    )
+    .map_err(|e| invalid("Unknown decay model", e.to_string()))?;
+    let settings = Settings {
+        resolution: q.resolution.unwrap_or(7),
+        model,
+        at: q.at.unwrap_or_else(Utc::now),
+    };
+    let result = analysis::analyze(&report, &Warninglists::default(), None, &settings)
+        .map_err(|e| invalid("The report cannot be analysed", e.to_string()))?;
+    Ok(Json(
+        serde_json::to_value(result).map_err(Problem::internal)?,
+    ))
 }

@@ -430,3 +430,59 @@ fn a_bad_record_is_a_problem_naming_the_field_and_nothing_is_stored() {
     );
     router.stop();
 }
+
+/// The router and SQL give the same analysis of the same report: both call
+/// `ctas_core::analyze` (the SQL side with the extension installed in the test database).
+#[test]
+fn the_router_and_sql_analyse_a_report_alike() {
+    let dir = fresh_dir("analyze");
+    let router = Router::start(&dir);
+    let report = json!({
+        "text": "Beacon to hxxps://evil[.]com/gate.php from 10.1.2.3; dropper invoice.docm, T1059.001",
+        "lat": 51.5007, "lng": -0.1246,
+        "observed_at": "2026-10-25T00:00:00Z",
+        "source": {"name": "CERT-X", "reliability": "B", "credibility": "2"},
+        "tags": ["tlp:amber"]
+    });
+    let at = "2026-11-01T00:00:00Z";
+    let (status, _, from_router) = http::post(
+        &format!("{}/v1/analyze?resolution=8&at={at}", router.url),
+        &report,
+    );
+    assert_eq!(status, 200, "{from_router}");
+    let from_sql: Value = rt().block_on(async {
+        let (client, conn) = tokio_postgres::connect(test_dsn(), tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(conn);
+        client.batch_execute("CREATE EXTENSION IF NOT EXISTS ctas").await.unwrap();
+        let row = client
+            .query_one(
+                "SELECT ctas_analyze($1::text::jsonb, NULL, 8, 'ctas:admiralty', $2::text::timestamptz)",
+                &[&report.to_string(), &at],
+            )
+            .await
+            .unwrap();
+        row.get(0)
+    });
+    assert_eq!(from_router, from_sql);
+    assert_eq!(
+        from_router["iocs"].as_array().unwrap().len(),
+        5,
+        "{from_router}"
+    );
+    assert_eq!(from_router["h3_resolution"], 8);
+
+    let (status, ctype, body) = http::post(
+        &format!("{}/v1/analyze", router.url),
+        &json!({"text": "x", "lat": 1.0}),
+    );
+    assert_eq!(
+        (status, ctype.as_str()),
+        (422, "application/problem+json"),
+        "{body}"
+    );
+    assert!(
+        body["detail"].as_str().unwrap().contains("`lat` and `lng`"),
+        "{body}"
+    );
+    router.stop();
+}

@@ -171,7 +171,10 @@ fn scheme_at(s: &[u8], i: usize) -> Option<(usize, &'static [u8])> {
         return None;
     }
     let x = |k: usize| matches!(s.get(k), Some(b'x' | b'X'));
-    let after = |k: usize| matches!(s.get(k), Some(b':' | b'['));
+    // The scheme's colon follows, plain or bracketed (`hxxp:`, `hxxp[:]`, `hxxp[://]`);
+    // `hxxp[.]com` is a host named hxxp.com.
+    let after =
+        |k: usize| s.get(k) == Some(&b':') || s.get(k..).is_some_and(|r| r.starts_with(b"[:"));
     let hlen = if s[i] | 0x20 == b'h' {
         if !(x(i + 1) && x(i + 2) && matches!(s.get(i + 3), Some(b'p' | b'P'))) {
             return None;
@@ -367,6 +370,8 @@ mod tests {
             ("me[at]a.com", "me@a.com"),
             ("me(at)a.com", "me@a.com"),
             ("me [at] a [dot] com", "me@a.com"),
+            // Found by cargo fuzz: a host named hxxp.com, defanged, is not a scheme.
+            ("hxxp[.]com/x", "hxxp.com/x"),
         ];
         for (defanged, plain) in cases {
             assert_eq!(refang(defanged), plain, "{defanged}");

@@ -1,0 +1,80 @@
+"""ctas_analyze through SQL, on the real extension."""
+
+# ruff: noqa: E501  (SQL reads better unbroken)
+
+import json
+
+import psycopg
+import pytest
+
+REPORT = {
+    "text": "Cobalt Strike beacon to hxxps://evil[.]com/a from 10.9.8.7, see CVE-2024-3400",
+    "lat": 48.8584,
+    "lng": 2.2945,
+    "observed_at": "2026-10-25T00:00:00Z",
+    "source": {"name": "CERT-X", "reliability": "A", "credibility": "1"},
+    "tags": ["tlp:amber"],
+}
+
+
+def analyze(conn, report, *args):
+    placeholders = "".join(", %s" for _ in args)
+    return conn.execute(
+        f"SELECT ctas_analyze(%s::jsonb{placeholders})", (json.dumps(report), *args)
+    ).fetchone()[0]
+
+
+def test_everything_about_a_report(conn):
+    conn.execute("DELETE FROM ctas_pattern_sets WHERE name = 'test-analyze'")
+    conn.execute("INSERT INTO ctas_pattern_sets (name) VALUES ('test-analyze')")
+    conn.execute(
+        "INSERT INTO ctas_patterns (set_name, pattern_id, regex, severity) VALUES ('test-analyze', 'cs', '(?i)cobalt strike', 'critical')"
+    )
+    conn.execute(
+        """SELECT ctas_warninglist_load('{"name": "test-analyze: private", "type": "cidr", "list": ["10.0.0.0/8"]}')"""
+    )
+    try:
+        a = analyze(conn, REPORT, "test-analyze", 9, "ctas:admiralty", "2026-11-01")
+    finally:
+        conn.execute("DELETE FROM ctas_pattern_sets WHERE name = 'test-analyze'")
+        conn.execute("DELETE FROM ctas_warninglists WHERE name = 'test-analyze: private'")
+    assert [(i["kind"], i["value"]) for i in a["iocs"]] == [
+        ("url", "https://evil.com/a"),
+        ("domain", "evil.com"),
+        ("ipv4", "10.9.8.7"),
+        ("cve", "CVE-2024-3400"),
+    ]
+    ip = a["iocs"][2]
+    assert ip["warninglists"] == ["test-analyze: private"]
+    assert REPORT["text"].encode()[ip["start"] : ip["end"]].decode() == ip["raw"]
+    assert a["matches"][0]["pattern_id"] == "cs" and a["severity"] == "critical"
+    expected_cell = conn.execute("SELECT to_hex(ctas_h3_cell(48.8584, 2.2945, 9))").fetchone()[0]
+    assert a["h3_cell"] == expected_cell and a["h3_resolution"] == 9
+    # The score is ctas_score's for the same evidence.
+    evidence = {
+        "kind": "report",
+        "first_seen": REPORT["observed_at"],
+        "last_seen": REPORT["observed_at"],
+        "sources": [{**REPORT["source"], "tags": REPORT["tags"]}],
+    }
+    score = conn.execute(
+        "SELECT ctas_score(%s::jsonb, 'ctas:admiralty', '2026-11-01')", (json.dumps(evidence),)
+    ).fetchone()[0]
+    assert a["score"] == score
+    assert a["confidence"] == 90
+
+
+def test_null_and_bad_reports(conn):
+    assert conn.execute("SELECT ctas_analyze(NULL)").fetchone()[0] is None
+    with pytest.raises(psycopg.errors.InvalidTextRepresentation, match="unknown field `colour`"):
+        analyze(conn, {"text": "x", "colour": "red"})
+    with pytest.raises(
+        psycopg.errors.InvalidParameterValue, match="`lat` and `lng` must be given together"
+    ):
+        analyze(conn, {"text": "x", "lng": 1.0})
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="lat"):
+        analyze(conn, {"text": "x", "lat": 91.0, "lng": 0.0})
+    with pytest.raises(psycopg.errors.UndefinedObject, match='pattern set "nope" does not exist'):
+        analyze(conn, {"text": "x"}, "nope")
+    with pytest.raises(psycopg.errors.UndefinedObject):
+        analyze(conn, {"text": "x"}, None, 7, "no-such-model")
