@@ -9,4 +9,5 @@ pub mod geo;
 pub mod ioc;
 pub mod model;
 pub mod patterns;
+pub mod schema;
 pub mod score;

@@ -10,6 +10,7 @@ mod cache;
 mod cluster;
 mod error;
 mod h3;
+mod history;
 mod hotspot;
 mod ioc;
 mod patterns;

@@ -7,10 +7,7 @@ use tokio_postgres::{Client, NoTls};
 use super::{Tier, TierError, TierName};
 
 /// The cold-tier schema, in order; each file is applied once and recorded.
-pub const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_threat_records",
-    include_str!("../../../sql/schema/0001_threat_records.sql"),
-)];
+pub use ctas_core::schema::MIGRATIONS;
 
 /// The whole batch goes in as one jsonb array, so a batch is one round trip and one
 /// statement whatever its size; ON CONFLICT makes a replay harmless.
@@ -92,14 +89,7 @@ impl Cold {
 /// advisory lock so that two routers starting together do not race.
 async fn migrate(client: &mut Client) -> Result<(), tokio_postgres::Error> {
     let tx = client.transaction().await?;
-    tx.batch_execute(
-        "SELECT pg_advisory_xact_lock(hashtext('ctas.schema_migrations'));
-         CREATE SCHEMA IF NOT EXISTS ctas;
-         CREATE TABLE IF NOT EXISTS ctas.schema_migrations (
-             version text PRIMARY KEY,
-             applied_at timestamptz NOT NULL DEFAULT now());",
-    )
-    .await?;
+    tx.batch_execute(ctas_core::schema::PREAMBLE).await?;
     for (version, sql) in MIGRATIONS {
         let done = tx
             .query_opt(

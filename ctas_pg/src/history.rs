@@ -1,0 +1,210 @@
+//! The cold tier's history in SQL: the schema (`ctas_schema_upgrade`), reports in
+//! (`ctas_ingest_report`), correlation (`ctas_correlated_reports`,
+//! `ctas_related_indicators`) and batch retro-hunts (`CALL ctas_retro_hunt`).
+//!
+//! The tables live in schema `ctas` and belong to the database, not to the extension
+//! (the router writes them too); the functions here name them at run time (PL/pgSQL),
+//! so the extension installs before the schema does.
+
+use ctas_core::model::indicator_id;
+use ctas_core::schema::{MIGRATIONS, PREAMBLE};
+use pgrx::prelude::*;
+
+/// Apply the cold-tier migrations not yet recorded in `ctas.schema_migrations` (the
+/// same files, lock and record as ctas-router); returns the versions it applied.
+#[pg_extern(volatile)]
+fn ctas_schema_upgrade() -> SetOfIterator<'static, &'static str> {
+    // IF NOT EXISTS is chatty about what exists; only the applied versions matter here.
+    Spi::run("SELECT set_config('client_min_messages', 'warning', true)")
+        .unwrap_or_else(|e| error!("ctas_schema_upgrade: {e}"));
+    Spi::run(PREAMBLE).unwrap_or_else(|e| error!("ctas_schema_upgrade: {e}"));
+    let mut applied = Vec::new();
+    for (version, sql) in MIGRATIONS {
+        let done = Spi::get_one::<bool>(&format!(
+            "SELECT EXISTS (SELECT 1 FROM ctas.schema_migrations WHERE version = '{version}')"
+        ))
+        .unwrap_or_else(|e| error!("ctas_schema_upgrade: {e}"));
+        if done != Some(true) {
+            Spi::run(sql)
+                .unwrap_or_else(|e| error!("ctas_schema_upgrade: migration {version}: {e}"));
+            Spi::run(&format!(
+                "INSERT INTO ctas.schema_migrations (version) VALUES ('{version}')"
+            ))
+            .unwrap_or_else(|e| error!("ctas_schema_upgrade: {e}"));
+            applied.push(*version);
+        }
+    }
+    SetOfIterator::new(applied)
+}
+
+/// The deterministic id of an indicator: `indicator--` and the UUIDv5 of `kind:value`
+/// (the value normalised), as the router gives it.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn ctas_indicator_id(kind: &str, value: &str) -> String {
+    indicator_id(kind, value)
+}
+
+extension_sql!(
+    r#"
+CREATE FUNCTION ctas_ingest_report(report jsonb, id text DEFAULT NULL) RETURNS text
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+    body   text := report->>'text';
+    seen   timestamptz := coalesce((report->>'observed_at')::timestamptz, now());
+    src    text := report->'source'->>'name';
+    rid    text;
+BEGIN
+    IF body IS NULL THEN
+        RAISE EXCEPTION 'report: missing field "text"' USING ERRCODE = '22023';
+    END IF;
+    -- The same text observed at the same time is the same report: ingesting it twice
+    -- stores it once.
+    rid := coalesce(id, report->>'id', 'report--' || substr(ctas_indicator_id('report', seen::text || body), 12));
+    IF src IS NOT NULL THEN
+        INSERT INTO ctas.sources (name, reliability, credibility)
+        VALUES (src, report->'source'->>'reliability', report->'source'->>'credibility')
+        ON CONFLICT (name) DO NOTHING;
+    END IF;
+    INSERT INTO ctas.reports (id, title, body, stix_id, source, published_at, observed_at, lat, lng, h3_cell, tags)
+    VALUES (rid, report->>'title', body, report->>'stix_id', src, (report->>'published_at')::timestamptz, seen,
+            (report->>'lat')::float8, (report->>'lng')::float8,
+            ctas_h3_cell((report->>'lat')::float8, (report->>'lng')::float8, 7),
+            coalesce(ARRAY(SELECT jsonb_array_elements_text(report->'tags')), '{}'))
+    ON CONFLICT (id) DO NOTHING;
+    WITH found AS (
+        SELECT DISTINCT ON (kind, value) kind, value, raw, start_pos, end_pos
+        FROM ctas_extract_iocs(body) ORDER BY kind, value, start_pos
+    ), ind AS (
+        INSERT INTO ctas.indicators AS i (id, kind, value, first_seen, last_seen)
+        SELECT ctas_indicator_id(kind, value), kind, value, seen, seen FROM found
+        ON CONFLICT (id) DO UPDATE
+            SET first_seen = least(i.first_seen, excluded.first_seen),
+                last_seen = greatest(i.last_seen, excluded.last_seen)
+        RETURNING i.id
+    )
+    INSERT INTO ctas.sightings (report_id, indicator_id, source, seen_at, raw, start_pos, end_pos)
+    SELECT rid, ctas_indicator_id(kind, value), src, seen, raw, start_pos, end_pos FROM found
+    WHERE ctas_indicator_id(kind, value) IN (SELECT id FROM ind)
+    ON CONFLICT DO NOTHING;
+    RETURN rid;
+END
+$$;
+COMMENT ON FUNCTION ctas_ingest_report(jsonb, text) IS
+'Store a report {text, title, observed_at, source: {name, reliability, credibility}, lat, lng, tags, stix_id} in ctas.reports with its indicators (ctas.indicators) and sightings; idempotent. Returns the report id. Needs SELECT ctas_schema_upgrade() once.';
+
+CREATE FUNCTION ctas_correlated_reports(report_id text, max_results int DEFAULT 20)
+RETURNS TABLE (related_report text, shared int, weight float8, shared_indicators text[])
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN QUERY
+    WITH mine AS (
+        SELECT DISTINCT s.indicator_id FROM ctas.sightings s
+        WHERE s.report_id = ctas_correlated_reports.report_id AND s.indicator_id IS NOT NULL
+    ), total AS (
+        SELECT count(*)::float8 AS n FROM ctas.reports
+    ), df AS (
+        SELECT s.indicator_id, count(DISTINCT s.report_id)::float8 AS reports
+        FROM ctas.sightings s JOIN mine USING (indicator_id) GROUP BY s.indicator_id
+    )
+    SELECT s.report_id, count(*)::int,
+           sum(ln(total.n / df.reports)),
+           array_agg(i.kind || ':' || i.value ORDER BY df.reports, i.value)
+    FROM ctas.sightings s
+    JOIN df USING (indicator_id)
+    JOIN ctas.indicators i ON i.id = s.indicator_id
+    CROSS JOIN total
+    WHERE s.report_id <> ctas_correlated_reports.report_id
+    GROUP BY s.report_id
+    ORDER BY 3 DESC, 2 DESC, 1
+    LIMIT max_results;
+END
+$$;
+COMMENT ON FUNCTION ctas_correlated_reports(text, int) IS
+'Reports that share indicators with a report (MISP correlation), ranked by the rarity of what they share: the sum over shared indicators of ln(reports / reports naming it).';
+
+CREATE FUNCTION ctas_related_indicators(kind text, value text, max_results int DEFAULT 20)
+RETURNS TABLE (related_kind text, related_value text, reports int, weight float8)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    me text := ctas_indicator_id(kind, value);
+BEGIN
+    RETURN QUERY
+    WITH mine AS (
+        SELECT DISTINCT s.report_id FROM ctas.sightings s WHERE s.indicator_id = me
+    ), total AS (
+        SELECT count(*)::float8 AS n FROM ctas.reports
+    ), co AS (
+        SELECT s.indicator_id, count(DISTINCT s.report_id) AS together
+        FROM ctas.sightings s JOIN mine USING (report_id)
+        WHERE s.indicator_id IS NOT NULL AND s.indicator_id <> me
+        GROUP BY s.indicator_id
+    ), df AS (
+        SELECT s.indicator_id, count(DISTINCT s.report_id)::float8 AS reports
+        FROM ctas.sightings s JOIN co USING (indicator_id) GROUP BY s.indicator_id
+    )
+    SELECT i.kind, i.value, co.together::int, co.together * ln(total.n / df.reports)
+    FROM co JOIN df USING (indicator_id) JOIN ctas.indicators i ON i.id = co.indicator_id CROSS JOIN total
+    ORDER BY 4 DESC, 3 DESC, 1, 2
+    LIMIT max_results;
+END
+$$;
+COMMENT ON FUNCTION ctas_related_indicators(text, text, int) IS
+'Indicators seen in the same reports as one indicator, ranked by how often and how rarely: reports together x ln(reports / reports naming it).';
+
+CREATE PROCEDURE ctas_retro_hunt(pattern_set text, from_time timestamptz, to_time timestamptz, batch_size int DEFAULT 1000)
+LANGUAGE plpgsql AS $$
+DECLARE
+    run    ctas.retro_hunts;
+    batch  text[];
+    added  bigint;
+BEGIN
+    IF batch_size < 1 OR batch_size > 1000000 THEN
+        RAISE EXCEPTION 'batch_size must be between 1 and 1000000, not %', batch_size USING ERRCODE = '22023';
+    END IF;
+    PERFORM ctas_matches('', pattern_set);  -- the set exists, and compiles, before any work
+    SELECT * INTO run FROM ctas.retro_hunts r
+    WHERE r.pattern_set = ctas_retro_hunt.pattern_set AND r.from_time = ctas_retro_hunt.from_time
+      AND r.to_time = ctas_retro_hunt.to_time AND r.finished_at IS NULL
+    ORDER BY r.id DESC LIMIT 1;
+    IF run.id IS NULL THEN
+        INSERT INTO ctas.retro_hunts (pattern_set, from_time, to_time)
+        VALUES (pattern_set, from_time, to_time) RETURNING * INTO run;
+    ELSE
+        RAISE NOTICE 'retro-hunt %: resuming after report % (% reports, % hits so far)', run.id, run.last_report, run.reports, run.hits;
+    END IF;
+    LOOP
+        SELECT array_agg(id ORDER BY id) INTO batch FROM (
+            SELECT r.id FROM ctas.reports r
+            WHERE r.observed_at >= from_time AND r.observed_at < to_time
+              AND (run.last_report IS NULL OR r.id > run.last_report)
+            ORDER BY r.id LIMIT batch_size) b;
+        EXIT WHEN batch IS NULL;
+        INSERT INTO ctas.sightings (report_id, pattern_set, pattern_id, source, seen_at, raw, start_pos, end_pos)
+        SELECT r.id, pattern_set, m.pattern_id, r.source, r.observed_at, m.matched, m.start_pos, m.end_pos
+        FROM ctas.reports r, ctas_match(r.body, pattern_set) m
+        WHERE r.id = ANY(batch)
+        ON CONFLICT DO NOTHING;
+        GET DIAGNOSTICS added = ROW_COUNT;
+        UPDATE ctas.retro_hunts r
+        SET last_report = batch[cardinality(batch)], reports = r.reports + cardinality(batch),
+            hits = r.hits + added, updated_at = now()
+        WHERE r.id = run.id RETURNING * INTO run;
+        COMMIT;
+        RAISE NOTICE 'retro-hunt %: % reports read, % hits', run.id, run.reports, run.hits;
+    END LOOP;
+    UPDATE ctas.retro_hunts r SET finished_at = now(), updated_at = now() WHERE r.id = run.id;
+    COMMIT;
+END
+$$;
+COMMENT ON PROCEDURE ctas_retro_hunt(text, timestamptz, timestamptz, int) IS
+'Run a pattern set over the reports observed in [from_time, to_time), batch by batch (a COMMIT each), writing hits as ctas.sightings; progress in ctas.retro_hunts and NOTICEs; called again with the same arguments, an unfinished hunt resumes.';
+"#,
+    name = "ctas_history_objects",
+    requires = [
+        ctas_indicator_id,
+        "ctas_ioc_objects",
+        "ctas_pattern_objects",
+        ctas_schema_upgrade
+    ],
+);

@@ -1,0 +1,118 @@
+"""The cold tier's history through SQL: schema migrations, ingest, correlation and
+batch retro-hunts, on the real extension."""
+
+# ruff: noqa: E501  (SQL reads better unbroken)
+
+import json
+
+import psycopg
+import pytest
+
+
+@pytest.fixture
+def history(conn):
+    """The schema, and afterwards none of the reports these tests write (all dated 2031
+    and later), since the docs' examples read the same database."""
+    conn.execute("SELECT ctas_schema_upgrade()")
+    yield conn
+    conn.execute("DELETE FROM ctas.reports WHERE observed_at >= '2031-01-01'")
+    conn.execute(
+        "DELETE FROM ctas.indicators i WHERE NOT EXISTS (SELECT 1 FROM ctas.sightings s WHERE s.indicator_id = i.id)"
+    )
+    conn.execute("DELETE FROM ctas.retro_hunts WHERE from_time >= '2031-01-01'")
+
+
+def ingest(conn, text, at, **extra):
+    report = {"text": text, "observed_at": at, **extra}
+    return conn.execute("SELECT ctas_ingest_report(%s::jsonb)", (json.dumps(report),)).fetchone()[0]
+
+
+def test_migrations_apply_once(history):
+    assert history.execute("SELECT count(*) FROM ctas_schema_upgrade()").fetchone()[0] == 0
+    versions = [
+        r[0] for r in history.execute("SELECT version FROM ctas.schema_migrations ORDER BY 1")
+    ]
+    assert versions[:2] == ["0001_threat_records", "0002_reports"]
+
+
+def test_ingest_is_idempotent_and_moves_last_seen(history):
+    text = "Test-history: beacon to 192.0.2.201 and bad-history.example.org"
+    first = ingest(
+        history, text, "2031-01-01T00:00:00Z", source={"name": "T-src", "reliability": "A"}
+    )
+    again = ingest(
+        history, text, "2031-01-01T00:00:00Z", source={"name": "T-src", "reliability": "A"}
+    )
+    assert first == again
+    assert (
+        history.execute(
+            "SELECT count(*) FROM ctas.sightings WHERE report_id = %s", (first,)
+        ).fetchone()[0]
+        == 2
+    )
+    ingest(history, "Test-history: 192.0.2.201 seen again", "2031-01-05T00:00:00Z")
+    row = history.execute(
+        "SELECT first_seen::date::text, last_seen::date::text, id = ctas_indicator_id('ipv4', '192.0.2.201') FROM ctas.indicators WHERE kind = 'ipv4' AND value = '192.0.2.201'"
+    ).fetchone()
+    assert row == ("2031-01-01", "2031-01-05", True)
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match='missing field "text"'):
+        history.execute("SELECT ctas_ingest_report('{}')")
+
+
+def test_rare_shared_indicators_correlate_more(history):
+    common = "198.18.0.77"
+    for n in range(4):
+        ingest(history, f"Test-corr {n}: noise from {common}", f"2032-01-0{n + 1}T00:00:00Z")
+    a = ingest(history, f"Test-corr A: rare-corr.example.net and {common}", "2032-02-01T00:00:00Z")
+    b = ingest(history, "Test-corr B: rare-corr.example.net only", "2032-02-02T00:00:00Z")
+    rows = history.execute(
+        "SELECT related_report, shared, weight FROM ctas_correlated_reports(%s)", (a,)
+    ).fetchall()
+    assert rows[0][0] == b, "the report sharing the rare indicator ranks first"
+    assert rows[0][2] > max(w for r, _, w in rows[1:])
+
+
+def test_a_retro_hunt_resumes_where_it_stopped(history):
+    conn = history
+    conn.execute("DELETE FROM ctas_pattern_sets WHERE name = 'test-retro'")
+    conn.execute("INSERT INTO ctas_pattern_sets (name) VALUES ('test-retro')")
+    conn.execute(
+        "INSERT INTO ctas_patterns (set_name, pattern_id, regex) VALUES ('test-retro', 'loader', '(?i)loader-x')"
+    )
+    ids = sorted(
+        ingest(
+            conn,
+            f"Test-retro {n}: {'LOADER-X' if n % 2 else 'nothing'}",
+            f"2033-03-0{n + 1}T00:00:00Z",
+        )
+        for n in range(6)
+    )
+    # As if a first run was stopped after the first two reports.
+    conn.execute(
+        "INSERT INTO ctas.retro_hunts (pattern_set, from_time, to_time, last_report, reports) VALUES ('test-retro', '2033-03-01', '2033-04-01', %s, 2)",
+        (ids[1],),
+    )
+    notices = []
+    conn.add_notice_handler(lambda d: notices.append(d.message_primary))
+    conn.execute("CALL ctas_retro_hunt('test-retro', '2033-03-01', '2033-04-01', 3)")
+    run = conn.execute(
+        "SELECT reports, finished_at IS NOT NULL FROM ctas.retro_hunts WHERE pattern_set = 'test-retro'"
+    ).fetchall()
+    assert run == [(6, True)]
+    assert any("resuming after report" in n for n in notices), notices
+    hits = conn.execute(
+        "SELECT report_id FROM ctas.sightings WHERE pattern_set = 'test-retro' ORDER BY 1"
+    ).fetchall()
+    # Only reports after the resume point were read; of those, the odd ones match.
+    expected = [
+        i
+        for i in ids[2:]
+        if "LOADER-X"
+        in conn.execute("SELECT body FROM ctas.reports WHERE id = %s", (i,)).fetchone()[0]
+    ]
+    assert [h[0] for h in hits] == expected
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="batch_size must be between"):
+        conn.execute("CALL ctas_retro_hunt('test-retro', '2033-03-01', '2033-04-01', 0)")
+    with pytest.raises(psycopg.errors.UndefinedObject, match='pattern set "nope"'):
+        conn.execute("CALL ctas_retro_hunt('nope', '2033-03-01', '2033-04-01')")
+    conn.execute("DELETE FROM ctas_pattern_sets WHERE name = 'test-retro'")
