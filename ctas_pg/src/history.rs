@@ -93,6 +93,33 @@ $$;
 COMMENT ON FUNCTION ctas_ingest_report(jsonb, text) IS
 'Store a report {text, title, observed_at, source: {name, reliability, credibility}, lat, lng, tags, stix_id} in ctas.reports with its indicators (ctas.indicators) and sightings; idempotent. Returns the report id. Needs SELECT ctas_schema_upgrade() once.';
 
+CREATE FUNCTION ctas_analyze_row(r record, pattern_set text DEFAULT NULL, resolution int DEFAULT 7,
+                                 model text DEFAULT 'ctas:admiralty', at timestamptz DEFAULT now())
+RETURNS jsonb LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+    doc  jsonb := to_jsonb(r);
+    rel  text;
+    cred text;
+BEGIN
+    IF doc->>'body' IS NULL AND doc->>'text' IS NULL THEN
+        RAISE EXCEPTION 'ctas_analyze_row: the row has no body or text column' USING ERRCODE = '22023';
+    END IF;
+    IF doc->>'source' IS NOT NULL THEN
+        SELECT s.reliability, s.credibility INTO rel, cred FROM ctas.sources s WHERE s.name = doc->>'source';
+    END IF;
+    RETURN ctas_analyze(
+        jsonb_strip_nulls(jsonb_build_object(
+            'text', coalesce(doc->>'body', doc->>'text'),
+            'lat', doc->'lat', 'lng', doc->'lng', 'observed_at', doc->'observed_at',
+            'source', CASE WHEN doc->>'source' IS NULL THEN NULL ELSE jsonb_strip_nulls(jsonb_build_object(
+                'name', doc->>'source', 'reliability', rel, 'credibility', cred)) END,
+            'tags', doc->'tags')),
+        pattern_set, resolution, model, at);
+END
+$$;
+COMMENT ON FUNCTION ctas_analyze_row(record, text, int, text, timestamptz) IS
+'ctas_analyze of a row of ctas.reports (or any row with body/text, lat, lng, observed_at, source, tags): SELECT ctas_analyze_row(r) FROM ctas.reports r; the source''s reliability and credibility come from ctas.sources.';
+
 CREATE FUNCTION ctas_correlated_reports(report_id text, max_results int DEFAULT 20)
 RETURNS TABLE (related_report text, shared int, weight float8, shared_indicators text[])
 LANGUAGE plpgsql STABLE AS $$

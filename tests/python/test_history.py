@@ -116,3 +116,25 @@ def test_a_retro_hunt_resumes_where_it_stopped(history):
     with pytest.raises(psycopg.errors.UndefinedObject, match='pattern set "nope"'):
         conn.execute("CALL ctas_retro_hunt('nope', '2033-03-01', '2033-04-01')")
     conn.execute("DELETE FROM ctas_pattern_sets WHERE name = 'test-retro'")
+
+
+def test_a_report_row_is_analysed_like_its_json(history):
+    rid = ingest(
+        history,
+        "Test-row: beacon to 192.0.2.77",
+        "2034-01-01T00:00:00Z",
+        source={"name": "T-row", "reliability": "B", "credibility": "3"},
+        lat=10.0,
+        lng=20.0,
+    )
+    from_row, from_json = history.execute(
+        """SELECT ctas_analyze_row(r, NULL, 7, 'ctas:admiralty', '2034-01-02'),
+                  ctas_analyze('{"text": "Test-row: beacon to 192.0.2.77", "observed_at": "2034-01-01T00:00:00Z",
+                                 "source": {"name": "T-row", "reliability": "B", "credibility": "3"}, "lat": 10.0, "lng": 20.0}',
+                               NULL, 7, 'ctas:admiralty', '2034-01-02')
+           FROM ctas.reports r WHERE r.id = %s""",
+        (rid,),
+    ).fetchone()
+    assert from_row == from_json
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="no body or text column"):
+        history.execute("SELECT ctas_analyze_row(ROW(1, 2))")
