@@ -38,6 +38,19 @@ pub struct Report {
     pub tags: Vec<String>,
 }
 
+impl Report {
+    /// A report from JSON, with an error that names the field at fault (serde's own
+    /// message for a bad time, "premature end of input", names none).
+    pub fn from_value(v: serde_json::Value) -> Result<Report, String> {
+        if let Some(t) = v.get("observed_at").and_then(|t| t.as_str()) {
+            if DateTime::parse_from_rfc3339(t).is_err() {
+                return Err(format!("field `observed_at`: {t:?} is not an RFC 3339 time such as 2026-11-01T00:00:00Z"));
+            }
+        }
+        serde_json::from_value(v).map_err(|e| e.to_string())
+    }
+}
+
 /// How to analyse: the H3 resolution of the cell, the decay model, the time.
 #[derive(Debug, Clone)]
 pub struct Settings<'a> {

@@ -32,7 +32,7 @@ fn ctas_analyze(
     at: default!(TimestampWithTimeZone, "now()"),
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> Option<JsonB> {
-    let report: Report = match serde_json::from_value(report?.0) {
+    let report = match Report::from_value(report?.0) {
         Ok(r) => r,
         Err(e) => {
             ereport!(

@@ -172,9 +172,17 @@ struct StoredModel {
 }
 
 fn load_models() -> Vec<DecayModel> {
-    let json = Spi::get_one::<JsonB>(
-        "SELECT coalesce(jsonb_agg(to_jsonb(m)), '[]') FROM ctas_decay_models m",
-    );
+    // Read-only SPI: a parallel worker (ctas_score and ctas_analyze are PARALLEL SAFE)
+    // may not run the read-write kind, which wants a transaction id.
+    let json = Spi::connect(|c| {
+        c.select(
+            "SELECT coalesce(jsonb_agg(to_jsonb(m)), '[]') FROM ctas_decay_models m",
+            Some(1),
+            &[],
+        )?
+        .first()
+        .get_one::<JsonB>()
+    });
     let rows: Vec<StoredModel> = match json {
         Ok(Some(JsonB(v))) => serde_json::from_value(v)
             .unwrap_or_else(|e| error!("ctas_decay_models has a row CTAS cannot read: {e}")),

@@ -356,14 +356,15 @@ async fn analyze(
         )
     };
     let Query(q) = query.map_err(|e| invalid("The query is not valid", e.body_text()))?;
-    let report: Report = serde_json::from_slice(&body).map_err(|e| {
+    let value: Value = serde_json::from_slice(&body).map_err(|e| {
         Problem::new(
             StatusCode::BAD_REQUEST,
             "invalid-json",
-            "Body is not a report",
+            "Body is not valid JSON",
             e.to_string(),
         )
     })?;
+    let report = Report::from_value(value).map_err(|e| invalid("Body is not a report", e))?;
     let models = score::builtin_models();
     let model = score::pick_model(
         &models,

@@ -7,6 +7,7 @@ so, because a silent skip would report a green run that tested nothing.
 """
 
 import os
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -47,3 +48,23 @@ def conn(dsn):
     connection = psycopg.connect(dsn, autocommit=True)
     yield connection
     connection.close()
+
+
+@contextmanager
+def parallel_plans(conn):
+    """A transaction in which the planner picks parallel plans even for small tables,
+    so a test can show a function gives the same answer in parallel workers."""
+    with conn.transaction():
+        for setting in (
+            "parallel_setup_cost = 0",
+            "parallel_tuple_cost = 0",
+            "min_parallel_table_scan_size = 0",
+            "max_parallel_workers_per_gather = 2",
+        ):
+            conn.execute(f"SET LOCAL {setting}")
+        yield conn
+
+
+def explain(conn, query: str) -> str:
+    """The plan of `query`, as text."""
+    return "\n".join(r[0] for r in conn.execute("EXPLAIN " + query).fetchall())

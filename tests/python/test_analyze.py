@@ -7,6 +7,8 @@ import json
 import psycopg
 import pytest
 
+from conftest import explain, parallel_plans
+
 REPORT = {
     "text": "Cobalt Strike beacon to hxxps://evil[.]com/a from 10.9.8.7, see CVE-2024-3400",
     "lat": 48.8584,
@@ -78,3 +80,23 @@ def test_null_and_bad_reports(conn):
         analyze(conn, {"text": "x"}, "nope")
     with pytest.raises(psycopg.errors.UndefinedObject):
         analyze(conn, {"text": "x"}, None, 7, "no-such-model")
+
+
+def test_parallel_workers_give_the_serial_answer(conn):
+    """ctas_analyze and ctas_score read their models through SPI in every worker: it must
+    be the read-only kind, which a parallel worker may run."""
+    conn.execute("DROP TABLE IF EXISTS analyze_par")
+    conn.execute(
+        "CREATE TABLE analyze_par AS SELECT i, format('Beacon %s to 192.0.2.%s', i, i % 250) AS body FROM generate_series(1, 3000) i"
+    )
+    query = """SELECT sum((ctas_analyze(jsonb_build_object('text', body, 'observed_at', '2026-11-01T00:00:00Z'),
+                                         NULL, 7, 'ctas:admiralty', '2026-11-02')->'score'->>'score')::float8),
+                      sum((ctas_score(jsonb_build_object('kind', 'ipv4', 'last_seen', '2026-11-01T00:00:00Z'),
+                                      'ctas:admiralty', '2026-11-02')->>'score')::float8)
+               FROM analyze_par"""
+    serial = conn.execute(query).fetchone()
+    with parallel_plans(conn):
+        plan = explain(conn, query)
+        assert "Parallel Seq Scan" in plan, plan
+        assert conn.execute(query).fetchone() == pytest.approx(serial)
+    conn.execute("DROP TABLE analyze_par")

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import ctas
+from conftest import explain, parallel_plans
 from ctas import warninglists
 
 # scripts/env.sh finds the shared data (beside the checkout, or the workplace's copy).
@@ -205,19 +206,9 @@ def test_a_retro_hunt_over_a_table(conn, hunt):
         ("ps-enc", "high", "T1059.001", 20000 // 97),
     ]
     # The same under parallel query: workers compile the set for themselves.
-    with conn.transaction():
-        for setting in (
-            "parallel_setup_cost = 0",
-            "parallel_tuple_cost = 0",
-            "min_parallel_table_scan_size = 0",
-            "max_parallel_workers_per_gather = 2",
-        ):
-            conn.execute(f"SET LOCAL {setting}")
-        plan = "\n".join(
-            r[0]
-            for r in conn.execute(
-                "EXPLAIN SELECT count(*) FROM hunt_reports WHERE ctas_matches(body, 'test-hunt')"
-            ).fetchall()
+    with parallel_plans(conn):
+        plan = explain(
+            conn, "SELECT count(*) FROM hunt_reports WHERE ctas_matches(body, 'test-hunt')"
         )
         assert "Parallel" in plan, plan
         assert (
