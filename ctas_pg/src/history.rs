@@ -34,8 +34,32 @@ fn ctas_schema_upgrade() -> SetOfIterator<'static, &'static str> {
             applied.push(*version);
         }
     }
+    // With PostGIS, reports also carry their place as a geometry (kept in step with
+    // lat/lng by PostgreSQL itself); checked on every upgrade, so installing PostGIS
+    // later and upgrading again adds it.
+    let postgis = Spi::get_one::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'postgis')",
+    )
+    .unwrap_or_else(|e| error!("ctas_schema_upgrade: {e}"));
+    let has_geom = Spi::get_one::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM information_schema.columns \
+         WHERE table_schema = 'ctas' AND table_name = 'reports' AND column_name = 'geom')",
+    )
+    .unwrap_or_else(|e| error!("ctas_schema_upgrade: {e}"));
+    if postgis == Some(true) && has_geom != Some(true) {
+        Spi::run(REPORTS_GEOMETRY)
+            .unwrap_or_else(|e| error!("ctas_schema_upgrade: reports.geom: {e}"));
+        applied.push("reports.geom (PostGIS)");
+    }
     SetOfIterator::new(applied)
 }
+
+/// The PostGIS form of a report's place: a generated column and its GiST index.
+const REPORTS_GEOMETRY: &str = "
+ALTER TABLE ctas.reports ADD COLUMN geom geometry(Point, 4326)
+    GENERATED ALWAYS AS (CASE WHEN lat IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(lng, lat), 4326) END) STORED;
+CREATE INDEX IF NOT EXISTS reports_geom ON ctas.reports USING gist (geom);
+COMMENT ON COLUMN ctas.reports.geom IS 'The report''s place as a PostGIS point (SRID 4326), generated from lat/lng.';";
 
 /// The deterministic id of an indicator: `indicator--` and the UUIDv5 of `kind:value`
 /// (the value normalised), as the router gives it.

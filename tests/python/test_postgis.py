@@ -88,3 +88,25 @@ def test_polygon_geometry_to_cells_equals_the_geojson_form(gis):
     with pytest.raises(psycopg.errors.InvalidParameterValue) as err:
         gis.execute("SELECT ctas_h3_polygon_to_cells(ST_SetSRID(ST_MakePoint(0, 0), 4326), 9)")
     assert "geom must be a POLYGON or MULTIPOLYGON, got POINT" in str(err.value)
+
+
+def test_reports_carry_a_geometry_once_postgis_is_there(gis):
+    gis.execute("SELECT ctas_schema_upgrade()")
+    report = (
+        '{"text": "Test-geom: 192.0.2.9", "observed_at": "2035-01-01T00:00:00Z",'
+        ' "lat": 10.5, "lng": 20.25}'
+    )
+    rid = gis.execute("SELECT ctas_ingest_report(%s::jsonb)", (report,)).fetchone()[0]
+    try:
+        row = gis.execute(
+            "SELECT ST_AsText(geom), ST_SRID(geom) FROM ctas.reports WHERE id = %s", (rid,)
+        ).fetchone()
+        assert row == ("POINT(20.25 10.5)", 4326)
+        # Applied once: a second upgrade has nothing to add.
+        assert gis.execute("SELECT count(*) FROM ctas_schema_upgrade()").fetchone()[0] == 0
+    finally:
+        gis.execute("DELETE FROM ctas.reports WHERE id = %s", (rid,))
+        gis.execute(
+            "DELETE FROM ctas.indicators i"
+            " WHERE NOT EXISTS (SELECT 1 FROM ctas.sightings s WHERE s.indicator_id = i.id)"
+        )
