@@ -1,0 +1,432 @@
+-- Upgrade of the ctas extension: the objects of ctas--0.2.0.sql that
+-- ctas--0.1.0.sql lacks. Written by scripts/extension_upgrade.py.
+\echo Use "ALTER EXTENSION ctas UPDATE" to load this file. \quit
+
+CREATE TABLE ctas_cache_epochs (
+    name  text PRIMARY KEY,
+    epoch bigint NOT NULL DEFAULT 0
+);
+COMMENT ON TABLE ctas_cache_epochs IS
+'One row per source of a per-backend cache (warninglists, patterns); a statement trigger on the source bumps epoch, and every backend rebuilds its cache at its next statement.';
+INSERT INTO ctas_cache_epochs (name) VALUES ('warninglists'), ('patterns');
+
+CREATE FUNCTION ctas_bump_cache_epoch() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE ctas_cache_epochs SET epoch = epoch + 1 WHERE name = TG_ARGV[0];
+    RETURN NULL;
+END
+$$;
+
+-- ctas_pg::analyze::ctas_analyze
+CREATE  FUNCTION "ctas_analyze"(
+	"report" jsonb, /* Option < JsonB > */
+	"pattern_set" TEXT DEFAULT NULL, /* Option < & str > */
+	"resolution" INT DEFAULT 7, /* i32 */
+	"model" TEXT DEFAULT 'ctas:admiralty', /* & str */
+	"at" timestamp with time zone DEFAULT now() /* TimestampWithTimeZone */
+) RETURNS jsonb /* Option < JsonB > */
+STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ctas_analyze_wrapper';
+
+-- ctas_pg::ioc::ctas_defang
+CREATE  FUNCTION "ctas_defang"(
+	"body" TEXT /* & str */
+) RETURNS TEXT /* String */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ctas_defang_wrapper';
+
+-- ctas_pg::history::ctas_indicator_id
+CREATE  FUNCTION "ctas_indicator_id"(
+	"kind" TEXT, /* & str */
+	"value" TEXT /* & str */
+) RETURNS TEXT /* String */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ctas_indicator_id_wrapper';
+
+-- ctas_pg::ioc::ctas_ioc_kind
+CREATE  FUNCTION "ctas_ioc_kind"(
+	"value" TEXT /* & str */
+) RETURNS TEXT /* Option < & '_ str > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ctas_ioc_kind_wrapper';
+
+-- ctas_pg::ioc::ctas_ioc_kinds
+CREATE  FUNCTION "ctas_ioc_kinds"() RETURNS TABLE (
+	"kind" TEXT,  /* & '_ str */
+	"misp_types" TEXT[]  /* Vec < & '_ str > */
+)
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ctas_ioc_kinds_wrapper';
+
+-- ctas_pg::ioc::ctas_ioc_normalise
+CREATE  FUNCTION "ctas_ioc_normalise"(
+	"value" TEXT /* & str */
+) RETURNS TEXT /* Option < String > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ctas_ioc_normalise_wrapper';
+
+-- ctas_pg::patterns::ctas_match
+CREATE  FUNCTION "ctas_match"(
+	"body" TEXT, /* & str */
+	"set_name" TEXT /* & str */
+) RETURNS TABLE (
+	"pattern_id" TEXT,  /* String */
+	"start_pos" INT,  /* i32 */
+	"end_pos" INT,  /* i32 */
+	"matched" TEXT,  /* String */
+	"severity" TEXT,  /* String */
+	"tags" TEXT[],  /* Vec < String > */
+	"attack_id" TEXT  /* Option < String > */
+)
+STRICT STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ctas_match_wrapper';
+
+-- ctas_pg::patterns::ctas_matches
+CREATE  FUNCTION "ctas_matches"(
+	"body" TEXT, /* & str */
+	"set_name" TEXT /* & str */
+) RETURNS bool /* bool */
+STRICT STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ctas_matches_wrapper';
+
+-- ctas_pg::patterns::ctas_pattern_check
+CREATE  FUNCTION "ctas_pattern_check"(
+	"pattern_id" TEXT, /* & str */
+	"regex" TEXT /* & str */
+) RETURNS bool /* bool */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ctas_pattern_check_wrapper';
+
+-- requires:
+--   ctas_cache_epochs
+--   ctas_pattern_check
+--   ctas_match
+--   ctas_matches
+
+
+CREATE TABLE ctas_pattern_sets (
+    name        text PRIMARY KEY,
+    description text NOT NULL DEFAULT ''
+);
+CREATE TABLE ctas_patterns (
+    set_name   text NOT NULL REFERENCES ctas_pattern_sets (name) ON UPDATE CASCADE ON DELETE CASCADE,
+    pattern_id text NOT NULL,
+    regex      text NOT NULL,
+    severity   text NOT NULL DEFAULT 'medium' CHECK (severity IN ('info', 'low', 'medium', 'high', 'critical')),
+    tags       text[] NOT NULL DEFAULT '{}',
+    attack_id  text CHECK (attack_id ~ '^(T[0-9]{4}(\.[0-9]{3})?|TA[0-9]{4}|[GSMC][0-9]{4})$'),
+    PRIMARY KEY (set_name, pattern_id),
+    CHECK (ctas_pattern_check(pattern_id, regex))
+);
+COMMENT ON TABLE ctas_pattern_sets IS
+'Named sets of patterns for retro-hunts with ctas_match / ctas_matches.';
+COMMENT ON TABLE ctas_patterns IS
+'Patterns of the sets of ctas_pattern_sets: regular expressions of the linear-time regex crate (no look-around or back-references, so no pattern can hang a backend), at most 4096 bytes each, 10000 per set.';
+SELECT pg_catalog.pg_extension_config_dump('ctas_pattern_sets', '');
+SELECT pg_catalog.pg_extension_config_dump('ctas_patterns', '');
+CREATE TRIGGER ctas_pattern_sets_epoch AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ctas_pattern_sets
+    FOR EACH STATEMENT EXECUTE FUNCTION ctas_bump_cache_epoch('patterns');
+CREATE TRIGGER ctas_patterns_epoch AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ctas_patterns
+    FOR EACH STATEMENT EXECUTE FUNCTION ctas_bump_cache_epoch('patterns');
+COMMENT ON FUNCTION ctas_match(text, text) IS
+'Every match of the patterns of a set in a text: pattern_id, start_pos/end_pos (1-based characters, end exclusive), matched, severity, tags, attack_id. The set is compiled once per backend.';
+COMMENT ON FUNCTION ctas_matches(text, text) IS
+'Whether any pattern of a set matches a text; for WHERE clauses of retro-hunts.';
+COMMENT ON FUNCTION ctas_pattern_check(text, text) IS
+'True when a pattern compiles; otherwise an ERROR (2201B, or 54000 when too large) naming the pattern id.';
+
+-- ctas_pg::ioc::ctas_refang
+CREATE  FUNCTION "ctas_refang"(
+	"body" TEXT /* & str */
+) RETURNS TEXT /* String */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ctas_refang_wrapper';
+
+-- ctas_pg::history::ctas_schema_upgrade
+CREATE  FUNCTION "ctas_schema_upgrade"() RETURNS SETOF TEXT /* & '_ str */
+STRICT VOLATILE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ctas_schema_upgrade_wrapper';
+
+-- ctas_pg::ioc::ctas_warninglist_hits
+CREATE  FUNCTION "ctas_warninglist_hits"(
+	"value" TEXT /* & str */
+) RETURNS TEXT[] /* Vec < String > */
+STRICT STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ctas_warninglist_hits_wrapper';
+
+-- ctas_pg::ioc::ctas_warninglist_parse
+CREATE  FUNCTION "ctas_warninglist_parse"(
+	"list" jsonb /* JsonB */
+) RETURNS TABLE (
+	"name" TEXT,  /* String */
+	"description" TEXT,  /* String */
+	"version" bigint,  /* i64 */
+	"list_type" TEXT,  /* String */
+	"matching_attributes" TEXT[],  /* Vec < String > */
+	"entries" TEXT[]  /* Vec < String > */
+)
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'ctas_warninglist_parse_wrapper';
+
+-- requires:
+--   ctas_cache_epochs
+--   ctas_ioc_kind
+--   ctas_refang
+--   ctas_defang
+--   ctas_warninglist_parse
+--   ctas_warninglist_hits
+
+
+CREATE FUNCTION ctas_extract_iocs(body text)
+RETURNS TABLE (kind text, value text, raw text, start_pos int, end_pos int, warninglists text[])
+STABLE STRICT PARALLEL SAFE ROWS 20 LANGUAGE c
+AS 'MODULE_PATHNAME', 'ctas_extract_iocs_v1';
+
+CREATE TABLE ctas_warninglists (
+    name                text PRIMARY KEY,
+    description         text NOT NULL DEFAULT '',
+    version             bigint NOT NULL DEFAULT 0,
+    list_type           text NOT NULL CHECK (list_type IN ('string', 'substring', 'hostname', 'cidr', 'regex')),
+    matching_attributes text[] NOT NULL DEFAULT '{}',
+    entries             text[] NOT NULL,
+    loaded_at           timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE ctas_warninglists IS
+'MISP warninglists (known-benign values): ctas_extract_iocs flags indicators they hold. Load with ctas_warninglist_load(list.json as jsonb).';
+SELECT pg_catalog.pg_extension_config_dump('ctas_warninglists', '');
+CREATE TRIGGER ctas_warninglists_epoch AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ctas_warninglists
+    FOR EACH STATEMENT EXECUTE FUNCTION ctas_bump_cache_epoch('warninglists');
+
+CREATE FUNCTION ctas_warninglist_load(list jsonb) RETURNS text VOLATILE STRICT LANGUAGE sql AS $$
+    INSERT INTO ctas_warninglists AS w (name, description, version, list_type, matching_attributes, entries)
+    SELECT * FROM ctas_warninglist_parse(list)
+    ON CONFLICT (name) DO UPDATE
+        SET description = excluded.description, version = excluded.version,
+            list_type = excluded.list_type, matching_attributes = excluded.matching_attributes,
+            entries = excluded.entries, loaded_at = now()
+    RETURNING name
+$$;
+COMMENT ON FUNCTION ctas_warninglist_load(jsonb) IS
+'Load (or replace, by name) one MISP warninglist from its list.json: SELECT ctas_warninglist_load(pg_read_file(''/path/list.json'')::jsonb). Returns its name.';
+COMMENT ON FUNCTION ctas_extract_iocs(text) IS
+'Every indicator in a text (defanged forms read, values normalised): kind, value, raw as written, start_pos/end_pos (1-based characters, end exclusive), and the warninglists that hold it.';
+COMMENT ON FUNCTION ctas_ioc_kind(text) IS
+'The kind of a value when all of it is one indicator (ipv4, domain, url, sha256, filename, ...), else NULL.';
+COMMENT ON FUNCTION ctas_refang(text) IS
+'The text with every defanged form written plainly: [.] (.) {.} [dot] (dot) " dot " \. hxxp fxp [:] [://] [@] [at] (at) [/].';
+COMMENT ON FUNCTION ctas_defang(text) IS
+'The text with its URLs, domains, IPv4 addresses and e-mail addresses defanged (hxxps://evil[.]com), safe to paste into a chat; ctas_refang gives it back.';
+COMMENT ON FUNCTION ctas_warninglist_hits(text) IS
+'The names of the warninglists of ctas_warninglists that hold a value, matched by each list''s own type (string, substring, hostname, cidr, regex).';
+
+-- requires:
+--   ctas_indicator_id
+--   ctas_ioc_objects
+--   ctas_pattern_objects
+--   ctas_schema_upgrade
+
+
+CREATE FUNCTION ctas_ingest_report(report jsonb, id text DEFAULT NULL) RETURNS text
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+    body   text := report->>'text';
+    seen   timestamptz := coalesce((report->>'observed_at')::timestamptz, now());
+    src    text := report->'source'->>'name';
+    rid    text;
+BEGIN
+    IF body IS NULL THEN
+        RAISE EXCEPTION 'report: missing field "text"' USING ERRCODE = '22023';
+    END IF;
+    -- The same text observed at the same time is the same report: ingesting it twice
+    -- stores it once.
+    rid := coalesce(id, report->>'id', 'report--' || substr(ctas_indicator_id('report', seen::text || body), 12));
+    IF src IS NOT NULL THEN
+        INSERT INTO ctas.sources (name, reliability, credibility)
+        VALUES (src, report->'source'->>'reliability', report->'source'->>'credibility')
+        ON CONFLICT (name) DO NOTHING;
+    END IF;
+    INSERT INTO ctas.reports (id, title, body, stix_id, source, published_at, observed_at, lat, lng, h3_cell, tags)
+    VALUES (rid, report->>'title', body, report->>'stix_id', src, (report->>'published_at')::timestamptz, seen,
+            (report->>'lat')::float8, (report->>'lng')::float8,
+            ctas_h3_cell((report->>'lat')::float8, (report->>'lng')::float8, 7),
+            coalesce(ARRAY(SELECT jsonb_array_elements_text(report->'tags')), '{}'))
+    ON CONFLICT (id) DO NOTHING;
+    WITH found AS (
+        SELECT DISTINCT ON (kind, value) kind, value, raw, start_pos, end_pos
+        FROM ctas_extract_iocs(body) ORDER BY kind, value, start_pos
+    ), ind AS (
+        INSERT INTO ctas.indicators AS i (id, kind, value, first_seen, last_seen)
+        SELECT ctas_indicator_id(kind, value), kind, value, seen, seen FROM found
+        ON CONFLICT (id) DO UPDATE
+            SET first_seen = least(i.first_seen, excluded.first_seen),
+                last_seen = greatest(i.last_seen, excluded.last_seen)
+        RETURNING i.id
+    )
+    INSERT INTO ctas.sightings (report_id, indicator_id, source, seen_at, raw, start_pos, end_pos)
+    SELECT rid, ctas_indicator_id(kind, value), src, seen, raw, start_pos, end_pos FROM found
+    WHERE ctas_indicator_id(kind, value) IN (SELECT id FROM ind)
+    ON CONFLICT DO NOTHING;
+    RETURN rid;
+END
+$$;
+COMMENT ON FUNCTION ctas_ingest_report(jsonb, text) IS
+'Store a report {text, title, observed_at, source: {name, reliability, credibility}, lat, lng, tags, stix_id} in ctas.reports with its indicators (ctas.indicators) and sightings; idempotent. Returns the report id. Needs SELECT ctas_schema_upgrade() once.';
+
+CREATE FUNCTION ctas_analyze_row(r record, pattern_set text DEFAULT NULL, resolution int DEFAULT 7,
+                                 model text DEFAULT 'ctas:admiralty', at timestamptz DEFAULT now())
+RETURNS jsonb LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+    doc  jsonb := to_jsonb(r);
+    rel  text;
+    cred text;
+BEGIN
+    IF doc->>'body' IS NULL AND doc->>'text' IS NULL THEN
+        RAISE EXCEPTION 'ctas_analyze_row: the row has no body or text column' USING ERRCODE = '22023';
+    END IF;
+    IF doc->>'source' IS NOT NULL THEN
+        SELECT s.reliability, s.credibility INTO rel, cred FROM ctas.sources s WHERE s.name = doc->>'source';
+    END IF;
+    RETURN ctas_analyze(
+        jsonb_strip_nulls(jsonb_build_object(
+            'text', coalesce(doc->>'body', doc->>'text'),
+            'lat', doc->'lat', 'lng', doc->'lng', 'observed_at', doc->'observed_at',
+            'source', CASE WHEN doc->>'source' IS NULL THEN NULL ELSE jsonb_strip_nulls(jsonb_build_object(
+                'name', doc->>'source', 'reliability', rel, 'credibility', cred)) END,
+            'tags', doc->'tags')),
+        pattern_set, resolution, model, at);
+END
+$$;
+COMMENT ON FUNCTION ctas_analyze_row(record, text, int, text, timestamptz) IS
+'ctas_analyze of a row of ctas.reports (or any row with body/text, lat, lng, observed_at, source, tags): SELECT ctas_analyze_row(r) FROM ctas.reports r; the source''s reliability and credibility come from ctas.sources.';
+
+CREATE FUNCTION ctas_correlated_reports(report_id text, max_results int DEFAULT 20)
+RETURNS TABLE (related_report text, shared int, weight float8, shared_indicators text[])
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN QUERY
+    WITH mine AS (
+        SELECT DISTINCT s.indicator_id FROM ctas.sightings s
+        WHERE s.report_id = ctas_correlated_reports.report_id AND s.indicator_id IS NOT NULL
+    ), total AS (
+        SELECT count(*)::float8 AS n FROM ctas.reports
+    ), df AS (
+        SELECT s.indicator_id, count(DISTINCT s.report_id)::float8 AS reports
+        FROM ctas.sightings s JOIN mine USING (indicator_id) GROUP BY s.indicator_id
+    )
+    SELECT s.report_id, count(*)::int,
+           sum(ln(total.n / df.reports)),
+           array_agg(i.kind || ':' || i.value ORDER BY df.reports, i.value)
+    FROM ctas.sightings s
+    JOIN df USING (indicator_id)
+    JOIN ctas.indicators i ON i.id = s.indicator_id
+    CROSS JOIN total
+    WHERE s.report_id <> ctas_correlated_reports.report_id
+    GROUP BY s.report_id
+    ORDER BY 3 DESC, 2 DESC, 1
+    LIMIT max_results;
+END
+$$;
+COMMENT ON FUNCTION ctas_correlated_reports(text, int) IS
+'Reports that share indicators with a report (MISP correlation), ranked by the rarity of what they share: the sum over shared indicators of ln(reports / reports naming it).';
+
+CREATE FUNCTION ctas_related_indicators(kind text, value text, max_results int DEFAULT 20)
+RETURNS TABLE (related_kind text, related_value text, reports int, weight float8)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    me text := ctas_indicator_id(kind, value);
+BEGIN
+    RETURN QUERY
+    WITH mine AS (
+        SELECT DISTINCT s.report_id FROM ctas.sightings s WHERE s.indicator_id = me
+    ), total AS (
+        SELECT count(*)::float8 AS n FROM ctas.reports
+    ), co AS (
+        SELECT s.indicator_id, count(DISTINCT s.report_id) AS together
+        FROM ctas.sightings s JOIN mine USING (report_id)
+        WHERE s.indicator_id IS NOT NULL AND s.indicator_id <> me
+        GROUP BY s.indicator_id
+    ), df AS (
+        SELECT s.indicator_id, count(DISTINCT s.report_id)::float8 AS reports
+        FROM ctas.sightings s JOIN co USING (indicator_id) GROUP BY s.indicator_id
+    )
+    SELECT i.kind, i.value, co.together::int, co.together * ln(total.n / df.reports)
+    FROM co JOIN df USING (indicator_id) JOIN ctas.indicators i ON i.id = co.indicator_id CROSS JOIN total
+    ORDER BY 4 DESC, 3 DESC, 1, 2
+    LIMIT max_results;
+END
+$$;
+COMMENT ON FUNCTION ctas_related_indicators(text, text, int) IS
+'Indicators seen in the same reports as one indicator, ranked by how often and how rarely: reports together x ln(reports / reports naming it).';
+
+CREATE PROCEDURE ctas_retro_hunt(pattern_set text, from_time timestamptz, to_time timestamptz, batch_size int DEFAULT 1000)
+LANGUAGE plpgsql AS $$
+DECLARE
+    run    ctas.retro_hunts;
+    batch  text[];
+    added  bigint;
+BEGIN
+    IF batch_size < 1 OR batch_size > 1000000 THEN
+        RAISE EXCEPTION 'batch_size must be between 1 and 1000000, not %', batch_size USING ERRCODE = '22023';
+    END IF;
+    PERFORM ctas_matches('', pattern_set);  -- the set exists, and compiles, before any work
+    SELECT * INTO run FROM ctas.retro_hunts r
+    WHERE r.pattern_set = ctas_retro_hunt.pattern_set AND r.from_time = ctas_retro_hunt.from_time
+      AND r.to_time = ctas_retro_hunt.to_time AND r.finished_at IS NULL
+    ORDER BY r.id DESC LIMIT 1;
+    IF run.id IS NULL THEN
+        INSERT INTO ctas.retro_hunts (pattern_set, from_time, to_time)
+        VALUES (pattern_set, from_time, to_time) RETURNING * INTO run;
+    ELSE
+        RAISE NOTICE 'retro-hunt %: resuming after report % (% reports, % hits so far)', run.id, run.last_report, run.reports, run.hits;
+    END IF;
+    LOOP
+        SELECT array_agg(id ORDER BY id) INTO batch FROM (
+            SELECT r.id FROM ctas.reports r
+            WHERE r.observed_at >= from_time AND r.observed_at < to_time
+              AND (run.last_report IS NULL OR r.id > run.last_report)
+            ORDER BY r.id LIMIT batch_size) b;
+        EXIT WHEN batch IS NULL;
+        INSERT INTO ctas.sightings (report_id, pattern_set, pattern_id, source, seen_at, raw, start_pos, end_pos)
+        SELECT r.id, pattern_set, m.pattern_id, r.source, r.observed_at, m.matched, m.start_pos, m.end_pos
+        FROM ctas.reports r, ctas_match(r.body, pattern_set) m
+        WHERE r.id = ANY(batch)
+        ON CONFLICT DO NOTHING;
+        GET DIAGNOSTICS added = ROW_COUNT;
+        UPDATE ctas.retro_hunts r
+        SET last_report = batch[cardinality(batch)], reports = r.reports + cardinality(batch),
+            hits = r.hits + added, updated_at = now()
+        WHERE r.id = run.id RETURNING * INTO run;
+        COMMIT;
+        RAISE NOTICE 'retro-hunt %: % reports read, % hits', run.id, run.reports, run.hits;
+    END LOOP;
+    UPDATE ctas.retro_hunts r SET finished_at = now(), updated_at = now() WHERE r.id = run.id;
+    COMMIT;
+END
+$$;
+COMMENT ON PROCEDURE ctas_retro_hunt(text, timestamptz, timestamptz, int) IS
+'Run a pattern set over the reports observed in [from_time, to_time), batch by batch (a COMMIT each), writing hits as ctas.sightings; progress in ctas.retro_hunts and NOTICEs; called again with the same arguments, an unfinished hunt resumes.';
+
+-- requires:
+--   ctas_analyze
+--   ctas_ioc_objects
+--   ctas_pattern_objects
+--   ctas_score_objects
+
+
+COMMENT ON FUNCTION ctas_analyze(jsonb, text, int, text, timestamptz) IS
+'Everything CTAS says about a report {text, lat, lng, observed_at, source: {name, confidence, reliability, credibility, tags}, tags}: iocs (with warninglist hits), matches of a pattern set, h3_cell, score (decayed, explained), severity, confidence. Offsets are bytes of the UTF-8 text.';
+

@@ -1,0 +1,67 @@
+"""Write the upgrade script of the ctas extension between two of its install scripts.
+
+    python scripts/extension_upgrade.py OLD.sql NEW.sql OUT.sql
+
+pgrx writes an install script as blocks (`/* <begin connected objects> */ ...`), one per
+function or extension_sql! block, in dependency order. The upgrade is every block of NEW
+that OLD does not have (compared without pgrx's `-- file:line` comments, which move
+whenever code does), in NEW's order. A block that exists in both but changed cannot be
+upgraded this way: the script stops and names it, so a changed signature is handled by
+hand (DROP/CREATE) rather than shipped wrong.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+BLOCK = re.compile(
+    r"/\* <begin connected objects> \*/\n(.*?)/\* </end connected objects> \*/", re.DOTALL
+)
+LOCATION = re.compile(r"^-- [\w/]+\.rs:\d+\n", re.MULTILINE)
+NAME = re.compile(r"^-- (ctas_pg::\S+)$", re.MULTILINE)
+
+
+HEADER = re.compile(r"^(?=-- (?:ctas_pg::|requires:|finalize|bootstrap))", re.MULTILINE)
+
+
+def blocks(path: str) -> list[tuple[str, str]]:
+    """(identity, text) of each entity: a function (named by pgrx's path comment) or an
+    extension_sql! block (its text). pgrx may put several entities in one group of
+    connected objects; they are split at pgrx's header comments."""
+    out = []
+    for m in BLOCK.finditer(open(path).read()):
+        group = LOCATION.sub("", m.group(1))
+        for part in HEADER.split(group):
+            text = part.strip()
+            if not text or text.startswith("/*\nThis file is auto generated"):
+                continue
+            name = NAME.search(text)
+            out.append((name.group(1) if name else text, text))
+    return out
+
+
+def main() -> None:
+    old_path, new_path, out_path = sys.argv[1:4]
+    old = dict(blocks(old_path))
+    added, changed = [], []
+    for name, text in blocks(new_path):
+        if name not in old:
+            added.append(text)
+        elif old[name] != text:
+            changed.append(name)
+    if changed:
+        sys.exit("changed between the versions, upgrade them by hand: " + ", ".join(changed))
+    with open(out_path, "w") as f:
+        f.write(
+            f"-- Upgrade of the ctas extension: the objects of {new_path.split('/')[-1]} that\n"
+        )
+        f.write(f"-- {old_path.split('/')[-1]} lacks. Written by scripts/extension_upgrade.py.\n")
+        f.write('\\echo Use "ALTER EXTENSION ctas UPDATE" to load this file. \\quit\n\n')
+        for text in added:
+            f.write(text + "\n\n")
+    print(f"{len(added)} objects added -> {out_path}")
+
+
+if __name__ == "__main__":
+    main()

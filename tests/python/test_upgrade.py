@@ -1,0 +1,60 @@
+"""ALTER EXTENSION ctas UPDATE: an upgraded database has what a new one has."""
+
+# ruff: noqa: E501  (SQL reads better unbroken)
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+import ctas
+
+# Every object of the extension, with its definition where it has one.
+MEMBERS = """
+SELECT pg_describe_object(d.classid, d.objid, 0) AS object,
+       CASE WHEN d.classid = 'pg_proc'::regclass AND p.prokind <> 'a' THEN pg_get_functiondef(d.objid) END AS definition,
+       obj_description(d.objid, d.classid::regclass::text) AS comment
+FROM pg_depend d LEFT JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
+WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+  AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'ctas')
+ORDER BY 1
+"""
+COLUMNS = """
+SELECT table_name, column_name, data_type, column_default, is_nullable
+FROM information_schema.columns WHERE table_name LIKE 'ctas\\_%' ORDER BY 1, 2
+"""
+
+
+@pytest.fixture
+def databases():
+    names = ["ctas_upgrade_old", "ctas_upgrade_new"]
+    with ctas.connect(autocommit=True) as admin:
+        for name in names:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    params = conninfo_to_dict(ctas.dsn())
+    conns = [
+        psycopg.connect(make_conninfo(**{**params, "dbname": n}), autocommit=True) for n in names
+    ]
+    yield conns
+    for c in conns:
+        c.close()
+
+
+def test_an_upgraded_extension_equals_a_new_one(databases):
+    old, new = databases
+    old.execute("CREATE EXTENSION ctas VERSION '0.1.0'")
+    with pytest.raises(psycopg.errors.UndefinedFunction):
+        old.execute("SELECT ctas_refang('a[.]b')")
+    old.execute("ALTER EXTENSION ctas UPDATE")
+    new.execute("CREATE EXTENSION ctas")
+    version = "SELECT extversion FROM pg_extension WHERE extname = 'ctas'"
+    assert old.execute(version).fetchone() == new.execute(version).fetchone()
+    assert old.execute(MEMBERS).fetchall() == new.execute(MEMBERS).fetchall()
+    assert old.execute(COLUMNS).fetchall() == new.execute(COLUMNS).fetchall()
+    assert old.execute(
+        "SELECT ctas_refang('a[.]b'), count(*) FROM ctas_decay_models"
+    ).fetchone() == (
+        "a.b",
+        new.execute("SELECT count(*) FROM ctas_decay_models").fetchone()[0],
+    )
