@@ -428,5 +428,5 @@ COMMENT ON PROCEDURE ctas_retro_hunt(text, timestamptz, timestamptz, int) IS
 
 
 COMMENT ON FUNCTION ctas_analyze(jsonb, text, int, text, timestamptz) IS
-'Everything CTAS says about a report {text, lat, lng, observed_at, source: {name, confidence, reliability, credibility, tags}, tags}: iocs (with warninglist hits), matches of a pattern set, h3_cell, score (decayed, explained), severity, confidence. Offsets are bytes of the UTF-8 text.';
+'Everything CTAS says about a report {text, lat, lng, observed_at, source: {name, confidence, reliability, credibility, tags}, tags}: iocs (with warninglist hits), matches of a pattern set (NULL: the setting ctas.default_pattern_set), h3_cell, score (decayed, explained), severity, confidence. Offsets are bytes of the UTF-8 text.';
 

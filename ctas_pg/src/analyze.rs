@@ -1,7 +1,10 @@
 //! `ctas_analyze`: one report in, everything CTAS says about it out (jsonb).
 
+use std::ffi::CString;
+
 use ctas_core::analyze::{self, AnalyzeError, Hunt, Report, Settings};
 use ctas_core::score;
+use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgSqlErrorCode};
 
@@ -18,9 +21,25 @@ impl RaiseSql for AnalyzeError {
     }
 }
 
+/// `ctas.default_pattern_set`: the pattern set `ctas_analyze` matches when it is given
+/// none (SET per session, per role with ALTER ROLE, per database with ALTER DATABASE).
+static DEFAULT_PATTERN_SET: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+
+pub(crate) fn register_settings() {
+    GucRegistry::define_string_guc(
+        c"ctas.default_pattern_set",
+        c"The pattern set ctas_analyze matches when its pattern_set argument is NULL.",
+        c"Empty or unset: no pattern set. A name of ctas_pattern_sets otherwise.",
+        &DEFAULT_PATTERN_SET,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+}
+
 /// Analyse a report `{text, lat, lng, observed_at, source: {name, confidence,
 /// reliability, credibility, tags}, tags}`: its indicators with their warninglist hits,
-/// the matches of pattern set `pattern_set` (none when NULL), its H3 cell at
+/// the matches of pattern set `pattern_set` (when NULL, the set named by the setting
+/// `ctas.default_pattern_set`, if any), its H3 cell at
 /// `resolution`, its score decayed to `at` by `model` with the explanation, a severity
 /// and a confidence. The router's `POST /v1/analyze` gives the same jsonb.
 #[pg_extern(stable, parallel_safe)]
@@ -47,12 +66,22 @@ fn ctas_analyze(
     let models = unsafe { models_for_call(fcinfo) };
     let model = or_raise(score::pick_model(models, model, Some("report")));
     let lists = crate::ioc::warninglists();
-    let compiled = pattern_set.map(crate::patterns::compiled);
-    let hunt = compiled.as_ref().zip(pattern_set).map(|(c, name)| Hunt {
-        name,
-        set: &c.set,
-        meta: &c.meta,
-    });
+    let pattern_set: Option<String> = match pattern_set {
+        Some(name) => Some(name.to_owned()),
+        None => DEFAULT_PATTERN_SET
+            .get()
+            .and_then(|c| c.into_string().ok())
+            .filter(|name| !name.trim().is_empty()),
+    };
+    let compiled = pattern_set.as_deref().map(crate::patterns::compiled);
+    let hunt = compiled
+        .as_ref()
+        .zip(pattern_set.as_deref())
+        .map(|(c, name)| Hunt {
+            name,
+            set: &c.set,
+            meta: &c.meta,
+        });
     let settings = Settings {
         resolution,
         model,
@@ -67,7 +96,7 @@ fn ctas_analyze(
 extension_sql!(
     r#"
 COMMENT ON FUNCTION ctas_analyze(jsonb, text, int, text, timestamptz) IS
-'Everything CTAS says about a report {text, lat, lng, observed_at, source: {name, confidence, reliability, credibility, tags}, tags}: iocs (with warninglist hits), matches of a pattern set, h3_cell, score (decayed, explained), severity, confidence. Offsets are bytes of the UTF-8 text.';
+'Everything CTAS says about a report {text, lat, lng, observed_at, source: {name, confidence, reliability, credibility, tags}, tags}: iocs (with warninglist hits), matches of a pattern set (NULL: the setting ctas.default_pattern_set), h3_cell, score (decayed, explained), severity, confidence. Offsets are bytes of the UTF-8 text.';
 "#,
     name = "ctas_analyze_objects",
     requires = [

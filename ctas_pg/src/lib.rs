@@ -17,3 +17,9 @@ mod patterns;
 mod score;
 
 ::pgrx::pg_module_magic!(name, version);
+
+/// Called once when a backend loads the library: defines the `ctas.*` settings.
+#[pgrx::pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    analyze::register_settings();
+}

@@ -100,3 +100,24 @@ def test_parallel_workers_give_the_serial_answer(conn):
         assert "Parallel Seq Scan" in plan, plan
         assert conn.execute(query).fetchone() == pytest.approx(serial)
     conn.execute("DROP TABLE analyze_par")
+
+
+def test_the_default_pattern_set_is_a_setting(conn):
+    conn.execute("DELETE FROM ctas_pattern_sets WHERE name = 'test-default'")
+    conn.execute("INSERT INTO ctas_pattern_sets (name) VALUES ('test-default')")
+    conn.execute(
+        "INSERT INTO ctas_patterns (set_name, pattern_id, regex) VALUES ('test-default', 'p', 'needle')"
+    )
+    try:
+        assert analyze(conn, {"text": "a needle"})["matches"] == []
+        conn.execute("SET ctas.default_pattern_set = 'test-default'")
+        assert [m["pattern_id"] for m in analyze(conn, {"text": "a needle"})["matches"]] == ["p"]
+        # An explicit set wins over the setting.
+        conn.execute("INSERT INTO ctas_pattern_sets (name) VALUES ('test-default-2')")
+        assert analyze(conn, {"text": "a needle"}, "test-default-2")["matches"] == []
+        conn.execute("SET ctas.default_pattern_set = 'no-such-set'")
+        with pytest.raises(psycopg.errors.UndefinedObject, match='pattern set "no-such-set"'):
+            analyze(conn, {"text": "x"})
+    finally:
+        conn.execute("RESET ctas.default_pattern_set")
+        conn.execute("DELETE FROM ctas_pattern_sets WHERE name LIKE 'test-default%'")
