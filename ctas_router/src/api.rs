@@ -365,9 +365,11 @@ async fn analyze(
         )
     })?;
     let report = Report::from_value(value).map_err(|e| invalid("Body is not a report", e))?;
-    let models = score::builtin_models();
+    // The models CTAS ships, built once rather than per request.
+    static MODELS: std::sync::LazyLock<Vec<score::DecayModel>> =
+        std::sync::LazyLock::new(score::builtin_models);
     let model = score::pick_model(
-        &models,
+        &MODELS,
         q.model.as_deref().unwrap_or("ctas:admiralty"),
         Some("report"),
     )

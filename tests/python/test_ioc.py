@@ -269,5 +269,6 @@ def test_hostile_input_is_handled(conn):
         "1." * 500_000,
         "hxxp[:]//" * 100_000,
     ]:
-        assert isinstance(extract(conn, body), list)
+        # None of these holds an indicator: a run of numbers is no address, `http` no host.
+        assert extract(conn, body) == [], body[:20]
     assert conn.execute("SELECT length(ctas_refang(repeat('[.]', 300000)))").fetchone()[0] == 300000

@@ -79,11 +79,24 @@ pub fn refang_mapped(text: &str) -> Refanged<'_> {
             out.reserve(s.len());
         }
         out.extend_from_slice(&s[copied..start]);
-        out.extend_from_slice(with);
+        let written = match with {
+            Plain::Text(text) => {
+                out.extend_from_slice(text);
+                text.len()
+            }
+            Plain::Scheme => {
+                out.extend(s[start..start + len].iter().map(|&c| match c {
+                    b'x' => b't',
+                    b'X' => b'T',
+                    c => c,
+                }));
+                len
+            }
+        };
         i = start + len;
         copied = i;
-        if len != with.len() {
-            let shift = shifts.last().map_or(0, |&(_, sh)| sh) + len - with.len();
+        if len != written {
+            let shift = shifts.last().map_or(0, |&(_, sh)| sh) + len - written;
             shifts.push((out.len(), shift));
         }
     }
@@ -118,8 +131,18 @@ fn starts_ci(s: &[u8], i: usize, lit: &[u8]) -> bool {
     s.len() >= i + lit.len() && s[i..i + lit.len()].eq_ignore_ascii_case(lit)
 }
 
+/// What a defanged form stands for.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Plain {
+    /// These bytes (`[.]` stands for `.`).
+    Text(&'static [u8]),
+    /// The form itself with each `x` read as the `t` it stands for, case kept (a
+    /// scheme: `hXXp` gives `hTTp`, still HTTP).
+    Scheme,
+}
+
 /// The defanged form at `s[i..]`: how many bytes it takes and what it stands for.
-fn defanged_at(s: &[u8], i: usize) -> Option<(usize, &'static [u8])> {
+fn defanged_at(s: &[u8], i: usize) -> Option<(usize, Plain)> {
     // Bracketed forms, longest first so that `[://]` is not read as `[:]`.
     const BRACKETED: &[(&[u8], &[u8])] = &[
         (b"[://]", b"://"),
@@ -150,12 +173,12 @@ fn defanged_at(s: &[u8], i: usize) -> Option<(usize, &'static [u8])> {
         b'[' | b'(' | b'{' => BRACKETED
             .iter()
             .find(|(from, _)| starts_ci(s, i, from))
-            .map(|&(from, to)| (from.len(), to)),
+            .map(|&(from, to)| (from.len(), Plain::Text(to))),
         b'\\' => (s.get(i + 1) == Some(&b'.')
             && i > 0
             && s[i - 1].is_ascii_alphanumeric()
             && s.get(i + 2).is_some_and(u8::is_ascii_alphanumeric))
-        .then_some((2, b".")),
+        .then_some((2, Plain::Text(b"."))),
         b'h' | b'H' | b'f' | b'F' => scheme_at(s, i),
         b' ' => spaced_at(s, i),
         _ => None,
@@ -164,7 +187,7 @@ fn defanged_at(s: &[u8], i: usize) -> Option<(usize, &'static [u8])> {
 
 /// `hxxp`, `hXXps`, `fxp` in front of `:` or a bracket: the scheme, with each `x`
 /// read as the `t` it stands for (case kept, so `hXXp` gives `hTTp`, still HTTP).
-fn scheme_at(s: &[u8], i: usize) -> Option<(usize, &'static [u8])> {
+fn scheme_at(s: &[u8], i: usize) -> Option<(usize, Plain)> {
     // After a digit is still a scheme (`10.1.2.3hxxp://…` run together), as the URL
     // scanner reads it.
     if i > 0 && s[i - 1].is_ascii_alphabetic() {
@@ -192,40 +215,19 @@ fn scheme_at(s: &[u8], i: usize) -> Option<(usize, &'static [u8])> {
         }
         3
     };
-    Some((hlen, recased(&s[i..i + hlen])))
-}
-
-/// The scheme `word` with each `x` replaced by `t` of the same case. Interned: only
-/// a handful of spellings exist (2^4 for hxxps), so each is a static.
-fn recased(word: &[u8]) -> &'static [u8] {
-    use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    static SPELLINGS: OnceLock<Mutex<HashMap<Vec<u8>, &'static [u8]>>> = OnceLock::new();
-    let map = SPELLINGS.get_or_init(Default::default);
-    let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(&known) = map.get(word) {
-        return known;
-    }
-    let plain: Vec<u8> = word
-        .iter()
-        .map(|&c| match c {
-            b'x' => b't',
-            b'X' => b'T',
-            c => c,
-        })
-        .collect();
-    let leaked: &'static [u8] = Box::leak(plain.into_boxed_slice());
-    map.insert(word.to_vec(), leaked);
-    leaked
+    Some((hlen, Plain::Scheme))
 }
 
 /// Forms written with spaces: ` [.] `, ` [at] `, ` (dot) ` and the bare ` dot `.
-fn spaced_at(s: &[u8], i: usize) -> Option<(usize, &'static [u8])> {
+fn spaced_at(s: &[u8], i: usize) -> Option<(usize, Plain)> {
     // " [at] " / " [.] ": the brackets make the intent plain; take the spaces too.
     if let Some(&next) = s.get(i + 1) {
         if matches!(next, b'[' | b'(' | b'{') {
             if let Some((len, with)) = defanged_at(s, i + 1) {
-                if with != b"://" && s.get(i + 1 + len) == Some(&b' ') && i > 0 && s[i - 1] != b' '
+                if with != Plain::Text(b"://")
+                    && s.get(i + 1 + len) == Some(&b' ')
+                    && i > 0
+                    && s[i - 1] != b' '
                 {
                     return Some((len + 2, with));
                 }
@@ -264,7 +266,7 @@ fn spaced_at(s: &[u8], i: usize) -> Option<(usize, &'static [u8])> {
         || starts_ci(rest, right_len, b" dot ")
         || starts_ci(rest, right_len, b"[.]");
     if continues || tld::is_tld(right) {
-        Some((5, b"."))
+        Some((5, Plain::Text(b".")))
     } else {
         None
     }

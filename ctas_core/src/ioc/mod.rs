@@ -145,14 +145,11 @@ pub fn extract(text: &str) -> Vec<Ioc> {
 
 /// The kind of `value` when the whole of it (trimmed, refanged) is one indicator.
 pub fn kind_of(value: &str) -> Option<IocKind> {
-    let trimmed = value.trim();
-    extract(trimmed)
-        .into_iter()
-        .find(|ioc| ioc.start == 0 && ioc.end == trimmed.len())
-        .map(|ioc| ioc.kind)
+    normalise(value).map(|ioc| ioc.kind)
 }
 
-/// The normalised value of `value` when the whole of it is one indicator.
+/// The indicator `value` is when the whole of it (trimmed, refanged) is one, with its
+/// normalised value.
 pub fn normalise(value: &str) -> Option<Ioc> {
     let trimmed = value.trim();
     extract(trimmed)

@@ -416,14 +416,16 @@ impl Scanner<'_, '_> {
             b"HKU",
         ];
         let s = self.s;
-        let urls = self.taken.clone();
+        // Only URLs are taken so far: the first `urls` spans, in order.
+        let urls = self.taken.len();
         let mut last_end = 0;
         for p in memmem::find_iter(s, b"HK") {
             if p < last_end || (p > 0 && (is_alnum(s[p - 1]) || s[p - 1] == b'_')) {
                 continue;
             }
-            let i = urls.partition_point(|&(_, e)| e <= p);
-            if i < urls.len() && urls[i].0 <= p {
+            let inside = &self.taken[..urls];
+            let i = inside.partition_point(|&(_, e)| e <= p);
+            if i < urls && inside[i].0 <= p {
                 continue;
             }
             let Some(hive) = HIVES

@@ -237,9 +237,10 @@ impl Matcher {
                 for e in &list.entries {
                     patterns.push(misp_regex(e).ok_or_else(|| bad(e, "a /regex/flags"))?);
                 }
-                RegexSet::new(&patterns)
-                    .map_err(|_| bad(&list.entries.join(" "), "a valid regex"))?
-                    .pipe(Matcher::Regex)
+                Matcher::Regex(
+                    RegexSet::new(&patterns)
+                        .map_err(|_| bad(&list.entries.join(" "), "a valid regex"))?,
+                )
             }
         })
     }
@@ -291,13 +292,6 @@ fn misp_regex(entry: &str) -> Option<String> {
         format!("(?{inline}){pattern}")
     })
 }
-
-trait Pipe: Sized {
-    fn pipe<T>(self, f: impl FnOnce(Self) -> T) -> T {
-        f(self)
-    }
-}
-impl<T> Pipe for T {}
 
 /// The host an indicator names: a domain itself, a URL's host, an e-mail's domain.
 fn host_of(kind: IocKind, value: &str) -> Option<&str> {
