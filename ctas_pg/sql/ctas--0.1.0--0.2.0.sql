@@ -17,6 +17,15 @@ BEGIN
 END
 $$;
 
+CREATE OR REPLACE FUNCTION ctas_h3_getis_ord(
+    cells bigint[], "values" float8[], k int DEFAULT 1, kernel text DEFAULT 'uniform'
+) RETURNS TABLE (cell bigint, z_score float8, p_value float8)
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c
+AS 'MODULE_PATHNAME', 'ctas_h3_getis_ord_v1';
+
+COMMENT ON FUNCTION ctas_h3_getis_ord(bigint[], float8[], int, text) IS
+'Getis-Ord Gi* for every cell of cells (distinct, one resolution) with its value: (cell, z_score, p_value two-sided). Neighbours are the input cells within k rings (default 1), weighted by kernel uniform (default), triangular, quadratic, quartic or gaussian with bandwidth k+1 rings. Matches PySAL esda G_Local(star=True) with binary k-ring weights and CARTO GETIS_ORD_H3.';
+
 -- ctas_pg::analyze::ctas_analyze
 CREATE  FUNCTION "ctas_analyze"(
 	"report" jsonb, /* Option < JsonB > */
@@ -36,6 +45,21 @@ CREATE  FUNCTION "ctas_defang"(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'ctas_defang_wrapper';
+
+-- requires:
+--   ctas_h3_cell_clusters
+
+
+CREATE OR REPLACE FUNCTION ctas_dbscan(
+    ids bigint[], lats float8[], lngs float8[], eps_m float8, minpoints int
+) RETURNS TABLE (id bigint, cluster_id int)
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c
+AS 'MODULE_PATHNAME', 'ctas_dbscan_v1';
+
+COMMENT ON FUNCTION ctas_dbscan(bigint[], float8[], float8[], float8, int) IS
+'DBSCAN of points given as ids, lats and lngs (degrees, same order) with eps in metres on the sphere and minpoints (itself included): (id, cluster_id from 0, NULL for noise). Clusters as PostGIS ST_ClusterDBSCAN; a border point near two clusters joins the one of its nearest core point.';
+COMMENT ON FUNCTION ctas_h3_cell_clusters(bigint[], float8[], float8, int) IS
+'Clusters of the cells (distinct, one resolution) whose weight is at least min_weight (default 0), two cells joining when at most gap rings (default 0: touching) lie between them: (cluster_id from 0, cells, total_weight, centroid point x = lng y = lat weighted on the sphere, outline GeoJSON MultiPolygon with holes).';
 
 -- ctas_pg::history::ctas_indicator_id
 CREATE  FUNCTION "ctas_indicator_id"(

@@ -12,6 +12,7 @@ use pgrx::{IntoDatum, JsonB, PgSqlErrorCode};
 
 use crate::cache::{self, Epoch};
 use crate::error::{or_raise, RaiseSql};
+use crate::srf::{arg, v1_call_convention, Rows};
 
 impl RaiseSql for WarninglistError {
     fn sqlstate(&self) -> PgSqlErrorCode {
@@ -100,23 +101,15 @@ impl<'a> CharPositions<'a> {
     }
 }
 
-/// The V1 call-convention record PostgreSQL asks a C function for.
-#[no_mangle]
-#[doc(hidden)]
-pub extern "C" fn pg_finfo_ctas_extract_iocs_v1() -> &'static pg_sys::Pg_finfo_record {
-    const V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
-    &V1
-}
+v1_call_convention!(pg_finfo_ctas_extract_iocs_v1);
 
 /// `ctas_extract_iocs(body)`: every indicator in `body`, refanged and normalised, with the
 /// text as written, its place (`substr(body, start_pos, end_pos - start_pos)` is `raw`)
 /// and the warninglists that hold it.
 ///
-/// Why a plain V1 function in materialize mode rather than `#[pg_extern]` returning a
-/// `TableIterator`: a retro-hunt calls it once per report and gets tens of rows from
-/// each; pgrx's value-per-call protocol re-enters the function for every row, which
-/// cost a third of the SQL time over the extraction itself (benches/RESULTS.md). Here
-/// one call fills the tuplestore.
+/// A materialize-mode set function (`crate::srf`): a retro-hunt calls it once per report
+/// and gets tens of rows from each; value-per-call cost a third of the SQL time over the
+/// extraction itself (benches/RESULTS.md).
 ///
 /// # Safety
 /// Called by PostgreSQL with one text argument, never NULL (the function is STRICT),
@@ -127,12 +120,10 @@ pub unsafe extern "C-unwind" fn ctas_extract_iocs_v1(
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> pg_sys::Datum {
     pg_sys::submodules::panic::pgrx_extern_c_guard(|| {
-        let arg = (*fcinfo).args.as_slice(1)[0].value;
-        let text = pg_sys::pg_detoast_datum_packed(arg.cast_mut_ptr());
+        let text = pg_sys::pg_detoast_datum_packed(arg(fcinfo, 0).cast_mut_ptr());
         let body = pgrx::varlena::text_to_rust_str(text)
             .unwrap_or_else(|e| error!("ctas_extract_iocs: the text is not UTF-8: {e}"));
-        pg_sys::InitMaterializedSRF(fcinfo, 0);
-        let rsinfo = (*fcinfo).resultinfo.cast::<pg_sys::ReturnSetInfo>();
+        let rows = Rows::materialize(fcinfo);
         let found = ioc::extract(body);
         let lists = if found.is_empty() {
             None
@@ -157,20 +148,16 @@ pub unsafe extern "C-unwind" fn ctas_extract_iocs_v1(
             } else {
                 hits.into_datum().expect("an array of text is a datum")
             };
-            let mut values = [
-                text_datum(i.kind.as_str()),
-                text_datum(&i.value),
-                text_datum(&body[i.start..i.end]),
-                pg_sys::Datum::from(pos.of(i.start)),
-                pg_sys::Datum::from(pos.of(i.end)),
-                hits,
-            ];
-            let mut nulls = [false; 6];
-            pg_sys::tuplestore_putvalues(
-                (*rsinfo).setResult,
-                (*rsinfo).setDesc,
-                values.as_mut_ptr(),
-                nulls.as_mut_ptr(),
+            rows.put(
+                [
+                    text_datum(i.kind.as_str()),
+                    text_datum(&i.value),
+                    text_datum(&body[i.start..i.end]),
+                    pg_sys::Datum::from(pos.of(i.start)),
+                    pg_sys::Datum::from(pos.of(i.end)),
+                    hits,
+                ],
+                [false; 6],
             );
         }
         pg_sys::Datum::from(0)

@@ -15,6 +15,7 @@ mod hotspot;
 mod ioc;
 mod patterns;
 mod score;
+mod srf;
 
 ::pgrx::pg_module_magic!(name, version);
 

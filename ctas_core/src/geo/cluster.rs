@@ -6,7 +6,7 @@ use ahash::{AHashMap, AHashSet};
 use h3o::{CellIndex, LatLng, VertexIndex};
 use serde_json::{json, Value};
 
-use super::h3::{weighted_cells, GeoError, MAX_K};
+use super::h3::{GeoError, WeightedCells, MAX_K};
 use super::sets::Sets;
 use super::shape::ring_contains;
 
@@ -38,21 +38,27 @@ pub fn cell_clusters(
     if !(0..MAX_K).contains(&gap) {
         return Err(GeoError::Gap(gap));
     }
-    let parsed = weighted_cells(cells, weights)?;
+    let WeightedCells {
+        cells: parsed,
+        position,
+    } = WeightedCells::parse(cells, weights)?;
     let kept: Vec<usize> = (0..cells.len())
         .filter(|&i| weights[i] >= min_weight)
         .collect();
-    let position: AHashMap<CellIndex, usize> = kept
-        .iter()
-        .enumerate()
-        .map(|(p, &i)| (parsed[i], p))
-        .collect();
+    // Position among the kept cells of each input cell (u32::MAX: not kept).
+    let mut kept_at = vec![u32::MAX; cells.len()];
+    for (p, &i) in kept.iter().enumerate() {
+        kept_at[i] = p as u32;
+    }
     let mut sets = Sets::new(kept.len());
     let reach = (gap + 1) as u32;
     for (p, &i) in kept.iter().enumerate() {
         for nb in parsed[i].grid_disk::<Vec<_>>(reach) {
-            if let Some(&q) = position.get(&nb) {
-                sets.union(p as u32, q as u32);
+            if let Some(&j) = position.get(&nb) {
+                let q = kept_at[j as usize];
+                if q != u32::MAX {
+                    sets.union(p as u32, q);
+                }
             }
         }
     }

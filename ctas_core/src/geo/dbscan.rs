@@ -1,9 +1,10 @@
-//! DBSCAN of points on the sphere, with eps in metres, on an R-tree.
+//! DBSCAN of points on the sphere, with eps in metres: on a grid of cubes ([`dbscan`]),
+//! checked against the plain algorithm on an R-tree ([`dbscan_rtree`]).
 //!
 //! Points go to 3-D coordinates on a sphere of the Earth's mean radius; a great-circle
-//! distance d ≤ eps is exactly a chord c ≤ 2R·sin(eps / 2R), so the R-tree's Euclidean
-//! search answers the spherical question without a projection and without error at
-//! any latitude or across the antimeridian.
+//! distance d ≤ eps is exactly a chord c ≤ 2R·sin(eps / 2R), so a Euclidean search in
+//! 3-D answers the spherical question without a projection and without error at any
+//! latitude or across the antimeridian.
 //!
 //! As PostGIS's ST_ClusterDBSCAN: a point is a core point when at least `minpoints`
 //! points (itself included) lie within eps; core points within eps of each other share
@@ -171,11 +172,226 @@ fn number_by(n: usize, anchor: impl Fn(usize) -> Option<u32>, sets: &mut Sets) -
     ids
 }
 
-/// Integer coordinates of a grid cell.
-type CellKey = [i64; 3];
+/// Integer coordinates of a cube of the grid: two column coordinates, then the
+/// coordinate along the column.
+type CubeKey = [i64; 3];
 
-/// Cubes per side of a coarse cube.
-const COARSE: i64 = 5;
+/// The cubes of the grid that hold points, with each cube's neighbouring cubes.
+///
+/// Points are kept in cube order, so that a cube is a run of positions and the inner
+/// loops read memory in sequence. The cubes are sorted by key, so a column of cubes
+/// (same first two coordinates) is a run of cubes ordered along the column: the up to
+/// 125 cubes within reach of a cube (two cube sides in each direction, since eps = √3
+/// sides) are then found with 25 lookups of a column and a short scan, where 125 hash
+/// lookups per cube, repeated in every phase, were most of the time before. The column
+/// runs along the axis closest to the points' mean direction from the Earth's centre,
+/// which crosses the surface they lie on in the fewest cubes.
+struct Grid {
+    /// Input index of the point at each position.
+    order: Vec<u32>,
+    /// The points, in position order.
+    pts: Vec<[f64; 3]>,
+    /// Positions of cube q's points: `start[q]..start[q + 1]`.
+    start: Vec<u32>,
+    /// Cubes within reach of cube q (itself included): `near[near_start[q]..near_start[q + 1]]`.
+    near_start: Vec<u32>,
+    near: Vec<u32>,
+}
+
+impl Grid {
+    fn new(xyz: &[[f64; 3]], side: f64) -> Grid {
+        let mut mean = [0.0f64; 3];
+        for p in xyz {
+            for a in 0..3 {
+                mean[a] += p[a];
+            }
+        }
+        let along = (0..3)
+            .max_by(|&a, &b| mean[a].abs().total_cmp(&mean[b].abs()))
+            .unwrap_or(2);
+        let axes = [(along + 1) % 3, (along + 2) % 3, along];
+        let key = |p: &[f64; 3]| -> CubeKey { axes.map(|a| (p[a] / side).floor() as i64) };
+        let (order, keys, start) = sort_by_cube(xyz.iter().map(key).collect());
+        let pts: Vec<[f64; 3]> = order.iter().map(|&i| xyz[i as usize]).collect();
+        // Columns (cubes sharing the first two coordinates) and rows (columns sharing the
+        // first), both runs in the sorted order: `column[c]..column[c + 1]` are the
+        // cubes of column c, `row[r]..row[r + 1]` the columns of row r.
+        let mut column: Vec<u32> = Vec::new();
+        let mut row: Vec<u32> = Vec::new();
+        for (q, k) in keys.iter().enumerate() {
+            let new_row = q == 0 || keys[q - 1][0] != k[0];
+            if new_row || keys[q - 1][1] != k[1] {
+                if new_row {
+                    row.push(column.len() as u32);
+                }
+                column.push(q as u32);
+            }
+        }
+        column.push(keys.len() as u32);
+        row.push(column.len() as u32 - 1);
+        let rows = row.len() - 1;
+        // A sweep, no lookups: for the cubes of row r in order, the columns within two
+        // of each cube's column in a row within two of r are found by a cursor per
+        // neighbouring row that only moves forward.
+        let mut near_start = Vec::with_capacity(keys.len() + 1);
+        let mut near = Vec::new();
+        for r in 0..rows {
+            let a = keys[column[row[r] as usize] as usize][0];
+            let first_key = |rr: usize| keys[column[row[rr] as usize] as usize][0];
+            let neighbour_rows: Vec<usize> = (r.saturating_sub(2)..(r + 3).min(rows))
+                .filter(|&rr| (first_key(rr) - a).abs() <= 2)
+                .collect();
+            let mut cursor: Vec<usize> =
+                neighbour_rows.iter().map(|&rr| row[rr] as usize).collect();
+            for c in row[r] as usize..row[r + 1] as usize {
+                let b = keys[column[c] as usize][1];
+                for (i, &rr) in neighbour_rows.iter().enumerate() {
+                    let end = row[rr + 1] as usize;
+                    while cursor[i] < end && keys[column[cursor[i]] as usize][1] < b - 2 {
+                        cursor[i] += 1;
+                    }
+                }
+                for q in column[c] as usize..column[c + 1] as usize {
+                    let z = keys[q][2];
+                    near_start.push(near.len() as u32);
+                    for (i, &rr) in neighbour_rows.iter().enumerate() {
+                        let end = row[rr + 1] as usize;
+                        for cc in cursor[i]..end {
+                            let (lo, hi) = (column[cc] as usize, column[cc + 1] as usize);
+                            if keys[lo][1] > b + 2 {
+                                break;
+                            }
+                            let cubes = &keys[lo..hi];
+                            let from = cubes.partition_point(|k| k[2] < z - 2);
+                            for (j, k) in cubes.iter().enumerate().skip(from) {
+                                if k[2] > z + 2 {
+                                    break;
+                                }
+                                near.push((lo + j) as u32);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        near_start.push(near.len() as u32);
+        Grid {
+            order,
+            pts,
+            start,
+            near_start,
+            near,
+        }
+    }
+
+    fn cubes(&self) -> usize {
+        self.start.len() - 1
+    }
+
+    /// Positions of cube q's points.
+    fn points(&self, q: usize) -> std::ops::Range<usize> {
+        self.start[q] as usize..self.start[q + 1] as usize
+    }
+
+    /// The cubes within reach of cube q.
+    fn near(&self, q: usize) -> &[u32] {
+        &self.near[self.near_start[q] as usize..self.near_start[q + 1] as usize]
+    }
+}
+
+/// The points in cube order: input indexes sorted by (cube, index), the distinct cubes
+/// in order, and where each cube's points start (and, last, the number of points).
+///
+/// Why not `sort_unstable` on (key, index) pairs: it was a quarter of the time. When the
+/// cubes' coordinates span less than 2³² on each axis (eps above a few millimetres),
+/// each point becomes one u128, its cube's coordinates packed above its index, and a
+/// radix sort over the key bits alone orders them in a few linear passes; being
+/// stable, it keeps the indexes of one cube in input order without sorting on them.
+fn sort_by_cube(keys: Vec<CubeKey>) -> (Vec<u32>, Vec<CubeKey>, Vec<u32>) {
+    let n = keys.len();
+    let mut lo = [i64::MAX; 3];
+    let mut hi = [i64::MIN; 3];
+    for k in &keys {
+        for a in 0..3 {
+            lo[a] = lo[a].min(k[a]);
+            hi[a] = hi[a].max(k[a]);
+        }
+    }
+    let mut order = Vec::with_capacity(n);
+    let mut cubes: Vec<CubeKey> = Vec::new();
+    let mut start: Vec<u32> = Vec::new();
+    if (0..3).all(|a| i128::from(hi[a]) - i128::from(lo[a]) < 1 << 32) {
+        // Bits of each coordinate above its minimum; the key is them side by side.
+        let bits = [0, 1, 2].map(|a| 64 - ((hi[a] - lo[a]) as u64).leading_zeros());
+        let pack = |k: &CubeKey| -> u128 {
+            let at = |a: usize| (k[a] - lo[a]) as u128;
+            ((at(0) << bits[1] | at(1)) << bits[2] | at(2)) << 32
+        };
+        let mut packed: Vec<u128> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| pack(k) | i as u128)
+            .collect();
+        drop(keys);
+        radix_sort(&mut packed, 32, 32 + bits.iter().sum::<u32>());
+        let mut last = None;
+        for (p, &v) in packed.iter().enumerate() {
+            order.push(v as u32);
+            let cube = v >> 32;
+            if last != Some(cube) {
+                last = Some(cube);
+                let field = |shift: u32, a: usize| {
+                    ((cube >> shift) & ((1u128 << bits[a]) - 1)) as i64 + lo[a]
+                };
+                cubes.push([field(bits[1] + bits[2], 0), field(bits[2], 1), field(0, 2)]);
+                start.push(p as u32);
+            }
+        }
+    } else {
+        let mut keyed: Vec<(CubeKey, u32)> = keys
+            .into_iter()
+            .enumerate()
+            .map(|(i, k)| (k, i as u32))
+            .collect();
+        keyed.sort_unstable();
+        for (p, (k, i)) in keyed.iter().enumerate() {
+            order.push(*i);
+            if cubes.last() != Some(k) {
+                cubes.push(*k);
+                start.push(p as u32);
+            }
+        }
+    }
+    start.push(n as u32);
+    (order, cubes, start)
+}
+
+/// Sorts `items` by their bits `from..to`, stably (least significant digit first, 11
+/// bits a pass).
+fn radix_sort(items: &mut Vec<u128>, from: u32, to: u32) {
+    const DIGIT: u32 = 11;
+    let mut spare = vec![0u128; items.len()];
+    let mut shift = from;
+    while shift < to {
+        let width = DIGIT.min(to - shift);
+        let mask = (1usize << width) - 1;
+        let digit = |v: u128| (v >> shift) as usize & mask;
+        let mut count = vec![0usize; mask + 2];
+        for &v in items.iter() {
+            count[digit(v) + 1] += 1;
+        }
+        for d in 1..count.len() {
+            count[d] += count[d - 1];
+        }
+        for &v in items.iter() {
+            let d = digit(v);
+            spare[count[d]] = v;
+            count[d] += 1;
+        }
+        std::mem::swap(items, &mut spare);
+        shift += width;
+    }
+}
 
 /// Cluster ids for each point, None for noise, by a grid of cubes of side eps/√3.
 ///
@@ -195,7 +411,8 @@ pub fn dbscan(
     let n = xyz.len();
     let min = minpoints as usize;
     // A hair under eps/√3, so that rounding can never put two points of one cube more
-    // than eps apart; eps is then still less than two sides, which `reach` relies on.
+    // than eps apart; eps is then still less than two sides, which the reach of two
+    // cubes relies on.
     let side = r2.sqrt() / 3f64.sqrt() * (1.0 - 1e-12);
     if n == 0 {
         return Ok(Vec::new());
@@ -204,104 +421,33 @@ pub fn dbscan(
         // eps = 0: only coincident points are neighbours; the R-tree handles it plainly.
         return dbscan_rtree(lats, lngs, eps_m, minpoints);
     }
-    let key = |p: &[f64; 3]| -> CellKey {
-        [
-            (p[0] / side).floor() as i64,
-            (p[1] / side).floor() as i64,
-            (p[2] / side).floor() as i64,
-        ]
-    };
-    // The points in cube order, so that a cube is a run of positions and the inner
-    // loops read memory in sequence; `order[p]` is the input index at position p.
-    // Sorting (key, index) pairs, not indexes by a looked-up key: the comparisons then
-    // read memory in sequence (the indirect sort was a third of the time).
-    let mut keyed: Vec<(CellKey, u32)> = xyz
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (key(p), i as u32))
-        .collect();
-    keyed.sort_unstable();
-    let order: Vec<u32> = keyed.iter().map(|&(_, i)| i).collect();
-    let pts: Vec<[f64; 3]> = order.iter().map(|&i| xyz[i as usize]).collect();
-    let mut cells: ahash::AHashMap<CellKey, (u32, u32)> = ahash::AHashMap::new();
-    let mut start = 0;
-    for end in 1..=n {
-        if end == n || keyed[end].0 != keyed[start].0 {
-            cells.insert(keyed[start].0, (start as u32, end as u32));
-            start = end;
-        }
-    }
-    drop(keyed);
-    // Cubes that can hold a point within eps of a point of this one: two cube sides
-    // in each direction, since eps = √3 sides.
-    let reach: Vec<[i64; 3]> = {
-        let mut v = Vec::with_capacity(125);
-        for dx in -2..=2 {
-            for dy in -2..=2 {
-                for dz in -2..=2 {
-                    v.push([dx, dy, dz]);
-                }
-            }
-        }
-        v
-    };
-    let near = |a: usize, b: usize| dist2(&pts[a], &pts[b]) <= r2;
-    // Counts per coarse cube of 5×5×5 cubes: the 125 cubes around a cube lie in at most
-    // 8 coarse ones, so 8 lookups can tell an isolated point that it has too few
-    // neighbours, where 125 lookups of mostly empty cubes were the cost before.
-    let coarse_of = |k: &CellKey| -> CellKey {
-        [
-            k[0].div_euclid(COARSE),
-            k[1].div_euclid(COARSE),
-            k[2].div_euclid(COARSE),
-        ]
-    };
-    let coarse_around = |k: &CellKey| -> Vec<CellKey> {
-        let lo = coarse_of(&[k[0] - 2, k[1] - 2, k[2] - 2]);
-        let hi = coarse_of(&[k[0] + 2, k[1] + 2, k[2] + 2]);
-        let mut out = Vec::with_capacity(8);
-        for x in lo[0]..=hi[0] {
-            for y in lo[1]..=hi[1] {
-                for z in lo[2]..=hi[2] {
-                    out.push([x, y, z]);
-                }
-            }
-        }
-        out
-    };
-    let mut coarse_points: ahash::AHashMap<CellKey, usize> = ahash::AHashMap::new();
-    for (k, &(a, b)) in &cells {
-        *coarse_points.entry(coarse_of(k)).or_default() += (b - a) as usize;
-    }
-    // The non-empty cubes around each cube, looked up once per cube, not per point.
-    let around = |k: &CellKey| -> Vec<(u32, u32)> {
-        reach
-            .iter()
-            .filter_map(|d| cells.get(&[k[0] + d[0], k[1] + d[1], k[2] + d[2]]).copied())
-            .collect()
-    };
+    let grid = Grid::new(&xyz, side);
+    drop(xyz);
+    let pts = &grid.pts;
+    let close = |a: usize, b: usize| dist2(&pts[a], &pts[b]) <= r2;
 
     // Core points, by position.
     let mut core = vec![false; n];
-    for (k, &(a, b)) in &cells {
-        let (a, b) = (a as usize, b as usize);
-        if b - a >= min {
-            core[a..b].iter_mut().for_each(|c| *c = true);
+    for q in 0..grid.cubes() {
+        let own = grid.points(q);
+        if own.len() >= min {
+            core[own].iter_mut().for_each(|c| *c = true);
             continue;
         }
-        let total: usize = coarse_around(k)
+        let near = grid.near(q);
+        if near
             .iter()
-            .map(|c| coarse_points.get(c).copied().unwrap_or(0))
-            .sum();
-        if total < min {
+            .map(|&r| grid.points(r as usize).len())
+            .sum::<usize>()
+            < min
+        {
             continue;
         }
-        let neighbours = around(k);
-        for (i, is_core) in core.iter_mut().enumerate().take(b).skip(a) {
+        for i in own {
             let mut count = 0;
-            'count: for &(c, d) in &neighbours {
-                for j in c as usize..d as usize {
-                    if near(i, j) {
+            'count: for &r in near {
+                for j in grid.points(r as usize) {
+                    if close(i, j) {
                         count += 1;
                         if count >= min {
                             break 'count;
@@ -309,70 +455,73 @@ pub fn dbscan(
                     }
                 }
             }
-            *is_core = count >= min;
+            core[i] = count >= min;
         }
     }
 
+    // The core points of each cube: `cores[core_start[q]..core_start[q + 1]]`.
+    let mut core_start = Vec::with_capacity(grid.cubes() + 1);
+    let mut cores: Vec<u32> = Vec::new();
+    for q in 0..grid.cubes() {
+        core_start.push(cores.len());
+        cores.extend(grid.points(q).filter(|&p| core[p]).map(|p| p as u32));
+    }
+    core_start.push(cores.len());
+    let cores_of = |q: usize| &cores[core_start[q]..core_start[q + 1]];
+
     // Core points of a cube are one cluster; neighbouring cubes join on a close core pair.
     let mut sets = Sets::new(n);
-    let mut cell_cores: ahash::AHashMap<CellKey, Vec<u32>> = ahash::AHashMap::new();
-    for (k, &(a, b)) in &cells {
-        let cs: Vec<u32> = (a..b).filter(|&p| core[p as usize]).collect();
-        if !cs.is_empty() {
-            for w in cs.windows(2) {
-                sets.union(w[0], w[1]);
-            }
-            cell_cores.insert(*k, cs);
+    for q in 0..grid.cubes() {
+        let cs = cores_of(q);
+        for w in cs.windows(2) {
+            sets.union(w[0], w[1]);
         }
     }
-    let mut core_keys: Vec<&CellKey> = cell_cores.keys().collect();
-    core_keys.sort_unstable();
-    for k in core_keys {
-        let cs = &cell_cores[k];
-        for d in &reach {
-            let nk = [k[0] + d[0], k[1] + d[1], k[2] + d[2]];
+    for q in 0..grid.cubes() {
+        let cs = cores_of(q);
+        let Some(&first) = cs.first() else {
+            continue;
+        };
+        for &r in grid.near(q) {
             // Each pair of cubes once.
-            if nk <= *k {
+            if r as usize <= q {
                 continue;
             }
-            let Some(other) = cell_cores.get(&nk) else {
+            let other = cores_of(r as usize);
+            let Some(&other_first) = other.first() else {
                 continue;
             };
-            if sets.find(cs[0]) == sets.find(other[0]) {
+            if sets.find(first) == sets.find(other_first) {
                 continue;
             }
             if cs
                 .iter()
-                .any(|&i| other.iter().any(|&j| near(i as usize, j as usize)))
+                .any(|&i| other.iter().any(|&j| close(i as usize, j as usize)))
             {
-                sets.union(cs[0], other[0]);
+                sets.union(first, other_first);
             }
         }
     }
 
     // Border points: the nearest core point within eps, the lowest input index on a tie.
-    let mut coarse_cores: ahash::AHashSet<CellKey> = ahash::AHashSet::new();
-    for k in cell_cores.keys() {
-        coarse_cores.insert(coarse_of(k));
-    }
+    let order = &grid.order;
     let mut nearest_core: Vec<Option<(f64, u32)>> = vec![None; n];
-    for (k, &(a, b)) in &cells {
-        if (a..b).all(|p| core[p as usize])
-            || !coarse_around(k).iter().any(|c| coarse_cores.contains(c))
-        {
+    for q in 0..grid.cubes() {
+        let own = grid.points(q);
+        if cores_of(q).len() == own.len() {
             continue;
         }
-        for i in a as usize..b as usize {
+        let near = grid.near(q);
+        if near.iter().all(|&r| cores_of(r as usize).is_empty()) {
+            continue;
+        }
+        for i in own {
             if core[i] {
                 continue;
             }
             let mut best: Option<(f64, u32)> = None;
-            for d in &reach {
-                let nk = [k[0] + d[0], k[1] + d[1], k[2] + d[2]];
-                let Some(cs) = cell_cores.get(&nk) else {
-                    continue;
-                };
-                for &j in cs {
+            for &r in near {
+                for &j in cores_of(r as usize) {
                     let dd = dist2(&pts[i], &pts[j as usize]);
                     if dd <= r2 {
                         let better = match best {
@@ -488,6 +637,39 @@ mod tests {
                 dbscan_rtree(&lats, &lngs, eps, minpoints).unwrap()
             );
         }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(40))]
+        #[test]
+        fn the_grid_gives_the_r_tree_answer_over_the_whole_globe(
+            seed in 0u64..1_000_000, n in 1usize..300, eps_km in 50.0f64..3000.0,
+            minpoints in 1i32..6,
+        ) {
+            // Points anywhere (poles and antimeridian included), eps up to thousands of
+            // kilometres: columns along every axis, cubes of every size.
+            let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+            let mut next = || {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                (state >> 11) as f64 / (1u64 << 53) as f64
+            };
+            let lats: Vec<f64> = (0..n).map(|_| (next() * 2.0 - 1.0).asin().to_degrees()).collect();
+            let lngs: Vec<f64> = (0..n).map(|_| next() * 360.0 - 180.0).collect();
+            proptest::prop_assert_eq!(
+                dbscan(&lats, &lngs, eps_km * 1000.0, minpoints).unwrap(),
+                dbscan_rtree(&lats, &lngs, eps_km * 1000.0, minpoints).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn a_millimetre_eps_over_the_globe() {
+        // Cube coordinates then span more than 2³² on an axis: the unpacked sort.
+        let lats = [0.0, 0.0, 45.0, -45.0, 45.0];
+        let lngs = [0.0, 4e-9, 90.0, -90.0, 90.0 + 4e-9];
+        let got = dbscan(&lats, &lngs, 0.001, 2).unwrap();
+        assert_eq!(got, vec![Some(0), Some(0), Some(1), None, Some(1)]);
+        assert_eq!(got, dbscan_rtree(&lats, &lngs, 0.001, 2).unwrap());
     }
 
     #[test]

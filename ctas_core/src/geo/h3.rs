@@ -137,34 +137,49 @@ pub fn parse_cell(value: u64, arg: &'static str) -> Result<CellIndex, GeoError> 
     CellIndex::try_from(value).map_err(|_| GeoError::Cell { arg, value })
 }
 
-/// Cells for a computation over a set of cells with a value each: valid, distinct, of
-/// one resolution, every value finite; errors name the first that is not.
-pub(crate) fn weighted_cells(cells: &[u64], values: &[f64]) -> Result<Vec<CellIndex>, GeoError> {
-    if cells.len() != values.len() {
-        return Err(GeoError::Lengths {
-            cells: cells.len(),
-            values: values.len(),
-        });
+/// Cells for a computation over a set of cells with a value each, and where each one
+/// is in the input (one map serves as the check for duplicates and as the index the
+/// neighbour lookups use). Cells must be valid, distinct, of one resolution, every
+/// value finite; errors name the first that is not.
+pub(crate) struct WeightedCells {
+    /// The cells, in input order.
+    pub(crate) cells: Vec<CellIndex>,
+    /// The input position of each cell. aHash, not SipHash: the lookups are most of
+    /// the work, and H3 indexes are not attacker-chosen keys of a long-lived table.
+    pub(crate) position: ahash::AHashMap<CellIndex, u32>,
+}
+
+impl WeightedCells {
+    pub(crate) fn parse(cells: &[u64], values: &[f64]) -> Result<WeightedCells, GeoError> {
+        if cells.len() != values.len() {
+            return Err(GeoError::Lengths {
+                cells: cells.len(),
+                values: values.len(),
+            });
+        }
+        let mut parsed = Vec::with_capacity(cells.len());
+        let mut position = ahash::AHashMap::with_capacity(cells.len());
+        for (i, (&c, &v)) in cells.iter().zip(values).enumerate() {
+            let cell = parse_cell(c, "cells")?;
+            if parsed
+                .first()
+                .is_some_and(|f: &CellIndex| f.resolution() != cell.resolution())
+            {
+                return Err(GeoError::MixedResolutions);
+            }
+            if position.insert(cell, i as u32).is_some() {
+                return Err(GeoError::DuplicateCells);
+            }
+            if !v.is_finite() {
+                return Err(GeoError::Value { index: i, value: v });
+            }
+            parsed.push(cell);
+        }
+        Ok(WeightedCells {
+            cells: parsed,
+            position,
+        })
     }
-    let mut parsed = Vec::with_capacity(cells.len());
-    let mut seen = ahash::AHashSet::with_capacity(cells.len());
-    for (i, (&c, &v)) in cells.iter().zip(values).enumerate() {
-        let cell = parse_cell(c, "cells")?;
-        if parsed
-            .first()
-            .is_some_and(|f: &CellIndex| f.resolution() != cell.resolution())
-        {
-            return Err(GeoError::MixedResolutions);
-        }
-        if !seen.insert(cell) {
-            return Err(GeoError::DuplicateCells);
-        }
-        if !v.is_finite() {
-            return Err(GeoError::Value { index: i, value: v });
-        }
-        parsed.push(cell);
-    }
-    Ok(parsed)
 }
 
 /// Whether `value` is a valid H3 cell index.

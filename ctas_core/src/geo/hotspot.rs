@@ -13,7 +13,7 @@
 use ahash::AHashMap;
 use h3o::CellIndex;
 
-use super::h3::{weighted_cells, GeoError, MAX_K};
+use super::h3::{GeoError, WeightedCells, MAX_K};
 
 /// How a neighbour's weight falls with its grid distance d from the cell, for a
 /// bandwidth of h = k + 1 rings (so the outermost ring still counts): u = d / h.
@@ -80,9 +80,10 @@ struct Sums {
     w2: f64,
 }
 
-/// What a neighbour is looked up in.
+/// What a neighbour is looked up in, for the cell at input position `at`.
 struct Neighbours<'a> {
-    index: &'a AHashMap<CellIndex, usize>,
+    at: u32,
+    index: &'a AHashMap<CellIndex, u32>,
     weights: &'a [f64],
     values: &'a [f64],
 }
@@ -90,9 +91,15 @@ struct Neighbours<'a> {
 impl Neighbours<'_> {
     #[inline]
     fn add(&self, sums: &mut Sums, nb: CellIndex, d: u32) {
-        if let Some(&j) = self.index.get(&nb) {
+        // The cell itself (d = 0) needs no lookup: one in k-ring size fewer.
+        let j = if d == 0 {
+            Some(self.at)
+        } else {
+            self.index.get(&nb).copied()
+        };
+        if let Some(j) = j {
             let wij = self.weights[d as usize];
-            sums.wx += wij * self.values[j];
+            sums.wx += wij * self.values[j as usize];
             sums.w += wij;
             sums.w2 += wij * wij;
         }
@@ -116,11 +123,10 @@ pub fn getis_ord(
         return Err(GeoError::K(k));
     }
     let k = k as u32;
-    let parsed = weighted_cells(cells, values)?;
-    // aHash, not SipHash: the lookups are most of the work, and H3 indexes are not
-    // attacker-chosen keys of a long-lived table.
-    let index: AHashMap<CellIndex, usize> =
-        parsed.iter().enumerate().map(|(i, c)| (*c, i)).collect();
+    let WeightedCells {
+        cells: parsed,
+        position: index,
+    } = WeightedCells::parse(cells, values)?;
     let n = cells.len() as f64;
     let mean = values.iter().sum::<f64>() / n;
     let s = (values.iter().map(|x| x * x).sum::<f64>() / n - mean * mean)
@@ -128,8 +134,9 @@ pub fn getis_ord(
         .sqrt();
     let weights: Vec<f64> = (0..=k).map(|d| kernel.weight(d, k)).collect();
     let mut out = Vec::with_capacity(cells.len());
-    for (&c, &cell) in cells.iter().zip(&parsed) {
+    for (at, (&c, &cell)) in cells.iter().zip(&parsed).enumerate() {
         let neighbours = Neighbours {
+            at: at as u32,
             index: &index,
             weights: &weights,
             values,

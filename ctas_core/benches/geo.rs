@@ -1,0 +1,76 @@
+//! Gi* and DBSCAN in `ctas_core` alone, on the data of the SQL benchmarks.
+//!
+//!     cargo bench -p ctas_core --bench geo
+//!
+//! The SQL benchmarks (`scripts/bench.sh hotspot|dbscan`) time the same work from a
+//! table to an aggregate; this one tells how much of that is the algorithm.
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use ctas_core::geo::{cell, dbscan, h3, hotspot};
+
+/// splitmix64: deterministic numbers without a dependency.
+struct Numbers(u64);
+
+impl Numbers {
+    fn next(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+fn getis_ord(c: &mut Criterion) {
+    // 100,000 resolution-9 cells of one grid disk around Paris, exponential values.
+    let centre = cell(48.8566, 2.3522, 9).unwrap();
+    let mut cells = h3::grid_disk(centre, 183).unwrap();
+    cells.truncate(100_000);
+    let mut rng = Numbers(7);
+    let values: Vec<f64> = cells
+        .iter()
+        .map(|_| -5.0 * (1.0 - rng.next()).ln())
+        .collect();
+    let mut g = c.benchmark_group("getis_ord_100k_cells");
+    g.sample_size(20);
+    for k in [0, 1, 2] {
+        g.bench_function(format!("k{k}"), |b| {
+            b.iter(|| hotspot::getis_ord(black_box(&cells), &values, k, hotspot::Kernel::Uniform))
+        });
+    }
+    g.finish();
+}
+
+fn dbscan_1m(c: &mut Criterion) {
+    // 1,000,000 points within 50 km of Paris: 80 % in 2,000 clusters about 160 m across,
+    // 20 % uniform noise (as benches/sql/dbscan_postgis.py generates them).
+    let mut rng = Numbers(11);
+    let centres: Vec<(f64, f64)> = (0..2000)
+        .map(|_| {
+            (
+                48.8566 + (rng.next() - 0.5) * 0.9,
+                2.3522 + (rng.next() - 0.5) * 1.35,
+            )
+        })
+        .collect();
+    let (mut lats, mut lngs) = (Vec::new(), Vec::new());
+    for i in 1..=1_000_000usize {
+        let (lat0, lng0) = centres[i % 2000];
+        if i % 5 == 0 {
+            lats.push(48.8566 + (rng.next() - 0.5) * 0.9);
+            lngs.push(2.3522 + (rng.next() - 0.5) * 1.35);
+        } else {
+            lats.push(lat0 + (rng.next() - 0.5) * 0.0015);
+            lngs.push(lng0 + (rng.next() - 0.5) * 0.0022);
+        }
+    }
+    let mut g = c.benchmark_group("dbscan_1m_points");
+    g.sample_size(10);
+    g.bench_function("eps50_min5", |b| {
+        b.iter(|| dbscan::dbscan(black_box(&lats), &lngs, 50.0, 5).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, getis_ord, dbscan_1m);
+criterion_main!(benches);
