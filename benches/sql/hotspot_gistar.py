@@ -71,9 +71,9 @@ def main() -> None:
                 copy.write_row(row)
         conn.execute("VACUUM ANALYZE cell_values")
         in_db = (
-            "SELECT count(*), sum(z_score) FROM ctas_h3_getis_ord("
-            " (SELECT array_agg(cell) FROM cell_values),"
-            " (SELECT array_agg(value) FROM cell_values), 1)"
+            "SELECT count(*), sum(g.z_score)"
+            " FROM (SELECT array_agg(cell) AS c, array_agg(value) AS v FROM cell_values) a,"
+            " ctas_h3_getis_ord(a.c, a.v, 1) g"
         )
         t_in_db, _ = timed(lambda: conn.execute(in_db).fetchall(), SQL_RUNS)
         conn.execute("DROP TABLE IF EXISTS cell_arrays")

@@ -38,6 +38,24 @@ fn getis_ord(c: &mut Criterion) {
             b.iter(|| hotspot::getis_ord(black_box(&cells), &values, k, hotspot::Kernel::Uniform))
         });
     }
+    // The same cells in random order, as a GROUP BY of a hash aggregate hands them over
+    // (the grid disk's order keeps neighbours close in the input, and so in the cache).
+    let (mut shuffled, mut shuffled_values) = (cells.clone(), values.clone());
+    for i in (1..shuffled.len()).rev() {
+        let j = (rng.next() * (i + 1) as f64) as usize;
+        shuffled.swap(i, j);
+        shuffled_values.swap(i, j);
+    }
+    g.bench_function("k1_random_order", |b| {
+        b.iter(|| {
+            hotspot::getis_ord(
+                black_box(&shuffled),
+                &shuffled_values,
+                1,
+                hotspot::Kernel::Uniform,
+            )
+        })
+    });
     g.finish();
 }
 

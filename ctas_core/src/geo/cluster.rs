@@ -54,7 +54,7 @@ pub fn cell_clusters(
     let reach = (gap + 1) as u32;
     for (p, &i) in kept.iter().enumerate() {
         for nb in parsed[i].grid_disk::<Vec<_>>(reach) {
-            if let Some(&j) = position.get(&nb) {
+            if let Some(j) = position.get(nb) {
                 let q = kept_at[j as usize];
                 if q != u32::MAX {
                     sets.union(p as u32, q);

@@ -6,6 +6,8 @@
 use h3o::{CellIndex, LatLng, Resolution};
 use thiserror::Error;
 
+use super::positions::Positions;
+
 /// The finest H3 resolution.
 pub const MAX_RESOLUTION: i32 = 15;
 
@@ -144,9 +146,8 @@ pub fn parse_cell(value: u64, arg: &'static str) -> Result<CellIndex, GeoError> 
 pub(crate) struct WeightedCells {
     /// The cells, in input order.
     pub(crate) cells: Vec<CellIndex>,
-    /// The input position of each cell. aHash, not SipHash: the lookups are most of
-    /// the work, and H3 indexes are not attacker-chosen keys of a long-lived table.
-    pub(crate) position: ahash::AHashMap<CellIndex, u32>,
+    /// The input position of each cell.
+    pub(crate) position: Positions,
 }
 
 impl WeightedCells {
@@ -158,7 +159,7 @@ impl WeightedCells {
             });
         }
         let mut parsed = Vec::with_capacity(cells.len());
-        let mut position = ahash::AHashMap::with_capacity(cells.len());
+        let mut position = Positions::new(0, 0);
         for (i, (&c, &v)) in cells.iter().zip(values).enumerate() {
             let cell = parse_cell(c, "cells")?;
             if parsed
@@ -167,7 +168,10 @@ impl WeightedCells {
             {
                 return Err(GeoError::MixedResolutions);
             }
-            if position.insert(cell, i as u32).is_some() {
+            if i == 0 {
+                position = Positions::new(cells.len(), u8::from(cell.resolution()));
+            }
+            if !position.insert(cell, i as u32, cells.len()) {
                 return Err(GeoError::DuplicateCells);
             }
             if !v.is_finite() {

@@ -10,10 +10,10 @@
 //! in PySAL's esda with weights built over the input and CARTO's GETIS_ORD_H3). The
 //! z-score is Gᵢ* itself; the p-value is two-sided, 2 · (1 − Φ(|z|)).
 
-use ahash::AHashMap;
 use h3o::CellIndex;
 
 use super::h3::{GeoError, WeightedCells, MAX_K};
+use super::positions::Positions;
 
 /// How a neighbour's weight falls with its grid distance d from the cell, for a
 /// bandwidth of h = k + 1 rings (so the outermost ring still counts): u = d / h.
@@ -83,7 +83,7 @@ struct Sums {
 /// What a neighbour is looked up in, for the cell at input position `at`.
 struct Neighbours<'a> {
     at: u32,
-    index: &'a AHashMap<CellIndex, u32>,
+    index: &'a Positions,
     weights: &'a [f64],
     values: &'a [f64],
 }
@@ -95,7 +95,7 @@ impl Neighbours<'_> {
         let j = if d == 0 {
             Some(self.at)
         } else {
-            self.index.get(&nb).copied()
+            self.index.get(nb)
         };
         if let Some(j) = j {
             let wij = self.weights[d as usize];

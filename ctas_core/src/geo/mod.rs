@@ -5,6 +5,7 @@ pub mod dbscan;
 pub mod h3;
 pub mod hotspot;
 pub mod polyfill;
+mod positions;
 mod sets;
 pub mod shape;
 
