@@ -90,5 +90,25 @@ fn dbscan_1m(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, getis_ord, dbscan_1m);
+fn latlng_to_cell(c: &mut Criterion) {
+    // 10,000 points uniform on latitude and longitude, as benches/sql/h3_cell_rows.py.
+    let mut rng = Numbers(5);
+    let points: Vec<(f64, f64)> = (0..10_000)
+        .map(|_| (rng.next() * 180.0 - 90.0, rng.next() * 360.0 - 180.0))
+        .collect();
+    let mut g = c.benchmark_group("cell_10k_points");
+    for res in [9, 15] {
+        g.bench_function(format!("res{res}"), |b| {
+            b.iter(|| {
+                points
+                    .iter()
+                    .map(|&(lat, lng)| cell(black_box(lat), lng, res).unwrap() % 7)
+                    .sum::<u64>()
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, getis_ord, dbscan_1m, latlng_to_cell);
 criterion_main!(benches);

@@ -5,7 +5,8 @@ use pgrx::datum::{Array, FromDatum};
 use pgrx::prelude::*;
 
 use crate::error::{as_cells, or_raise, slice_no_nulls};
-use crate::srf::{arg, v1_call_convention, Rows};
+use crate::fmgr::{arg, v1_call_convention};
+use crate::srf::Rows;
 
 v1_call_convention!(pg_finfo_ctas_h3_getis_ord_v1);
 

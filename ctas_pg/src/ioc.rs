@@ -12,7 +12,8 @@ use pgrx::{IntoDatum, JsonB, PgSqlErrorCode};
 
 use crate::cache::{self, Epoch};
 use crate::error::{or_raise, RaiseSql};
-use crate::srf::{arg, v1_call_convention, Rows};
+use crate::fmgr::{arg, v1_call_convention};
+use crate::srf::Rows;
 
 impl RaiseSql for WarninglistError {
     fn sqlstate(&self) -> PgSqlErrorCode {

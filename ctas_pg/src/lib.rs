@@ -9,6 +9,7 @@ mod bench;
 mod cache;
 mod cluster;
 mod error;
+mod fmgr;
 mod h3;
 mod history;
 mod hotspot;

@@ -8,6 +8,7 @@ use pgrx::prelude::*;
 use pgrx::{AggregateName, Internal, JsonB, PgMemoryContexts};
 
 use crate::error::or_raise;
+use crate::fmgr::v1_call_convention;
 
 /// Microseconds from the Unix epoch to PostgreSQL's (2000-01-01).
 const PG_EPOCH_OFFSET_MICROS: i64 = 946_684_800_000_000;
@@ -47,20 +48,14 @@ fn decay(base: f64, last_seen: i64, lifetime: &pg_sys::Interval, speed: f64, at:
     or_raise(c.score(base, elapsed))
 }
 
-/// The V1 call-convention record PostgreSQL asks a C function for.
-#[no_mangle]
-#[doc(hidden)]
-pub extern "C" fn pg_finfo_ctas_decay_v1() -> &'static pg_sys::Pg_finfo_record {
-    const V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
-    &V1
-}
+v1_call_convention!(pg_finfo_ctas_decay_v1);
 
 /// `ctas_decay(base, last_seen, lifetime, speed, at)` through the plain fmgr interface.
 ///
-/// Why not `#[pg_extern]`: its generic argument unboxing and memory-context switch cost
-/// about 60 ns a call, more than the decay itself, and this is the function that runs
-/// over millions of rows (benches/RESULTS.md). So it reads its five arguments itself;
-/// the guard still turns a Rust panic or an SQL ERROR into PostgreSQL's error handling.
+/// Why not `#[pg_extern]` (`crate::fmgr`): its argument unboxing and memory-context
+/// switch cost about 60 ns a call, more than the decay itself, and this is the function
+/// that runs over millions of rows (benches/RESULTS.md). So it reads its five arguments
+/// itself.
 ///
 /// # Safety
 /// Called by PostgreSQL with the five arguments of the SQL declaration below, never NULL

@@ -4,26 +4,10 @@
 //! value-per-call protocol, which re-enters the function for every row. Returning
 //! 100,000 Gi* rows that way cost as much as computing them (benches/RESULTS.md), and
 //! a million DBSCAN rows a quarter of a second. Here the function is a plain V1 C
-//! function: it is called once, puts every row into the tuplestore PostgreSQL hands
-//! it, and the executor reads the rows from there. Such functions are declared in SQL
-//! by hand (`LANGUAGE c AS 'MODULE_PATHNAME', '<symbol>'`) in an `extension_sql!`.
+//! function (`crate::fmgr`): it is called once, puts every row into the tuplestore
+//! PostgreSQL hands it, and the executor reads the rows from there.
 
 use pgrx::pg_sys;
-
-/// Exports the V1 call-convention record (`pg_finfo_<symbol>`) PostgreSQL looks up
-/// before it calls the C function `<symbol>`.
-macro_rules! v1_call_convention {
-    ($finfo:ident) => {
-        #[no_mangle]
-        #[doc(hidden)]
-        pub extern "C" fn $finfo() -> &'static ::pgrx::pg_sys::Pg_finfo_record {
-            const V1: ::pgrx::pg_sys::Pg_finfo_record =
-                ::pgrx::pg_sys::Pg_finfo_record { api_version: 1 };
-            &V1
-        }
-    };
-}
-pub(crate) use v1_call_convention;
 
 /// The tuplestore of one call of a materialize-mode function.
 pub(crate) struct Rows {
@@ -58,12 +42,4 @@ impl Rows {
             );
         }
     }
-}
-
-/// Argument `i` of a call (the functions here are STRICT, so never NULL).
-///
-/// # Safety
-/// `fcinfo` is a call with more than `i` arguments.
-pub(crate) unsafe fn arg(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> pg_sys::Datum {
-    (*fcinfo).args.as_slice(i + 1)[i].value
 }
