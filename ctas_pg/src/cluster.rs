@@ -6,7 +6,7 @@ use pgrx::prelude::*;
 use pgrx::JsonB;
 
 use crate::error::{as_cells, or_raise, slice_no_nulls};
-use crate::fmgr::{arg, v1_call_convention};
+use crate::fmgr::{arg, v1_call_convention, v1_former_name};
 use crate::srf::Rows;
 
 v1_call_convention!(pg_finfo_ctas_dbscan_v1);
@@ -57,21 +57,8 @@ pub unsafe extern "C-unwind" fn ctas_dbscan_v1(fcinfo: pg_sys::FunctionCallInfo)
     })
 }
 
-// Version 0.1.0 declared the function with pgrx's symbol name; an installation of
-// 0.1.0 (before `ALTER EXTENSION ctas UPDATE`) still calls it by that name.
-v1_call_convention!(pg_finfo_ctas_dbscan_wrapper);
-
-/// Version 0.1.0's name of [`ctas_dbscan_v1`].
-///
-/// # Safety
-/// As [`ctas_dbscan_v1`].
-#[no_mangle]
-#[doc(hidden)]
-pub unsafe extern "C-unwind" fn ctas_dbscan_wrapper(
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> pg_sys::Datum {
-    ctas_dbscan_v1(fcinfo)
-}
+// 0.1.0 declared the function under pgrx's symbol name.
+v1_former_name!(ctas_dbscan_wrapper, pg_finfo_ctas_dbscan_wrapper => ctas_dbscan_v1);
 
 /// Clusters of the cells whose weight reaches `min_weight`, joined across gaps of at
 /// most `gap` rings: id, cells, total weight, weighted centroid, GeoJSON outline.

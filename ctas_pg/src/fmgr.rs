@@ -24,6 +24,29 @@ macro_rules! v1_call_convention {
 }
 pub(crate) use v1_call_convention;
 
+/// Exports `$old` (with its call-convention record `$finfo`) as another name of the V1
+/// function `$new`: an installation of an older version of the extension, before
+/// `ALTER EXTENSION ctas UPDATE`, still calls a function by the symbol its install
+/// script named (pgrx's `<name>_wrapper` in 0.1.0).
+macro_rules! v1_former_name {
+    ($old:ident, $finfo:ident => $new:ident) => {
+        $crate::fmgr::v1_call_convention!($finfo);
+
+        /// A former name of a V1 function of this crate.
+        ///
+        /// # Safety
+        /// As the function it names.
+        #[no_mangle]
+        #[doc(hidden)]
+        pub unsafe extern "C-unwind" fn $old(
+            fcinfo: ::pgrx::pg_sys::FunctionCallInfo,
+        ) -> ::pgrx::pg_sys::Datum {
+            $new(fcinfo)
+        }
+    };
+}
+pub(crate) use v1_former_name;
+
 /// Argument `i` of a call (the functions here are STRICT, so never NULL).
 ///
 /// # Safety

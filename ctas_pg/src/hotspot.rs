@@ -5,7 +5,7 @@ use pgrx::datum::{Array, FromDatum};
 use pgrx::prelude::*;
 
 use crate::error::{as_cells, or_raise, slice_no_nulls};
-use crate::fmgr::{arg, v1_call_convention};
+use crate::fmgr::{arg, v1_call_convention, v1_former_name};
 use crate::srf::Rows;
 
 v1_call_convention!(pg_finfo_ctas_h3_getis_ord_v1);
@@ -46,21 +46,8 @@ pub unsafe extern "C-unwind" fn ctas_h3_getis_ord_v1(
     })
 }
 
-// Version 0.1.0 declared the function with pgrx's symbol name; an installation of
-// 0.1.0 (before `ALTER EXTENSION ctas UPDATE`) still calls it by that name.
-v1_call_convention!(pg_finfo_ctas_h3_getis_ord_wrapper);
-
-/// Version 0.1.0's name of [`ctas_h3_getis_ord_v1`].
-///
-/// # Safety
-/// As [`ctas_h3_getis_ord_v1`].
-#[no_mangle]
-#[doc(hidden)]
-pub unsafe extern "C-unwind" fn ctas_h3_getis_ord_wrapper(
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> pg_sys::Datum {
-    ctas_h3_getis_ord_v1(fcinfo)
-}
+// 0.1.0 declared the function under pgrx's symbol name.
+v1_former_name!(ctas_h3_getis_ord_wrapper, pg_finfo_ctas_h3_getis_ord_wrapper => ctas_h3_getis_ord_v1);
 
 // CREATE OR REPLACE: the upgrade from 0.1.0, where the function already exists with the
 // same signature, runs this block as it is.

@@ -180,12 +180,13 @@ type CubeKey = [i64; 3];
 ///
 /// Points are kept in cube order, so that a cube is a run of positions and the inner
 /// loops read memory in sequence. The cubes are sorted by key, so a column of cubes
-/// (same first two coordinates) is a run of cubes ordered along the column: the up to
-/// 125 cubes within reach of a cube (two cube sides in each direction, since eps = √3
-/// sides) are then found with 25 lookups of a column and a short scan, where 125 hash
-/// lookups per cube, repeated in every phase, were most of the time before. The column
-/// runs along the axis closest to the points' mean direction from the Earth's centre,
-/// which crosses the surface they lie on in the fewest cubes.
+/// (same first two coordinates) is a run of cubes ordered along the column, and a row
+/// (same first coordinate) a run of columns: the up to 125 cubes within reach of a cube
+/// (two cube sides in each direction, since eps = √3 sides) are then found by one sweep
+/// over the rows with a cursor per neighbouring row, listed once and used by every
+/// phase, where 125 hash lookups per cube in each phase were most of the time before.
+/// The column runs along the axis closest to the points' mean direction from the
+/// Earth's centre, which crosses the surface they lie on in the fewest cubes.
 struct Grid {
     /// Input index of the point at each position.
     order: Vec<u32>,
@@ -417,8 +418,10 @@ pub fn dbscan(
     if n == 0 {
         return Ok(Vec::new());
     }
-    if side <= 0.0 {
-        // eps = 0: only coincident points are neighbours; the R-tree handles it plainly.
+    if side < EARTH_RADIUS_M / (1u64 << 40) as f64 {
+        // eps = 0 (only coincident points are neighbours) or below about ten micrometres:
+        // cube coordinates would no longer fit an integer with room to spare; the
+        // R-tree handles it plainly.
         return dbscan_rtree(lats, lngs, eps_m, minpoints);
     }
     let grid = Grid::new(&xyz, side);
@@ -670,6 +673,15 @@ mod tests {
         let got = dbscan(&lats, &lngs, 0.001, 2).unwrap();
         assert_eq!(got, vec![Some(0), Some(0), Some(1), None, Some(1)]);
         assert_eq!(got, dbscan_rtree(&lats, &lngs, 0.001, 2).unwrap());
+    }
+
+    #[test]
+    fn a_nanometre_eps_is_the_r_tree_answer() {
+        let lats = [10.0, 10.0, 10.0, -20.0];
+        let lngs = [20.0, 20.0, 20.0 + 1e-6, 30.0];
+        let got = dbscan(&lats, &lngs, 1e-9, 2).unwrap();
+        assert_eq!(got, vec![Some(0), Some(0), None, None]);
+        assert_eq!(got, dbscan_rtree(&lats, &lngs, 1e-9, 2).unwrap());
     }
 
     #[test]

@@ -140,8 +140,8 @@ pub fn parse_cell(value: u64, arg: &'static str) -> Result<CellIndex, GeoError> 
 }
 
 /// Cells for a computation over a set of cells with a value each, and where each one
-/// is in the input (one map serves as the check for duplicates and as the index the
-/// neighbour lookups use). Cells must be valid, distinct, of one resolution, every
+/// is in the input (one index serves as the check for duplicates and for the neighbour
+/// lookups). Cells must be valid, distinct, of one resolution, every
 /// value finite; errors name the first that is not.
 pub(crate) struct WeightedCells {
     /// The cells, in input order.
@@ -158,18 +158,16 @@ impl WeightedCells {
                 values: values.len(),
             });
         }
+        let res = match cells.first() {
+            Some(&c) => parse_cell(c, "cells")?.resolution(),
+            None => Resolution::Zero,
+        };
         let mut parsed = Vec::with_capacity(cells.len());
-        let mut position = Positions::new(0, 0);
+        let mut position = Positions::new(cells.len(), u8::from(res));
         for (i, (&c, &v)) in cells.iter().zip(values).enumerate() {
             let cell = parse_cell(c, "cells")?;
-            if parsed
-                .first()
-                .is_some_and(|f: &CellIndex| f.resolution() != cell.resolution())
-            {
+            if cell.resolution() != res {
                 return Err(GeoError::MixedResolutions);
-            }
-            if i == 0 {
-                position = Positions::new(cells.len(), u8::from(cell.resolution()));
             }
             if !position.insert(cell, i as u32, cells.len()) {
                 return Err(GeoError::DuplicateCells);
