@@ -5,13 +5,13 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use ctas_core::ioc::warninglist::{Warninglist, WarninglistError, Warninglists};
+use ctas_core::ioc::warninglist::{ListType, Warninglist, WarninglistError, Warninglists};
 use ctas_core::ioc::{self, IocKind};
 use pgrx::prelude::*;
 use pgrx::{IntoDatum, JsonB, PgSqlErrorCode};
 
 use crate::cache::{self, Epoch};
-use crate::error::{or_raise, RaiseSql};
+use crate::error::{no_nulls, or_raise, RaiseSql};
 use crate::fmgr::{arg, v1_call_convention};
 use crate::srf::Rows;
 
@@ -36,27 +36,41 @@ pub(crate) fn warninglists() -> Rc<Warninglists> {
     }) {
         return lists;
     }
-    let json = Spi::connect(|c| {
-        c.select(
-            "SELECT coalesce(jsonb_agg(jsonb_build_object('name', name, 'type', list_type, \
-             'description', description, 'version', version, \
-             'matching_attributes', matching_attributes, 'list', entries)), '[]') \
-             FROM ctas_warninglists",
-            Some(1),
+    // Row by row, the arrays converted straight to strings: one jsonb of every list
+    // (half a million entries for MISP's lists) cost two seconds per backend to build,
+    // print and parse again, twenty times the compilation itself.
+    let read = Spi::connect(|c| {
+        let rows = c.select(
+            "SELECT name, list_type, description, version, matching_attributes, entries \
+             FROM ctas_warninglists ORDER BY name",
+            None,
             &[],
-        )?
-        .first()
-        .get_one::<JsonB>()
+        )?;
+        let mut lists = Vec::new();
+        for row in rows {
+            let name: String = row.get(1)?.unwrap_or_default();
+            let list_type: String = row.get(2)?.unwrap_or_default();
+            let Some(list_type) = ListType::parse(&list_type) else {
+                error!("warninglist {name:?} in ctas_warninglists has list_type {list_type:?}");
+            };
+            lists.push(Warninglist {
+                description: row.get(3)?.unwrap_or_default(),
+                version: row.get(4)?.unwrap_or_default(),
+                matching_attributes: no_nulls(
+                    row.get::<Vec<Option<String>>>(5)?.unwrap_or_default(),
+                    "ctas_warninglists.matching_attributes",
+                ),
+                entries: no_nulls(
+                    row.get::<Vec<Option<String>>>(6)?.unwrap_or_default(),
+                    "ctas_warninglists.entries",
+                ),
+                name,
+                list_type,
+            });
+        }
+        Ok::<_, pgrx::spi::Error>(lists)
     });
-    let rows = match json {
-        Ok(Some(JsonB(serde_json::Value::Array(rows)))) => rows,
-        Ok(_) => Vec::new(),
-        Err(e) => error!("cannot read ctas_warninglists: {e}"),
-    };
-    let parsed: Vec<Warninglist> = rows
-        .iter()
-        .map(|r| or_raise(Warninglist::from_misp(r)))
-        .collect();
+    let parsed = read.unwrap_or_else(|e| error!("cannot read ctas_warninglists: {e}"));
     let lists = Rc::new(or_raise(Warninglists::new(&parsed)));
     LISTS.with_borrow_mut(|c| *c = Some((now, lists.clone())));
     lists

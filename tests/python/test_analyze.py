@@ -47,7 +47,8 @@ def test_everything_about_a_report(conn):
         ("cve", "CVE-2024-3400"),
     ]
     ip = a["iocs"][2]
-    assert ip["warninglists"] == ["test-analyze: private"]
+    # Other tests' lists may hold 10.9.8.7 too (the docs load an RFC 1918 list).
+    assert "test-analyze: private" in ip["warninglists"]
     assert REPORT["text"].encode()[ip["start"] : ip["end"]].decode() == ip["raw"]
     assert a["matches"][0]["pattern_id"] == "cs" and a["severity"] == "critical"
     expected_cell = conn.execute("SELECT to_hex(ctas_h3_cell(48.8584, 2.2945, 9))").fetchone()[0]
