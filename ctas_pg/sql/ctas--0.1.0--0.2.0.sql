@@ -17,6 +17,11 @@ BEGIN
 END
 $$;
 
+CREATE OR REPLACE FUNCTION ctas_valid_until(base float8, last_seen timestamptz, lifetime interval,
+                                            speed float8, score float8)
+RETURNS timestamptz IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c
+AS 'MODULE_PATHNAME', 'ctas_valid_until_v1';
+
 CREATE OR REPLACE FUNCTION ctas_h3_getis_ord(
     cells bigint[], "values" float8[], k int DEFAULT 1, kernel text DEFAULT 'uniform'
 ) RETURNS TABLE (cell bigint, z_score float8, p_value float8)

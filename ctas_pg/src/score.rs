@@ -8,7 +8,7 @@ use pgrx::prelude::*;
 use pgrx::{AggregateName, Internal, JsonB, PgMemoryContexts};
 
 use crate::error::or_raise;
-use crate::fmgr::v1_call_convention;
+use crate::fmgr::{v1_call_convention, v1_former_name};
 
 /// Microseconds from the Unix epoch to PostgreSQL's (2000-01-01).
 const PG_EPOCH_OFFSET_MICROS: i64 = 946_684_800_000_000;
@@ -32,11 +32,6 @@ fn finite(micros: i64, arg: &'static str) -> i64 {
 
 fn finite_micros(t: TimestampWithTimeZone, arg: &'static str) -> i64 {
     finite(pg_sys::TimestampTz::from(t), arg)
-}
-
-fn curve(lifetime: &Interval, speed: f64) -> Polynomial {
-    let days = interval_days(lifetime.months(), lifetime.days(), lifetime.micros());
-    or_raise(Polynomial::new(days, speed))
 }
 
 /// The score `base` decays to by `at`, counted from `last_seen`, on the curve with
@@ -75,21 +70,70 @@ pub unsafe extern "C-unwind" fn ctas_decay_v1(fcinfo: pg_sys::FunctionCallInfo) 
     })
 }
 
-/// The moment the score falls to `score`; NULL when it never does (score above base).
-#[pg_extern(immutable, strict, parallel_safe)]
-fn ctas_valid_until(
+/// The moment `base` decays to `score` on the curve from `last_seen`, in microseconds;
+/// None when it never does (score above base) or the moment is beyond timestamptz.
+fn valid_until(
     base: f64,
-    last_seen: TimestampWithTimeZone,
-    lifetime: Interval,
+    last_seen: i64,
+    lifetime: &pg_sys::Interval,
     speed: f64,
     score: f64,
-) -> Option<TimestampWithTimeZone> {
-    let c = curve(&lifetime, speed);
-    let from = finite_micros(last_seen, "last_seen");
+) -> Option<i64> {
+    let days = interval_days(lifetime.month, lifetime.day, lifetime.time);
+    let c = or_raise(Polynomial::new(days, speed));
+    let from = finite(last_seen, "last_seen");
     let days = or_raise(c.days_until(base, score))?;
     let micros = from.saturating_add((days * MICROS_PER_DAY).round() as i64);
-    TimestampWithTimeZone::try_from(micros).ok()
+    TimestampWithTimeZone::try_from(micros).ok().map(|_| micros)
 }
+
+v1_call_convention!(pg_finfo_ctas_valid_until_v1);
+
+/// `ctas_valid_until(base, last_seen, lifetime, speed, score)`: the moment the score
+/// falls to `score`; NULL when it never does. A plain V1 function for the reason
+/// `ctas_decay` is one: it runs over every row of a table of indicators, and pgrx's
+/// wrapper cost more than the computation (benches/RESULTS.md).
+///
+/// # Safety
+/// Called by PostgreSQL with the five arguments of the SQL declaration below, never NULL
+/// (the function is STRICT).
+#[no_mangle]
+#[doc(hidden)]
+pub unsafe extern "C-unwind" fn ctas_valid_until_v1(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
+    pg_sys::submodules::panic::pgrx_extern_c_guard(|| {
+        let args = (*fcinfo).args.as_slice(5);
+        // float8 and timestamptz are passed by value on 64-bit builds, interval by reference.
+        let base = f64::from_bits(args[0].value.value() as u64);
+        let last_seen = args[1].value.value() as i64;
+        let lifetime = &*args[2].value.cast_mut_ptr::<pg_sys::Interval>();
+        let speed = f64::from_bits(args[3].value.value() as u64);
+        let score = f64::from_bits(args[4].value.value() as u64);
+        match valid_until(base, last_seen, lifetime, speed, score) {
+            Some(micros) => pg_sys::Datum::from(micros),
+            None => {
+                (*fcinfo).isnull = true;
+                pg_sys::Datum::from(0)
+            }
+        }
+    })
+}
+
+// 0.1.0 declared the function under pgrx's symbol name.
+v1_former_name!(ctas_valid_until_wrapper, pg_finfo_ctas_valid_until_wrapper => ctas_valid_until_v1);
+
+// CREATE OR REPLACE: the upgrade from 0.1.0, where the function already exists with the
+// same signature, runs this block as it is.
+extension_sql!(
+    r#"
+CREATE OR REPLACE FUNCTION ctas_valid_until(base float8, last_seen timestamptz, lifetime interval,
+                                            speed float8, score float8)
+RETURNS timestamptz IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c
+AS 'MODULE_PATHNAME', 'ctas_valid_until_v1';
+"#,
+    name = "ctas_valid_until"
+);
 
 /// The label of a STIX confidence (0–100) on a STIX 2.1 confidence scale.
 #[pg_extern(immutable, strict, parallel_safe)]

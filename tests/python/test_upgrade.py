@@ -23,8 +23,11 @@ COLUMNS = """
 SELECT table_name, column_name, data_type, column_default, is_nullable
 FROM information_schema.columns WHERE table_name LIKE 'ctas\\_%' ORDER BY 1, 2
 """
-# Set functions whose C symbol changed in 0.2.0 (materialize mode).
-SET_FUNCTIONS = (
+# Functions whose C symbol changed in 0.2.0 (plain V1 functions; the library keeps
+# 0.1.0's names for them too).
+CHANGED_FUNCTIONS = (
+    "SELECT ctas_valid_until(80, '2026-01-01', '120 days', 2, 30),"
+    " ctas_valid_until(80, '2026-01-01', '120 days', 2, 90)",
     "SELECT * FROM ctas_h3_getis_ord(ARRAY[ctas_h3_cell(0, 0, 5), ctas_h3_cell(0, 1, 5)], ARRAY[1.0, 3.0])",
     "SELECT * FROM ctas_dbscan(ARRAY[1, 2, 3], ARRAY[0, 0, 9], ARRAY[0, 0.0001, 9], 50, 2)",
 )
@@ -51,16 +54,17 @@ def test_an_upgraded_extension_equals_a_new_one(databases):
     old.execute("CREATE EXTENSION ctas VERSION '0.1.0'")
     with pytest.raises(psycopg.errors.UndefinedFunction):
         old.execute("SELECT ctas_refang('a[.]b')")
-    # 0.1.0's set functions name the C symbols of that version; the library still has them.
-    before = [old.execute(q).fetchall() for q in SET_FUNCTIONS]
-    assert before[1] == [(1, 0), (2, 0), (3, None)]
+    # 0.1.0's install script names the C symbols of that version; the library still has them.
+    before = [old.execute(q).fetchall() for q in CHANGED_FUNCTIONS]
+    assert before[0][0][1] is None and before[0][0][0] is not None
+    assert before[2] == [(1, 0), (2, 0), (3, None)]
     old.execute("ALTER EXTENSION ctas UPDATE")
     new.execute("CREATE EXTENSION ctas")
     version = "SELECT extversion FROM pg_extension WHERE extname = 'ctas'"
     assert old.execute(version).fetchone() == new.execute(version).fetchone()
     assert old.execute(MEMBERS).fetchall() == new.execute(MEMBERS).fetchall()
     assert old.execute(COLUMNS).fetchall() == new.execute(COLUMNS).fetchall()
-    assert [old.execute(q).fetchall() for q in SET_FUNCTIONS] == before
+    assert [old.execute(q).fetchall() for q in CHANGED_FUNCTIONS] == before
     assert old.execute(
         "SELECT ctas_refang('a[.]b'), count(*) FROM ctas_decay_models"
     ).fetchone() == (
