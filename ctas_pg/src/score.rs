@@ -8,7 +8,7 @@ use pgrx::prelude::*;
 use pgrx::{AggregateName, Internal, JsonB, PgMemoryContexts};
 
 use crate::error::or_raise;
-use crate::fmgr::{v1_call_convention, v1_former_name};
+use crate::fmgr::{arg, v1_call_convention, v1_former_name};
 
 /// Microseconds from the Unix epoch to PostgreSQL's (2000-01-01).
 const PG_EPOCH_OFFSET_MICROS: i64 = 946_684_800_000_000;
@@ -43,6 +43,24 @@ fn decay(base: f64, last_seen: i64, lifetime: &pg_sys::Interval, speed: f64, at:
     or_raise(c.score(base, elapsed))
 }
 
+/// The arguments both curve functions take first — (base float8, last_seen timestamptz,
+/// lifetime interval, speed float8) — and their fifth, as a datum.
+///
+/// # Safety
+/// `fcinfo` is a call of a STRICT function declared with those four and a fifth argument.
+unsafe fn curve_args<'a>(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> (f64, i64, &'a pg_sys::Interval, f64, pg_sys::Datum) {
+    // float8 and timestamptz are passed by value on 64-bit builds, interval by reference.
+    (
+        f64::from_bits(arg(fcinfo, 0).value() as u64),
+        arg(fcinfo, 1).value() as i64,
+        &*arg(fcinfo, 2).cast_mut_ptr::<pg_sys::Interval>(),
+        f64::from_bits(arg(fcinfo, 3).value() as u64),
+        arg(fcinfo, 4),
+    )
+}
+
 v1_call_convention!(pg_finfo_ctas_decay_v1);
 
 /// `ctas_decay(base, last_seen, lifetime, speed, at)` through the plain fmgr interface.
@@ -59,13 +77,8 @@ v1_call_convention!(pg_finfo_ctas_decay_v1);
 #[doc(hidden)]
 pub unsafe extern "C-unwind" fn ctas_decay_v1(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
     pg_sys::submodules::panic::pgrx_extern_c_guard(|| {
-        let args = (*fcinfo).args.as_slice(5);
-        // float8 and timestamptz are passed by value on 64-bit builds, interval by reference.
-        let base = f64::from_bits(args[0].value.value() as u64);
-        let last_seen = args[1].value.value() as i64;
-        let lifetime = &*args[2].value.cast_mut_ptr::<pg_sys::Interval>();
-        let speed = f64::from_bits(args[3].value.value() as u64);
-        let at = args[4].value.value() as i64;
+        let (base, last_seen, lifetime, speed, at) = curve_args(fcinfo);
+        let at = at.value() as i64;
         pg_sys::Datum::from(decay(base, last_seen, lifetime, speed, at).to_bits() as usize)
     })
 }
@@ -103,13 +116,8 @@ pub unsafe extern "C-unwind" fn ctas_valid_until_v1(
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> pg_sys::Datum {
     pg_sys::submodules::panic::pgrx_extern_c_guard(|| {
-        let args = (*fcinfo).args.as_slice(5);
-        // float8 and timestamptz are passed by value on 64-bit builds, interval by reference.
-        let base = f64::from_bits(args[0].value.value() as u64);
-        let last_seen = args[1].value.value() as i64;
-        let lifetime = &*args[2].value.cast_mut_ptr::<pg_sys::Interval>();
-        let speed = f64::from_bits(args[3].value.value() as u64);
-        let score = f64::from_bits(args[4].value.value() as u64);
+        let (base, last_seen, lifetime, speed, score) = curve_args(fcinfo);
+        let score = f64::from_bits(score.value() as u64);
         match valid_until(base, last_seen, lifetime, speed, score) {
             Some(micros) => pg_sys::Datum::from(micros),
             None => {
