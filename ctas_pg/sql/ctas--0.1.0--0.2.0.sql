@@ -2,6 +2,15 @@
 -- ctas--0.1.0.sql lacks. Written by scripts/extension_upgrade.py.
 \echo Use "ALTER EXTENSION ctas UPDATE" to load this file. \quit
 
+CREATE OR REPLACE FUNCTION ctas_h3_getis_ord(
+    cells bigint[], "values" float8[], k int DEFAULT 1, kernel text DEFAULT 'uniform'
+) RETURNS TABLE (cell bigint, z_score float8, p_value float8)
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c
+AS 'MODULE_PATHNAME', 'ctas_h3_getis_ord_v1';
+
+COMMENT ON FUNCTION ctas_h3_getis_ord(bigint[], float8[], int, text) IS
+'Getis-Ord Gi* for every cell of cells (distinct, one resolution) with its value: (cell, z_score, p_value two-sided). Neighbours are the input cells within k rings (default 1), weighted by kernel uniform (default), triangular, quadratic, quartic or gaussian with bandwidth k+1 rings. Matches PySAL esda G_Local(star=True) with binary k-ring weights and CARTO GETIS_ORD_H3.';
+
 CREATE TABLE ctas_cache_epochs (
     name  text PRIMARY KEY,
     epoch bigint NOT NULL DEFAULT 0
@@ -21,15 +30,6 @@ CREATE OR REPLACE FUNCTION ctas_valid_until(base float8, last_seen timestamptz, 
                                             speed float8, score float8)
 RETURNS timestamptz IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c
 AS 'MODULE_PATHNAME', 'ctas_valid_until_v1';
-
-CREATE OR REPLACE FUNCTION ctas_h3_getis_ord(
-    cells bigint[], "values" float8[], k int DEFAULT 1, kernel text DEFAULT 'uniform'
-) RETURNS TABLE (cell bigint, z_score float8, p_value float8)
-IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c
-AS 'MODULE_PATHNAME', 'ctas_h3_getis_ord_v1';
-
-COMMENT ON FUNCTION ctas_h3_getis_ord(bigint[], float8[], int, text) IS
-'Getis-Ord Gi* for every cell of cells (distinct, one resolution) with its value: (cell, z_score, p_value two-sided). Neighbours are the input cells within k rings (default 1), weighted by kernel uniform (default), triangular, quadratic, quartic or gaussian with bandwidth k+1 rings. Matches PySAL esda G_Local(star=True) with binary k-ring weights and CARTO GETIS_ORD_H3.';
 
 -- ctas_pg::analyze::ctas_analyze
 CREATE  FUNCTION "ctas_analyze"(
@@ -448,6 +448,124 @@ END
 $$;
 COMMENT ON PROCEDURE ctas_retro_hunt(text, timestamptz, timestamptz, int) IS
 'Run a pattern set over the reports observed in [from_time, to_time), batch by batch (a COMMIT each), writing hits as ctas.sightings; progress in ctas.retro_hunts and NOTICEs; called again with the same arguments, an unfinished hunt resumes.';
+
+-- requires:
+--   ctas_history_objects
+
+
+CREATE FUNCTION ctas_ingest_stix(bundle jsonb) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+    o        jsonb;
+    bad      text;
+    seen     timestamptz;
+    src      text;
+    rid      text;
+    reports  int := 0;
+    inds     int := 0;
+    links    int := 0;
+    sights   int := 0;
+    rels     int := 0;
+    n        int;
+BEGIN
+    IF jsonb_typeof(bundle) IS DISTINCT FROM 'object' OR bundle->>'type' IS DISTINCT FROM 'bundle' THEN
+        RAISE EXCEPTION 'stix: expected a bundle {"type": "bundle", "objects": [...]}, got %',
+            left(coalesce(bundle::text, 'NULL'), 60) USING ERRCODE = '22023';
+    END IF;
+    IF jsonb_typeof(bundle->'objects') IS DISTINCT FROM 'array' THEN
+        RAISE EXCEPTION 'stix: the bundle % has no "objects" array', bundle->>'id' USING ERRCODE = '22023';
+    END IF;
+    SELECT coalesce(x->>'id', left(x::text, 60)) INTO bad FROM jsonb_array_elements(bundle->'objects') x
+    WHERE jsonb_typeof(x) IS DISTINCT FROM 'object' OR x->>'type' IS NULL OR x->>'id' IS NULL
+       OR (x->>'type' = 'relationship'
+           AND (x->>'source_ref' IS NULL OR x->>'relationship_type' IS NULL OR x->>'target_ref' IS NULL))
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'stix: object % lacks a field it needs (type and id; a relationship also source_ref, relationship_type and target_ref)', bad
+            USING ERRCODE = '22023';
+    END IF;
+
+    -- What each indicator's pattern names, as CTAS indicators, tied to the STIX indicator.
+    WITH named AS (
+        SELECT DISTINCT x->>'id' AS stix_id, e.kind, e.value,
+               coalesce((x->>'valid_from')::timestamptz, (x->>'created')::timestamptz, now()) AS at
+        FROM jsonb_array_elements(bundle->'objects') x, ctas_extract_iocs(x->>'pattern') e
+        WHERE x->>'type' = 'indicator' AND x->>'pattern' IS NOT NULL
+    ), stored AS (
+        INSERT INTO ctas.indicators AS i (id, kind, value, first_seen, last_seen)
+        SELECT ctas_indicator_id(kind, value), kind, value, min(at), max(at) FROM named GROUP BY kind, value
+        ON CONFLICT (id) DO UPDATE
+            SET first_seen = least(i.first_seen, excluded.first_seen),
+                last_seen = greatest(i.last_seen, excluded.last_seen)
+        RETURNING (xmax = 0) AS inserted
+    ), tied AS (
+        INSERT INTO ctas.relationships (id, source_ref, relationship_type, target_ref, created)
+        SELECT 'relationship--' || substr(ctas_indicator_id('based-on', stix_id || ' ' || ctas_indicator_id(kind, value)), 12),
+               stix_id, 'based-on', ctas_indicator_id(kind, value), min(at)
+        FROM named GROUP BY stix_id, kind, value
+        ON CONFLICT DO NOTHING
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FILTER (WHERE inserted) FROM stored), (SELECT count(*) FROM tied) INTO inds, links;
+
+    -- Relationships as they are.
+    INSERT INTO ctas.relationships (id, source_ref, relationship_type, target_ref, created)
+    SELECT x->>'id', x->>'source_ref', x->>'relationship_type', x->>'target_ref',
+           coalesce((x->>'created')::timestamptz, now())
+    FROM jsonb_array_elements(bundle->'objects') x WHERE x->>'type' = 'relationship'
+    ON CONFLICT DO NOTHING;
+    GET DIAGNOSTICS rels = ROW_COUNT;
+
+    -- Reports, and the indicators they refer to as their sightings.
+    FOR o IN SELECT x FROM jsonb_array_elements(bundle->'objects') x WHERE x->>'type' = 'report' LOOP
+        seen := coalesce((o->>'published')::timestamptz, (o->>'created')::timestamptz, now());
+        SELECT x->>'name' INTO src FROM jsonb_array_elements(bundle->'objects') x
+        WHERE x->>'id' = o->>'created_by_ref' AND x->>'type' = 'identity';
+        IF NOT EXISTS (SELECT 1 FROM ctas.reports WHERE id = o->>'id') THEN
+            reports := reports + 1;
+        END IF;
+        rid := ctas_ingest_report(jsonb_strip_nulls(jsonb_build_object(
+                   'text', concat_ws(E'\n\n', o->>'name', o->>'description'),
+                   'title', o->>'name', 'stix_id', o->>'id', 'observed_at', seen,
+                   'published_at', o->>'published', 'tags', o->'labels',
+                   'source', CASE WHEN src IS NULL THEN NULL ELSE jsonb_build_object('name', src) END)),
+               o->>'id');
+        -- What the report refers to, kept as relationships of type object_refs (the STIX
+        -- property they come from), so that indicators arriving in a later bundle still
+        -- find the reports that named them.
+        INSERT INTO ctas.relationships (id, source_ref, relationship_type, target_ref, created)
+        SELECT 'relationship--' || substr(ctas_indicator_id('object_refs', rid || ' ' || ref), 12),
+               rid, 'object_refs', ref, seen
+        FROM jsonb_array_elements_text(coalesce(o->'object_refs', '[]')) ref
+        ON CONFLICT DO NOTHING;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        rels := rels + n;
+    END LOOP;
+
+    -- Sightings: the indicators each report refers to, for this bundle's reports and,
+    -- for this bundle's indicators, reports stored before (bundles come in any order).
+    INSERT INTO ctas.sightings (report_id, indicator_id, source, seen_at)
+    SELECT DISTINCT rep.id, b.target_ref, rep.source, rep.observed_at
+    FROM ctas.relationships r
+    JOIN ctas.relationships b ON b.source_ref = r.target_ref AND b.relationship_type = 'based-on'
+    JOIN ctas.reports rep ON rep.id = r.source_ref
+    WHERE r.relationship_type = 'object_refs'
+      AND (r.source_ref IN (SELECT x->>'id' FROM jsonb_array_elements(bundle->'objects') x WHERE x->>'type' = 'report')
+           OR r.target_ref IN (SELECT x->>'id' FROM jsonb_array_elements(bundle->'objects') x WHERE x->>'type' = 'indicator'))
+    ON CONFLICT DO NOTHING;
+    GET DIAGNOSTICS sights = ROW_COUNT;
+
+    RETURN jsonb_build_object(
+        'objects', (SELECT jsonb_object_agg(t, c) FROM (
+                       SELECT x->>'type' AS t, count(*) AS c FROM jsonb_array_elements(bundle->'objects') x
+                       GROUP BY 1 ORDER BY 1) s),
+        'added', jsonb_build_object('reports', reports, 'indicators', inds, 'sightings', sights,
+                                    'relationships', rels + links));
+END
+$$;
+COMMENT ON FUNCTION ctas_ingest_stix(jsonb) IS
+'Store a STIX 2.x bundle in the cold tier: reports (ctas.reports, text searched like any report), indicators named by each pattern (ctas.indicators, tied to the STIX indicator by a based-on relationship), what a report refers to as relationships of type object_refs and the indicators among it as its sightings (in whichever order bundles come), relationships as they are. Idempotent. Returns {objects: {type: count}, added: {reports, indicators, sightings, relationships}}. Needs SELECT ctas_schema_upgrade() once.';
 
 -- requires:
 --   ctas_analyze

@@ -17,6 +17,7 @@ mod ioc;
 mod patterns;
 mod score;
 mod srf;
+mod stix;
 
 ::pgrx::pg_module_magic!(name, version);
 
