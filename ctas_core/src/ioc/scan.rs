@@ -93,6 +93,18 @@ fn digits(s: &[u8]) -> bool {
     !s.is_empty() && s.iter().all(u8::is_ascii_digit)
 }
 
+/// What may follow the host of a WebDAV path after its @: `SSL`, a port, or both
+/// (`SSL@8443`), in any case.
+fn webdav_suffix(rest: &[u8]) -> bool {
+    let port = |p: &[u8]| !p.is_empty() && p.len() <= 5 && p.iter().all(u8::is_ascii_digit);
+    match rest.get(..3) {
+        Some(ssl) if ssl.eq_ignore_ascii_case(b"SSL") => {
+            rest.len() == 3 || (rest[3] == b'@' && port(&rest[4..]))
+        }
+        _ => port(rest),
+    }
+}
+
 fn lower(s: &[u8]) -> String {
     String::from_utf8_lossy(s).to_ascii_lowercase()
 }
@@ -288,11 +300,23 @@ impl Scanner<'_, '_> {
             let quote = (k > 0 && matches!(s[k - 1], b'\'' | b'"')).then(|| s[k - 1]);
             let body = p + 3;
             let auth_end = self.authority_end(body, quote);
-            let host_start = s[body..auth_end]
+            let mut host_start = s[body..auth_end]
                 .iter()
                 .rposition(|&c| c == b'@')
                 .map_or(body, |q| body + q + 1);
-            let Some((host, host_end)) = self.url_host(host_start, auth_end) else {
+            let mut found = self.url_host(host_start, auth_end);
+            if found.is_none() {
+                // A WebDAV path written as a URL, as Windows writes `\\host@SSL@8443\…`
+                // (`file://host@SSL/DavWWWRoot/x.lnk`, `file://203.0.113.9@8080/x.bat`):
+                // after the first @ come SSL and a port, and the host is before it.
+                if let Some(at) = s[body..auth_end].iter().position(|&c| c == b'@') {
+                    if webdav_suffix(&s[body + at + 1..auth_end]) {
+                        host_start = body;
+                        found = self.url_host(body, body + at);
+                    }
+                }
+            }
+            let Some((host, host_end)) = found else {
                 continue;
             };
             let e = self.url_end(k, body, quote).max(host_end);

@@ -321,3 +321,28 @@ fn email_with_an_address_literal() {
         found("mail test@[192.168.0.1] now")
     );
 }
+
+#[test]
+fn webdav_paths_written_as_urls_are_urls() {
+    // As Unit 42 files them: Windows' \\host@SSL\DavWWWRoot\... as a file:// URL.
+    let text = "lnk fetches file://Sunshine-Bizrate.trycloudflare.com@SSL/DavWWWRoot/Modelo-34.pdf.lnk \
+                then file://101.99.94.234@8789/DavWWWRoot/file.bat and file://host.example.org@SSL@8443/a.cmd";
+    assert_eq!(
+        kinds_of(text, "url"),
+        [
+            "file://sunshine-bizrate.trycloudflare.com@SSL/DavWWWRoot/Modelo-34.pdf.lnk",
+            "file://101.99.94.234@8789/DavWWWRoot/file.bat",
+            "file://host.example.org@SSL@8443/a.cmd",
+        ]
+    );
+    assert!(has(text, "domain", "sunshine-bizrate.trycloudflare.com"));
+    assert!(has(text, "ipv4", "101.99.94.234"));
+    assert!(has(text, "domain", "host.example.org"));
+    // A user name before the host is still a user name, and an @ followed by anything
+    // else than SSL or a port is not a WebDAV path.
+    assert_eq!(
+        kinds_of("ftp://anna@files.example.org/x", "url"),
+        ["ftp://anna@files.example.org/x"]
+    );
+    assert!(kinds_of("file://files.example.org@notaport/x", "url").is_empty());
+}
