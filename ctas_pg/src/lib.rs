@@ -14,6 +14,7 @@ mod h3;
 mod history;
 mod hotspot;
 mod ioc;
+mod misp;
 mod patterns;
 mod score;
 mod srf;

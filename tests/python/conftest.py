@@ -8,6 +8,7 @@ so, because a silent skip would report a green run that tested nothing.
 
 import os
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -62,6 +63,27 @@ def parallel_plans(conn):
             "max_parallel_workers_per_gather = 2",
         ):
             conn.execute(f"SET LOCAL {setting}")
+        yield conn
+
+
+# The shared threat data beside the checkout (or where CTAS_SHARED_DATA says).
+SHARED_DATA = Path(
+    os.environ.get("CTAS_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data")
+)
+
+
+@contextmanager
+def history_database(name: str):
+    """A database of its own, made anew, with the extension and the cold-tier schema: for
+    tests that load real feeds whose old reports would show in the docs' examples."""
+    with ctas.connect(autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    params = conninfo_to_dict(ctas.dsn())
+    with psycopg.connect(make_conninfo(**{**params, "dbname": name}), autocommit=True) as conn:
+        conn.execute("SET client_min_messages = warning")
+        conn.execute("CREATE EXTENSION ctas SCHEMA public")
+        conn.execute("SELECT ctas_schema_upgrade()")
         yield conn
 
 

@@ -4,20 +4,15 @@ database of its own (their 2024 reports would otherwise show in the docs' exampl
 # ruff: noqa: E501  (SQL reads better unbroken)
 
 import json
-import os
 import re
-from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-import ctas
+from conftest import SHARED_DATA, history_database
 
-DATA = Path(
-    os.environ.get("CTAS_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data")
-)
+DATA = SHARED_DATA
+
 # A comparison of a STIX pattern whose literal is the indicator's value as CTAS
 # normalises it: hashes, domains, addresses in lower case, e-mail domains too (the
 # local part keeps its case: RFC 5321 lets a mail server tell them apart).
@@ -28,15 +23,7 @@ EXACT = re.compile(
 
 @pytest.fixture
 def stixdb():
-    name = "ctas_stix_test"
-    with ctas.connect(autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    params = conninfo_to_dict(ctas.dsn())
-    with psycopg.connect(make_conninfo(**{**params, "dbname": name}), autocommit=True) as conn:
-        conn.execute("SET client_min_messages = warning")
-        conn.execute("CREATE EXTENSION ctas SCHEMA public")
-        conn.execute("SELECT ctas_schema_upgrade()")
+    with history_database("ctas_stix_test") as conn:
         yield conn
 
 
