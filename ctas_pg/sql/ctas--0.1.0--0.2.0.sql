@@ -610,6 +610,14 @@ BEGIN
             RAISE EXCEPTION 'misp: event % lacks "info" or "uuid"', coalesce(ev->>'uuid', ev->>'id', left(ev::text, 60))
                 USING ERRCODE = '22023';
         END IF;
+        IF ev->>'uuid' !~* '^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$' THEN
+            RAISE EXCEPTION 'misp: event % has uuid %, which is not a UUID', coalesce(ev->>'id', ev->>'info'), ev->>'uuid'
+                USING ERRCODE = '22023';
+        END IF;
+        IF ev->>'date' IS NOT NULL AND ev->>'date' !~ '^\d{4}-\d{2}-\d{2}' THEN
+            RAISE EXCEPTION 'misp: event % has date %, expected YYYY-MM-DD', ev->>'uuid', ev->>'date'
+                USING ERRCODE = '22023';
+        END IF;
         n_events := n_events + 1;
         seen := coalesce((ev->>'date')::timestamptz, to_timestamp((ev->>'timestamp')::bigint), now());
         src := ev->'Orgc'->>'name';

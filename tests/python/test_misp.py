@@ -123,3 +123,12 @@ def test_every_export_shape_and_bad_input(mispdb):
         psycopg.errors.InvalidParameterValue, match='event 42 lacks "info" or "uuid"'
     ):
         ingest(mispdb, {"response": [{"Event": {"id": "42", "info": "no uuid"}}, {"Event": event}]})
+    with pytest.raises(
+        psycopg.errors.InvalidParameterValue, match="event 7 has uuid 12, which is not a UUID"
+    ):
+        ingest(mispdb, {"Event": {"id": "7", "uuid": "12", "info": "bad uuid"}})
+    with pytest.raises(
+        psycopg.errors.InvalidParameterValue, match="has date 20/10/2026, expected YYYY-MM-DD"
+    ):
+        ingest(mispdb, {"Event": {**event, "date": "20/10/2026"}})
+    assert mispdb.execute("SELECT count(*) FROM ctas.reports").fetchone()[0] == 1
