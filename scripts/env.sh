@@ -18,6 +18,9 @@ if [[ -z "${CTAS_SHARED_DATA:-}" ]]; then
 fi
 export CTAS_SHARED_DATA="${CTAS_SHARED_DATA:-$CTAS_ROOT/../shared/data}"
 export PATH="$HOME/.cargo/bin:$PATH"
+# The Python package of this checkout, ahead of the venv's editable install: that install
+# points at whichever clone first made the venv (a cached venv outlives CI's clones).
+export PYTHONPATH="$CTAS_ROOT/python${PYTHONPATH:+:$PYTHONPATH}"
 
 export PG_CONFIG="${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}"
 export PGHOST="${PGHOST:-127.0.0.1}"
