@@ -21,22 +21,9 @@ from pathlib import Path
 import psycopg
 
 import ctas
+from ctas.files import json_files
 
 KINDS = ("reports", "indicators", "sightings", "relationships")
-
-
-def list_files(paths: list[str]) -> list[Path]:
-    files: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            files += sorted(p.glob("*.json"))
-        elif p.is_file():
-            files.append(p)
-        else:
-            raise SystemExit(f"ctas.feeds: {p}: no such file or directory")
-    if not files:
-        raise SystemExit(f"ctas.feeds: no .json files in {' '.join(paths)}")
-    return files
 
 
 def kind_of(data) -> str | None:
@@ -96,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     load_cmd.add_argument("paths", nargs="+")
     args = parser.parse_args(argv)
-    files = list_files(args.paths)
+    files = json_files(args.paths, "ctas.feeds")
     with ctas.connect() as conn:
         t = load(conn, files)
     print(

@@ -17,20 +17,7 @@ from pathlib import Path
 import psycopg
 
 import ctas
-
-
-def list_files(paths: list[str]) -> list[Path]:
-    files: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            files += sorted(p.glob("*.json")) + sorted(p.glob("*/list.json"))
-        elif p.is_file():
-            files.append(p)
-        else:
-            raise SystemExit(f"ctas.warninglists: {p}: no such file or directory")
-    if not files:
-        raise SystemExit(f"ctas.warninglists: no .json files in {' '.join(paths)}")
-    return files
+from ctas.files import json_files
 
 
 def load(conn: psycopg.Connection, files: list[Path], progress=sys.stderr) -> tuple[int, int]:
@@ -65,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     load_cmd = sub.add_parser("load", help="load warninglists from files or directories")
     load_cmd.add_argument("paths", nargs="+")
     args = parser.parse_args(argv)
-    files = list_files(args.paths)
+    files = json_files(args.paths, "ctas.warninglists", "list.json")
     with ctas.connect() as conn:
         lists, entries = load(conn, files)
     print(f"loaded {lists} warninglists ({entries:,} entries) into ctas_warninglists")

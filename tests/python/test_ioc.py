@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 import ctas
 from conftest import explain, parallel_plans
 from ctas import warninglists
+from ctas.files import json_files
 
 # scripts/env.sh finds the shared data (beside the checkout, or the workplace's copy).
 DATA = Path(
@@ -155,9 +156,7 @@ def test_the_loader_names_the_file_at_fault(tmp_path, dsn):
     (tmp_path / "good.json").write_text('{"name": "t-good", "type": "string", "list": ["x"]}')
     (tmp_path / "zbad.json").write_text('{"name": "t-bad", "type": "glob", "list": []}')
     with psycopg.connect(dsn) as c, pytest.raises(SystemExit, match=r"zbad\.json: .*\"glob\""):
-        warninglists.load(
-            c, warninglists.list_files([str(tmp_path)]), progress=open("/dev/null", "w")
-        )
+        warninglists.load(c, json_files([str(tmp_path)], "test"), progress=open("/dev/null", "w"))
     with psycopg.connect(dsn) as c:
         # All or nothing: the good list before it was rolled back too.
         assert (
