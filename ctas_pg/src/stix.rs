@@ -45,6 +45,14 @@ BEGIN
         RAISE EXCEPTION 'stix: object % lacks a field it needs (type and id; a relationship also source_ref, relationship_type and target_ref)', bad
             USING ERRCODE = '22023';
     END IF;
+    SELECT x->>'id' || ' has ' || f || ' ' || (x->>f) INTO bad
+    FROM jsonb_array_elements(bundle->'objects') x, unnest(ARRAY['created', 'valid_from', 'published']) f
+    WHERE x->>f IS NOT NULL AND x->>f !~ '^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$'
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'stix: object %, expected a timestamp such as 2026-10-15T09:00:00Z', bad
+            USING ERRCODE = '22023';
+    END IF;
 
     -- What each indicator's pattern names, as CTAS indicators, tied to the STIX indicator.
     WITH named AS (

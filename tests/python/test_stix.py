@@ -147,6 +147,16 @@ def test_bad_bundles_are_named_and_nothing_is_written(stixdb):
     }
     with pytest.raises(psycopg.errors.InvalidParameterValue, match="object relationship--b lacks"):
         ingest(stixdb, broken)
+    late = {
+        "type": "bundle",
+        "id": "bundle--3",
+        "objects": [{"type": "report", "id": "report--c", "name": "r", "published": "15/10/2026"}],
+    }
+    with pytest.raises(
+        psycopg.errors.InvalidParameterValue,
+        match="object report--c has published 15/10/2026, expected a timestamp",
+    ):
+        ingest(stixdb, late)
     assert stixdb.execute(
-        "SELECT (SELECT count(*) FROM ctas.indicators), (SELECT count(*) FROM ctas.relationships)"
-    ).fetchone() == (0, 0)
+        "SELECT (SELECT count(*) FROM ctas.indicators), (SELECT count(*) FROM ctas.relationships), (SELECT count(*) FROM ctas.reports)"
+    ).fetchone() == (0, 0, 0)
