@@ -70,6 +70,26 @@ fn ctas_indicator_id(kind: &str, value: &str) -> String {
 
 extension_sql!(
     r#"
+-- The one place an indicator is recorded: every feed (reports, STIX, MISP) stores what it
+-- found through it, so first/last seen move the same way whatever brought the value.
+CREATE FUNCTION ctas_store_indicators(kinds text[], vals text[], seen timestamptz[])
+RETURNS TABLE (id text, inserted boolean)
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+    INSERT INTO ctas.indicators AS i (id, kind, value, first_seen, last_seen)
+    SELECT ctas_indicator_id(k, v), k, v, min(t), max(t)
+    FROM unnest(kinds, vals, seen) u(k, v, t) GROUP BY k, v
+    ON CONFLICT (id) DO UPDATE
+        SET first_seen = least(i.first_seen, excluded.first_seen),
+            last_seen = greatest(i.last_seen, excluded.last_seen)
+    RETURNING i.id, i.xmax = 0;
+END
+$$;
+COMMENT ON FUNCTION ctas_store_indicators(text[], text[], timestamptz[]) IS
+'Record indicators (kind, normalised value, when seen; one row per position of the three arrays) in ctas.indicators, moving first_seen and last_seen of those already there. Returns their ids and whether each is new. Used by ctas_ingest_report, ctas_ingest_stix and ctas_ingest_misp.';
+
 CREATE FUNCTION ctas_ingest_report(report jsonb, id text DEFAULT NULL) RETURNS text
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
@@ -100,12 +120,9 @@ BEGIN
         SELECT DISTINCT ON (kind, value) kind, value, raw, start_pos, end_pos
         FROM ctas_extract_iocs(body) ORDER BY kind, value, start_pos
     ), ind AS (
-        INSERT INTO ctas.indicators AS i (id, kind, value, first_seen, last_seen)
-        SELECT ctas_indicator_id(kind, value), kind, value, seen, seen FROM found
-        ON CONFLICT (id) DO UPDATE
-            SET first_seen = least(i.first_seen, excluded.first_seen),
-                last_seen = greatest(i.last_seen, excluded.last_seen)
-        RETURNING i.id
+        SELECT s.id FROM ctas_store_indicators((SELECT array_agg(kind) FROM found),
+                                               (SELECT array_agg(value) FROM found),
+                                               (SELECT array_agg(seen) FROM found)) s
     )
     INSERT INTO ctas.sightings (report_id, indicator_id, source, seen_at, raw, start_pos, end_pos)
     SELECT rid, ctas_indicator_id(kind, value), src, seen, raw, start_pos, end_pos FROM found

@@ -103,7 +103,7 @@ BEGIN
                    ctas_ioc_kind(p.value) AS read_as
             FROM parts p
         ), chosen AS (
-            SELECT type, value, at,
+            SELECT type, value, at, read_as,
                    CASE WHEN read_as = ANY (kinds) THEN read_as
                         WHEN read_as IS NULL AND cardinality(kinds) = 1 THEN kinds[1] END AS kind
             FROM typed WHERE kinds IS NOT NULL
@@ -117,12 +117,9 @@ BEGIN
                   FROM chosen WHERE kind IS NOT NULL) c
             ORDER BY kind, v, at
         ), stored AS (
-            INSERT INTO ctas.indicators AS i (id, kind, value, first_seen, last_seen)
-            SELECT ctas_indicator_id(kind, value), kind, value, at, at FROM found
-            ON CONFLICT (id) DO UPDATE
-                SET first_seen = least(i.first_seen, excluded.first_seen),
-                    last_seen = greatest(i.last_seen, excluded.last_seen)
-            RETURNING (xmax = 0) AS inserted, i.id
+            SELECT s.id, s.inserted FROM ctas_store_indicators((SELECT array_agg(kind) FROM found),
+                                                               (SELECT array_agg(value) FROM found),
+                                                               (SELECT array_agg(at) FROM found)) s
         ), sighted AS (
             INSERT INTO ctas.sightings (report_id, indicator_id, source, seen_at, raw)
             SELECT rid, ctas_indicator_id(kind, value), src, at, raw FROM found
@@ -131,8 +128,8 @@ BEGIN
             RETURNING 1
         ), unmapped AS (
             SELECT type FROM typed WHERE kinds IS NULL AND type NOT IN ('text', 'comment')
-            UNION ALL SELECT type || ' (read as ' || coalesce(read_as, 'nothing') || ')' FROM chosen c
-            JOIN typed USING (type, value) WHERE c.kind IS NULL
+            UNION ALL SELECT type || ' (read as ' || coalesce(read_as, 'nothing') || ')' FROM chosen
+            WHERE kind IS NULL
         )
         SELECT inds + (SELECT count(*) FILTER (WHERE inserted) FROM stored),
                sights + (SELECT count(*) FROM sighted),

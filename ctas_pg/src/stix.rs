@@ -19,6 +19,7 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     o        jsonb;
     bad      text;
+    identities jsonb;
     seen     timestamptz;
     src      text;
     rid      text;
@@ -61,12 +62,9 @@ BEGIN
         FROM jsonb_array_elements(bundle->'objects') x, ctas_extract_iocs(x->>'pattern') e
         WHERE x->>'type' = 'indicator' AND x->>'pattern' IS NOT NULL
     ), stored AS (
-        INSERT INTO ctas.indicators AS i (id, kind, value, first_seen, last_seen)
-        SELECT ctas_indicator_id(kind, value), kind, value, min(at), max(at) FROM named GROUP BY kind, value
-        ON CONFLICT (id) DO UPDATE
-            SET first_seen = least(i.first_seen, excluded.first_seen),
-                last_seen = greatest(i.last_seen, excluded.last_seen)
-        RETURNING (xmax = 0) AS inserted
+        SELECT s.inserted FROM ctas_store_indicators((SELECT array_agg(kind) FROM named),
+                                                     (SELECT array_agg(value) FROM named),
+                                                     (SELECT array_agg(at) FROM named)) s
     ), tied AS (
         INSERT INTO ctas.relationships (id, source_ref, relationship_type, target_ref, created)
         SELECT 'relationship--' || substr(ctas_indicator_id('based-on', stix_id || ' ' || ctas_indicator_id(kind, value)), 12),
@@ -85,11 +83,12 @@ BEGIN
     ON CONFLICT DO NOTHING;
     GET DIAGNOSTICS rels = ROW_COUNT;
 
-    -- Reports, and the indicators they refer to as their sightings.
+    -- Reports, their source the name of the identity that created them.
+    SELECT jsonb_object_agg(x->>'id', x->>'name') INTO identities
+    FROM jsonb_array_elements(bundle->'objects') x WHERE x->>'type' = 'identity' AND x->>'name' IS NOT NULL;
     FOR o IN SELECT x FROM jsonb_array_elements(bundle->'objects') x WHERE x->>'type' = 'report' LOOP
         seen := coalesce((o->>'published')::timestamptz, (o->>'created')::timestamptz, now());
-        SELECT x->>'name' INTO src FROM jsonb_array_elements(bundle->'objects') x
-        WHERE x->>'id' = o->>'created_by_ref' AND x->>'type' = 'identity';
+        src := identities->>(o->>'created_by_ref');
         IF NOT EXISTS (SELECT 1 FROM ctas.reports WHERE id = o->>'id') THEN
             reports := reports + 1;
         END IF;

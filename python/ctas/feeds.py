@@ -50,9 +50,7 @@ def load(conn: psycopg.Connection, files: list[Path], progress=sys.stderr) -> di
                 raise SystemExit(f"ctas.feeds: {f}: not JSON: {e}") from None
             kind = kind_of(data)
             if kind is None:
-                raise SystemExit(
-                    f"ctas.feeds: {f}: neither a STIX bundle nor a MISP event export"
-                ) from None
+                raise SystemExit(f"ctas.feeds: {f}: neither a STIX bundle nor a MISP event export")
             try:
                 added = conn.execute(
                     f"SELECT ctas_ingest_{kind}(%s::jsonb)", (json.dumps(data),)
