@@ -20,6 +20,17 @@ pub const MAX_NAME_LEN: usize = 256;
 /// Longest accepted value or description, in bytes.
 pub const MAX_TEXT_LEN: usize = 1 << 20;
 
+/// Longest accepted tag, in bytes.
+pub const MAX_TAG_LEN: usize = 1024;
+
+/// Most tags on one record.
+pub const MAX_TAGS: usize = 1024;
+
+/// The years an observation time may fall in: RFC 3339's four-digit years, which every
+/// tier stores (PostgreSQL's `timestamptz` ends in 294276, chrono's and Neo4j's further,
+/// but a year outside these is a typo, not an observation).
+pub const OBSERVED_YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
+
 /// STIX 2.1's namespace for deterministic identifiers (section 2.9 of the spec), so
 /// that our ids for observables agree with any STIX producer that follows it.
 const STIX_NAMESPACE: Uuid = Uuid::from_u128(0x00abedb4_aa42_466c_9c01_fed23315a9b7);
@@ -96,6 +107,15 @@ pub enum RecordError {
     /// The location is outside the globe.
     #[error("field {0}")]
     Location(#[from] geo::GeoError),
+    /// A NUL character, which PostgreSQL cannot store in text.
+    #[error("field `{0}` contains a NUL character (U+0000), which the cold tier (PostgreSQL) cannot store")]
+    Nul(&'static str),
+    /// Too many tags.
+    #[error("field `tags` has {0} tags; the limit is {MAX_TAGS}")]
+    TooManyTags(usize),
+    /// An observation time outside [`OBSERVED_YEARS`].
+    #[error("field `observed_at` is {0}; it must fall in the years 0001 to 9999")]
+    ObservedAt(DateTime<Utc>),
 }
 
 /// Values of these kinds compare case-insensitively, so they are stored lower-case.
@@ -123,6 +143,17 @@ impl RecordInput {
         }
         if let Some(description) = &self.description {
             check_len("description", description, MAX_TEXT_LEN)?;
+        }
+        if self.tags.len() > MAX_TAGS {
+            return Err(RecordError::TooManyTags(self.tags.len()));
+        }
+        for tag in &self.tags {
+            check_len("tags", tag, MAX_TAG_LEN)?;
+        }
+        if let Some(at) = self.observed_at {
+            if !OBSERVED_YEARS.contains(&chrono::Datelike::year(&at)) {
+                return Err(RecordError::ObservedAt(at));
+            }
         }
         let h3_cell = match (self.lat, self.lng) {
             (Some(lat), Some(lng)) => Some(geo::cell(lat, lng, RECORD_H3_RESOLUTION)?),
@@ -170,6 +201,9 @@ fn check_text(field: &'static str, text: &str, max: usize) -> Result<(), RecordE
 }
 
 fn check_len(field: &'static str, text: &str, max: usize) -> Result<(), RecordError> {
+    if text.contains('\0') {
+        return Err(RecordError::Nul(field));
+    }
     if text.len() > max {
         return Err(RecordError::TooLong {
             field,
@@ -234,6 +268,30 @@ mod tests {
             (
                 r#"{"kind":"ipv4","value":"x","lat":91.0,"lng":0.0}"#,
                 "field lat must",
+            ),
+            (
+                r#"{"kind":"url","value":"http://a.example/\u0000"}"#,
+                "field `value` contains a NUL character",
+            ),
+            (
+                r#"{"kind":"url","value":"x","tags":["ok","a\u0000b"]}"#,
+                "field `tags` contains a NUL character",
+            ),
+            (
+                r#"{"kind":"url","value":"x","source":"\u0000"}"#,
+                "field `source` contains a NUL character",
+            ),
+            (
+                r#"{"kind":"ipv4","value":"x","observed_at":"+200000-01-01T00:00:00Z"}"#,
+                "field `observed_at` is",
+            ),
+            (
+                r#"{"kind":"ipv4","value":"x","observed_at":"-5000-01-01T00:00:00Z"}"#,
+                "field `observed_at` is",
+            ),
+            (
+                r#"{"kind":"ipv4","value":"x","observed_at":"0000-12-31T23:59:59Z"}"#,
+                "field `observed_at` is",
             ),
         ];
         for (json, want) in cases {

@@ -14,6 +14,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0002_reports",
         include_str!("../../sql/schema/0002_reports.sql"),
     ),
+    (
+        "0003_threat_records_long_values",
+        include_str!("../../sql/schema/0003_threat_records_long_values.sql"),
+    ),
 ];
 
 /// What both appliers run first, in the migration's transaction.

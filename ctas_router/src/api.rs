@@ -5,10 +5,14 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use std::future::Future;
+use std::time::Duration;
+
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -20,7 +24,7 @@ use ctas_core::score;
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 
-use crate::hot::Hot;
+use crate::hot::{Hot, HotError, Prepared};
 use crate::metrics::Metrics;
 use crate::tiers::cold::Cold;
 use crate::tiers::graph::Graph;
@@ -33,6 +37,12 @@ pub const MAX_BODY_BYTES: usize = 64 << 20;
 /// Most records in one ingest request.
 pub const MAX_RECORDS_PER_REQUEST: usize = 100_000;
 
+/// How long status and trace wait for a tier before saying it did not answer.
+pub const TIER_ANSWER_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Most dead letters listed by one call.
+pub const MAX_DEAD_LETTERS_LISTED: usize = 10_000;
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
@@ -40,7 +50,8 @@ pub struct AppState {
     pub hot: Hot,
     /// SurrealDB.
     pub warm: Arc<Warm>,
-    /// PostgreSQL.
+    /// PostgreSQL, through a connection of its own (not the worker's), with short
+    /// timeouts: status and traces never wait behind the worker or a long lock.
     pub cold: Arc<Cold>,
     /// Neo4j.
     pub graph: Arc<Graph>,
@@ -60,10 +71,106 @@ pub fn routes(state: AppState) -> Router {
         .route("/v1/records/{id}/trace", get(trace))
         .route("/v1/analyze", post(analyze))
         .route("/v1/status", get(status))
+        .route("/v1/dead-letters", get(dead_letters))
+        .route("/v1/dead-letters/replay", post(replay))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(problems))
         .with_state(state)
+}
+
+/// Every error answer is problem+json, including those axum writes itself (404 of an
+/// unknown path, 405, 413 of a body over the limit, 400 of a bad percent-encoding),
+/// which come as plain text or with no body.
+async fn problems(req: Request, next: Next) -> Response {
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_problem = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 64 << 10)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let (kind, title, default) = match status {
+        StatusCode::NOT_FOUND => (
+            "not-found",
+            "Not found",
+            format!("no such resource: {method} {path}"),
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method-not-allowed",
+            "Method not allowed",
+            format!("{method} is not allowed on {path}"),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "too-large",
+            "Request body too large",
+            format!("the body is over the limit of {MAX_BODY_BYTES} bytes"),
+        ),
+        _ => (
+            "http",
+            status.canonical_reason().unwrap_or("Error"),
+            format!("{method} {path}"),
+        ),
+    };
+    let detail = if text.is_empty() { default } else { text };
+    let mut problem = Problem::new(status, kind, title, detail).into_response();
+    // Keep what the answer said besides its body (Allow of a 405, for one).
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            problem.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    problem
+}
+
+/// How a body is encoded, from its `Content-Type`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BodyFormat {
+    Json,
+    Ndjson,
+}
+
+/// Only a body that says it is JSON is read as JSON: a browser may send `text/plain`,
+/// a form or no type to any site without asking first (no CORS preflight), so
+/// accepting those would let any web page the operator opens write records.
+fn body_format(headers: &HeaderMap, ndjson_too: bool) -> Result<BodyFormat, Problem> {
+    let given = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = given
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match mime.as_str() {
+        "application/json" => Ok(BodyFormat::Json),
+        "application/x-ndjson" if ndjson_too => Ok(BodyFormat::Ndjson),
+        _ => Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+            format!(
+                "Content-Type must be application/json{}; got {}",
+                if ndjson_too {
+                    " or application/x-ndjson"
+                } else {
+                    ""
+                },
+                if given.is_empty() { "none" } else { given }
+            ),
+        )),
+    }
 }
 
 /// An RFC 9457 problem; every error response of the API is one.
@@ -119,7 +226,7 @@ impl IntoResponse for Problem {
 
 /// Parse a request body: a JSON object, a JSON array of objects, or NDJSON
 /// (`Content-Type: application/x-ndjson`, one object a line).
-fn parse_inputs(headers: &HeaderMap, body: &[u8]) -> Result<Vec<RecordInput>, Problem> {
+fn parse_inputs(format: BodyFormat, body: &[u8]) -> Result<Vec<RecordInput>, Problem> {
     let bad_json = |detail: String| {
         Problem::new(
             StatusCode::BAD_REQUEST,
@@ -128,11 +235,7 @@ fn parse_inputs(headers: &HeaderMap, body: &[u8]) -> Result<Vec<RecordInput>, Pr
             detail,
         )
     };
-    let ndjson = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-ndjson"));
-    let values: Vec<Value> = if ndjson {
+    let values: Vec<Value> = if format == BodyFormat::Ndjson {
         let text = std::str::from_utf8(body).map_err(|e| bad_json(e.to_string()))?;
         text.lines()
             .enumerate()
@@ -203,28 +306,20 @@ fn invalid_records(errors: Vec<Value>) -> Problem {
 /// `POST /v1/records`: validate all, store all durably, or store none.
 async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
-        let inputs = parse_inputs(&headers, &body)?;
-        let now = Utc::now();
-        let mut records: Vec<ThreatRecord> = Vec::with_capacity(inputs.len());
-        let mut errors = Vec::new();
-        for (index, input) in inputs.into_iter().enumerate() {
-            match input.into_record(now) {
-                Ok(r) => records.push(r),
-                Err(e) => errors.push(json!({"index": index, "message": e.to_string()})),
-            }
-        }
-        if !errors.is_empty() {
-            return Err(invalid_records(errors));
-        }
-        s.hot.ingest(&records).await.map_err(Problem::internal)?;
+        let format = body_format(&headers, true)?;
+        // Parsing, validating and encoding are CPU work: off the runtime's threads, so
+        // lookups keep their latency while large requests come in.
+        let (prepared, ids) = tokio::task::spawn_blocking(move || validate(format, &body))
+            .await
+            .map_err(Problem::internal)??;
+        s.hot.ingest(prepared).await.map_err(hot_problem)?;
         s.metrics
             .ingested
-            .fetch_add(records.len() as u64, Ordering::Relaxed);
+            .fetch_add(ids.len() as u64, Ordering::Relaxed);
         s.wake.notify_waiters();
-        let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
         Ok((
             StatusCode::ACCEPTED,
-            Json(json!({"accepted": records.len(), "ids": ids})),
+            Json(json!({"accepted": ids.len(), "ids": ids})),
         )
             .into_response())
     }
@@ -235,6 +330,39 @@ async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> R
         }
         p.into_response()
     })
+}
+
+/// A request's records, validated against what every tier can store and encoded for
+/// the hot tier, with their ids; or the problem naming each bad record.
+fn validate(format: BodyFormat, body: &[u8]) -> Result<(Prepared, Vec<String>), Problem> {
+    let inputs = parse_inputs(format, body)?;
+    let now = Utc::now();
+    let mut records: Vec<ThreatRecord> = Vec::with_capacity(inputs.len());
+    let mut errors = Vec::new();
+    for (index, input) in inputs.into_iter().enumerate() {
+        match input.into_record(now) {
+            Ok(r) => records.push(r),
+            Err(e) => errors.push(json!({"index": index, "message": e.to_string()})),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(invalid_records(errors));
+    }
+    let prepared = Prepared::new(&records).map_err(Problem::internal)?;
+    Ok((prepared, records.into_iter().map(|r| r.id).collect()))
+}
+
+/// A hot-tier failure: 503 while the router shuts down, 500 otherwise.
+fn hot_problem(e: HotError) -> Problem {
+    match e {
+        HotError::Closed => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting-down",
+            "The router is shutting down",
+            "nothing was stored; send the request again once the router is back".into(),
+        ),
+        e => Problem::internal(e),
+    }
 }
 
 fn not_found(id: &str) -> Problem {
@@ -257,15 +385,31 @@ async fn lookup(
     }
 }
 
+/// A tier's answer, or what kept it from answering in time.
+async fn in_time<T>(
+    tier: TierName,
+    call: impl Future<Output = Result<T, crate::tiers::TierError>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(TIER_ANSWER_TIMEOUT, call).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!(
+            "{tier} tier did not answer within {} s",
+            TIER_ANSWER_TIMEOUT.as_secs()
+        )),
+    }
+}
+
 async fn fetch_json<T: Tier>(tier: &T, id: &str) -> Value {
-    match tier.fetch(id).await {
+    match in_time(T::NAME, tier.fetch(id)).await {
         Ok(Some(v)) => json!({"found": true, "record": v}),
         Ok(None) => json!({"found": false}),
-        Err(e) => json!({"found": false, "error": e.to_string()}),
+        Err(e) => json!({"found": null, "error": e}),
     }
 }
 
 /// `GET /v1/records/{id}/trace`: the record as each tier holds it, read from each.
+/// A tier that does not answer in time is named, and does not hold up the others.
 async fn trace(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, Problem> {
     let hot = s.hot.get(&id).map_err(Problem::internal)?;
     let (warm, cold, graph) = tokio::join!(
@@ -286,31 +430,113 @@ async fn trace(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json
     })))
 }
 
-async fn count_json<T: Tier>(tier: &T, s: &AppState) -> Value {
+async fn tier_json<T: Tier>(tier: &T, s: &AppState, counts: &crate::hot::CountsSnapshot) -> Value {
     let name = T::NAME;
-    let pending = s.hot.pending_len(name);
-    let last_error = s.last_error[name.index()].lock().expect("poisoned").clone();
-    match tier.count().await {
-        Ok(n) => json!({"records": n, "pending": pending, "last_error": last_error}),
-        Err(e) => json!({"records": null, "pending": pending, "last_error": e.to_string()}),
+    let i = name.index();
+    let last_error = s.last_error[i].lock().expect("poisoned").clone();
+    let mut v = json!({
+        "pending": counts.pending[i],
+        "dead_letters": counts.dead[i],
+        "last_error": last_error,
+    });
+    match in_time(name, tier.count()).await {
+        Ok(n) => v["records"] = json!(n),
+        Err(e) => {
+            v["records"] = Value::Null;
+            v["error"] = json!(e);
+        }
     }
+    v
 }
 
-/// `GET /v1/status`: records per tier and what is still on its way.
+/// `GET /v1/status`: records per tier and what is still on its way. Pending and dead
+/// letters are counters; each tier's record count is asked of the tier, and a tier that
+/// does not answer in time says so (`records: null`, `error`).
 async fn status(State(s): State<AppState>) -> Json<Value> {
+    let counts = s.hot.counts();
     let (warm, cold, graph) = tokio::join!(
-        count_json(s.warm.as_ref(), &s),
-        count_json(s.cold.as_ref(), &s),
-        count_json(s.graph.as_ref(), &s),
+        tier_json(s.warm.as_ref(), &s, &counts),
+        tier_json(s.cold.as_ref(), &s, &counts),
+        tier_json(s.graph.as_ref(), &s, &counts),
     );
-    let synced = [&warm, &cold, &graph].iter().all(|t| t["pending"] == 0);
     Json(json!({
-        "synced": synced,
+        "synced": counts.pending.iter().all(|&n| n == 0),
         "tiers": {
-            "hot": {"records": s.hot.len()},
+            "hot": {"records": counts.records},
             "warm": warm, "cold": cold, "graph": graph,
         },
     }))
+}
+
+/// The query of the dead-letter calls: one tier, or all of them.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeadLetterQuery {
+    tier: Option<String>,
+    limit: Option<usize>,
+}
+
+fn tiers_named(q: &DeadLetterQuery) -> Result<Vec<TierName>, Problem> {
+    match &q.tier {
+        None => Ok(TierName::DOWNSTREAM.to_vec()),
+        Some(name) => TierName::parse(name).map(|t| vec![t]).ok_or_else(|| {
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-query",
+                "No such tier",
+                format!("tier must be warm, cold or graph; got {name:?}"),
+            )
+        }),
+    }
+}
+
+fn dead_letter_query(
+    query: Result<Query<DeadLetterQuery>, QueryRejection>,
+) -> Result<DeadLetterQuery, Problem> {
+    query.map(|Query(q)| q).map_err(|e| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-query",
+            "The query is not valid",
+            e.body_text(),
+        )
+    })
+}
+
+/// `GET /v1/dead-letters?tier=&limit=`: the records each tier refused for good, with
+/// what the tier said, oldest first.
+async fn dead_letters(
+    State(s): State<AppState>,
+    query: Result<Query<DeadLetterQuery>, QueryRejection>,
+) -> Result<Json<Value>, Problem> {
+    let q = dead_letter_query(query)?;
+    let limit = q.limit.unwrap_or(100).min(MAX_DEAD_LETTERS_LISTED);
+    let counts = s.hot.counts();
+    let mut out = serde_json::Map::new();
+    for tier in tiers_named(&q)? {
+        let letters = s.hot.dead_letters(tier, limit).map_err(Problem::internal)?;
+        out.insert(
+            tier.to_string(),
+            json!({"count": counts.dead[tier.index()], "letters": letters}),
+        );
+    }
+    Ok(Json(json!({"tiers": out})))
+}
+
+/// `POST /v1/dead-letters/replay?tier=`: send the dead letters to their tier again,
+/// once the cause is fixed; a record refused again goes back to the dead letter.
+async fn replay(
+    State(s): State<AppState>,
+    query: Result<Query<DeadLetterQuery>, QueryRejection>,
+) -> Result<Json<Value>, Problem> {
+    let q = dead_letter_query(query)?;
+    let mut out = serde_json::Map::new();
+    for tier in tiers_named(&q)? {
+        let n = s.hot.replay(tier).await.map_err(hot_problem)?;
+        out.insert(tier.to_string(), json!(n));
+    }
+    s.wake.notify_waiters();
+    Ok(Json(json!({"replayed": out})))
 }
 
 /// `GET /health`: the router answers and its hot tier is open.
@@ -320,13 +546,9 @@ async fn health() -> Json<Value> {
 
 /// `GET /metrics`: Prometheus text format.
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
-    let pending: Vec<(TierName, usize)> = TierName::DOWNSTREAM
-        .iter()
-        .map(|&t| (t, s.hot.pending_len(t)))
-        .collect();
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.metrics.render(s.hot.len(), &pending),
+        s.metrics.render(&s.hot.counts()),
     )
 }
 
@@ -345,8 +567,10 @@ pub struct AnalyzeQuery {
 /// those live in the cold tier, where `ctas_analyze` reads them).
 async fn analyze(
     query: Result<Query<AnalyzeQuery>, QueryRejection>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, Problem> {
+    body_format(&headers, false)?;
     let invalid = |title, detail: String| {
         Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -53,6 +53,21 @@ enum Command {
         #[arg(long, value_name = "SECONDS")]
         wait_synced: Option<u64>,
     },
+    /// List the records a tier refused for good, or send them again (--replay).
+    DeadLetters {
+        /// Only this tier: warm, cold or graph.
+        #[arg(long)]
+        tier: Option<String>,
+        /// Send them to their tier again, once the cause is fixed.
+        #[arg(long)]
+        replay: bool,
+        /// Most letters listed per tier.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Router URL.
+        #[arg(long, env = "CTAS_URL", default_value = "http://127.0.0.1:8077")]
+        url: String,
+    },
     /// Print one record as each tier holds it.
     Trace {
         /// The record id.
@@ -85,6 +100,12 @@ fn main() -> ExitCode {
             Command::Ingest { files, url, chunk } => ingest(&files, &url, chunk).await,
             Command::Status { url, wait_synced } => status(&url, wait_synced).await,
             Command::Trace { id, url } => trace(&id, &url).await,
+            Command::DeadLetters {
+                tier,
+                replay,
+                limit,
+                url,
+            } => dead_letters(&url, tier.as_deref(), replay, limit).await,
         }
     });
     match result {
@@ -112,7 +133,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot open the warm tier at {warm_endpoint}"))?,
     );
-    let cold = Arc::new(Cold::new(settings.pg_dsn.clone()));
+    let cold = Arc::new(Cold::writer(&settings.pg_dsn)?);
     let graph = Arc::new(Graph::new(
         &settings.neo4j_uri,
         &settings.neo4j_user,
@@ -139,7 +160,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let app = api::routes(AppState {
         hot: hot.clone(),
         warm,
-        cold,
+        cold: Arc::new(Cold::reader(&settings.pg_dsn)?),
         graph,
         wake,
         metrics,
@@ -163,7 +184,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     for w in workers {
         let _ = w.await;
     }
-    hot.flush().await?;
+    tokio::task::spawn_blocking(move || hot.close()).await??;
     Ok(())
 }
 
@@ -293,5 +314,40 @@ async fn trace(id: &str, url: &str) -> anyhow::Result<()> {
         .extend(["v1", "records", id, "trace"]);
     let t = get_json(u.as_str()).await?;
     println!("{}", serde_json::to_string_pretty(&t)?);
+    Ok(())
+}
+
+async fn dead_letters(
+    url: &str,
+    tier: Option<&str>,
+    replay: bool,
+    limit: usize,
+) -> anyhow::Result<()> {
+    let mut query = Vec::new();
+    if let Some(t) = tier {
+        query.push(("tier", t.to_owned()));
+    }
+    let client = reqwest::Client::new();
+    let request = if replay {
+        client.post(format!("{url}/v1/dead-letters/replay"))
+    } else {
+        query.push(("limit", limit.to_string()));
+        client.get(format!("{url}/v1/dead-letters"))
+    };
+    let resp = request
+        .query(&query)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach the router at {url}"))?;
+    if !resp.status().is_success() {
+        bail!("{}", problem_text(resp).await);
+    }
+    let body: Value = resp.json().await?;
+    if replay {
+        for (tier, n) in body["replayed"].as_object().into_iter().flatten() {
+            eprintln!("{tier}: {n} record(s) sent again");
+        }
+    }
+    println!("{}", serde_json::to_string_pretty(&body)?);
     Ok(())
 }

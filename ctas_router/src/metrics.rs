@@ -3,6 +3,7 @@
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::hot::CountsSnapshot;
 use crate::tiers::TierName;
 
 /// Counters of one downstream tier.
@@ -31,8 +32,9 @@ impl Metrics {
         &self.tiers[tier.index()]
     }
 
-    /// Render the counters and the given gauges (outbox depth per tier, hot records).
-    pub fn render(&self, hot_records: usize, pending: &[(TierName, usize)]) -> String {
+    /// Render the counters and the hot tier's gauges (records held, pending and dead
+    /// letters per tier).
+    pub fn render(&self, hot: &CountsSnapshot) -> String {
         let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let per_tier = |counter: fn(&TierCounters) -> &AtomicU64| -> Vec<(String, u64)> {
             TierName::DOWNSTREAM
@@ -60,18 +62,27 @@ impl Metrics {
             "ctas_hot_records",
             "gauge",
             "Records held by the hot tier.",
-            &[(String::new(), hot_records as u64)],
+            &[(String::new(), hot.records)],
         );
-        let pending: Vec<(String, u64)> = pending
-            .iter()
-            .map(|&(t, n)| (tier_label(t), n as u64))
-            .collect();
+        let gauge = |values: &[u64; 3]| -> Vec<(String, u64)> {
+            TierName::DOWNSTREAM
+                .iter()
+                .map(|&t| (tier_label(t), values[t.index()]))
+                .collect()
+        };
         family(
             &mut out,
             "ctas_outbox_pending",
             "gauge",
             "Records waiting to be written to a tier.",
-            &pending,
+            &gauge(&hot.pending),
+        );
+        family(
+            &mut out,
+            "ctas_dead_letters",
+            "gauge",
+            "Records a tier refused for good, waiting for a replay.",
+            &gauge(&hot.dead),
         );
         family(
             &mut out,
@@ -84,7 +95,7 @@ impl Metrics {
             &mut out,
             "ctas_tier_failures_total",
             "counter",
-            "Batches a tier refused; each is retried.",
+            "Batches a tier failed to take; each is retried or split.",
             &per_tier(|c| &c.failures),
         );
         out
@@ -118,7 +129,11 @@ mod tests {
         m.tier(TierName::Graph)
             .failures
             .fetch_add(1, Ordering::Relaxed);
-        let text = m.render(3, &[(TierName::Warm, 0), (TierName::Cold, 1)]);
+        let text = m.render(&CountsSnapshot {
+            records: 3,
+            pending: [0, 1, 0],
+            dead: [0, 0, 2],
+        });
         for line in [
             "# TYPE ctas_ingested_records_total counter",
             "ctas_ingested_records_total 3",
@@ -127,6 +142,7 @@ mod tests {
             "ctas_tier_written_records_total{tier=\"cold\"} 2",
             "ctas_tier_written_records_total{tier=\"warm\"} 0",
             "ctas_tier_failures_total{tier=\"graph\"} 1",
+            "ctas_dead_letters{tier=\"graph\"} 2",
         ] {
             assert!(
                 text.lines().any(|l| l == line),

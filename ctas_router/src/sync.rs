@@ -1,16 +1,31 @@
-//! Outbox workers: drain each tier's outbox into the tier, in batches, with retry.
+//! Tier workers: each feeds its tier from the hot tier's log, in batches, with retry.
 //!
-//! An entry leaves the outbox only after its tier has confirmed the upsert, so a
-//! crash between the two replays the batch, which the idempotent upserts absorb.
+//! A tier's cursor moves past records only after the tier has confirmed the upsert,
+//! so a crash between the two replays the batch, which the idempotent upserts absorb.
+//! A record the tier refuses for good (a constraint, an encoding, a value out of
+//! range) goes to the tier's dead letter instead of blocking everything behind it;
+//! transient errors (connection, timeout, lock) are retried with backoff.
 
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ctas_core::model::ThreatRecord;
 use tokio::sync::{watch, Notify};
 
-use crate::hot::{Hot, HotError};
+use crate::hot::log::Position;
+use crate::hot::{DeadLetter, Hot, HotError, Reader};
 use crate::metrics::Metrics;
-use crate::tiers::{Tier, TierName};
+use crate::tiers::{Tier, TierError, TierName};
+
+/// About the most bytes of values a worker sends its tier in one statement: PostgreSQL
+/// refuses a jsonb over 256 MB, and a smaller statement fails and retries cheaper.
+const MAX_BATCH_BYTES: usize = 8 << 20;
+
+/// Longest a tier may take over one statement before the worker gives up on it and
+/// retries (a server that stops answering without closing the connection).
+const UPSERT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Longest wait between retries of a failing tier.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
@@ -18,7 +33,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(10);
 /// What a worker shares with the rest of the router.
 #[derive(Clone)]
 pub struct WorkerContext {
-    /// The hot tier, which holds the outboxes.
+    /// The hot tier, which holds the log the tiers are fed from.
     pub hot: Hot,
     /// Woken on every ingest.
     pub wake: Arc<Notify>,
@@ -30,15 +45,23 @@ pub struct WorkerContext {
     pub batch_size: usize,
 }
 
-/// Drain `tier`'s outbox until `shutdown` turns true.
+/// Drain `tier`'s share of the log until `shutdown` turns true.
 pub async fn run<T: Tier>(tier: Arc<T>, ctx: WorkerContext, mut shutdown: watch::Receiver<bool>) {
     let name = T::NAME;
+    let mut reader = match ctx.hot.reader(name) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            tracing::error!(tier = %name, error = %e, "cannot read the tier's cursor; worker stopped");
+            *ctx.last_error[name.index()].lock().expect("poisoned") = Some(e.to_string());
+            return;
+        }
+    };
     let mut backoff = Duration::from_millis(100);
     loop {
         if *shutdown.borrow() {
             return;
         }
-        match drain_once(tier.as_ref(), &ctx).await {
+        match drain_once(tier.as_ref(), &ctx, &mut reader).await {
             Ok(0) => {
                 backoff = Duration::from_millis(100);
                 // Wait for new records; the timeout is a safety net, not the mechanism.
@@ -53,7 +76,7 @@ pub async fn run<T: Tier>(tier: Arc<T>, ctx: WorkerContext, mut shutdown: watch:
                 ctx.metrics
                     .tier(name)
                     .failures
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    .fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(tier = %name, error = %e, retry_in = ?backoff, "tier write failed");
                 *ctx.last_error[name.index()].lock().expect("poisoned") = Some(e.to_string());
                 tokio::select! {
@@ -71,33 +94,103 @@ enum DrainError {
     #[error(transparent)]
     Hot(#[from] HotError),
     #[error(transparent)]
-    Tier(#[from] crate::tiers::TierError),
+    Tier(#[from] TierError),
 }
 
-/// Move one batch; returns how many outbox entries it settled.
-async fn drain_once<T: Tier>(tier: &T, ctx: &WorkerContext) -> Result<usize, DrainError> {
+/// Move one batch; returns how many log positions it settled.
+async fn drain_once<T: Tier>(
+    tier: &T,
+    ctx: &WorkerContext,
+    slot: &mut Option<Reader>,
+) -> Result<usize, DrainError> {
     let name: TierName = T::NAME;
-    let entries = ctx.hot.pending(name, ctx.batch_size)?;
-    if entries.is_empty() {
+    // Reading decodes JSON and may touch the disk: off the runtime's threads.
+    let (hot, limit) = (ctx.hot.clone(), ctx.batch_size);
+    let mut reader = slot
+        .take()
+        .expect("the reader is put back after every batch");
+    let (reader, batch) = tokio::task::spawn_blocking(move || {
+        let batch = hot.read(&mut reader, limit, MAX_BATCH_BYTES);
+        (reader, batch)
+    })
+    .await
+    .expect("reading the log does not panic");
+    let reader = slot.insert(reader);
+    let batch = batch?;
+    if batch.items.is_empty() && batch.end == reader.cursor() {
         return Ok(0);
     }
-    let mut records = Vec::with_capacity(entries.len());
-    let mut seen = std::collections::HashSet::with_capacity(entries.len());
-    for e in &entries {
-        // A record ingested twice is queued twice; write it once per batch.
-        if !seen.insert(e.record_id.as_str()) {
-            continue;
-        }
-        if let Some(r) = ctx.hot.get(&e.record_id)? {
-            records.push(r);
-        }
+    // A record sent twice may be in one batch twice; its last version wins, and a
+    // statement must not touch one row twice (PostgreSQL refuses that).
+    let mut last = HashMap::with_capacity(batch.items.len());
+    for (i, (_, r)) in batch.items.iter().enumerate() {
+        last.insert(r.id.as_str(), i);
     }
-    tier.upsert(&records).await?;
-    ctx.hot.ack(name, &entries).await?;
+    let (positions, records): (Vec<Position>, Vec<ThreatRecord>) = batch
+        .items
+        .iter()
+        .enumerate()
+        .filter(|(i, (_, r))| last[r.id.as_str()] == *i)
+        .map(|(_, (p, r))| (*p, r.clone()))
+        .unzip();
+    let refused = deliver(tier, &records).await?;
+    if !refused.is_empty() {
+        let at = chrono::Utc::now();
+        let letters = refused
+            .iter()
+            .map(|(i, e)| {
+                tracing::warn!(tier = %name, id = %records[*i].id, error = %e, "record set aside in the dead letter");
+                let letter = DeadLetter {
+                    record: records[*i].clone(),
+                    error: e.message.clone(),
+                    at,
+                };
+                (positions[*i], letter)
+            })
+            .collect();
+        ctx.hot.dead_letter(name, letters).await?;
+    }
+    ctx.hot.advance(reader, &batch).await?;
     ctx.metrics
         .tier(name)
         .written
-        .fetch_add(records.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        .fetch_add((records.len() - refused.len()) as u64, Ordering::Relaxed);
     *ctx.last_error[name.index()].lock().expect("poisoned") = None;
-    Ok(entries.len())
+    Ok(batch.items.len().max(1))
+}
+
+/// Write `records`; a batch refused for good is split in halves until the records at
+/// fault stand alone, so one poison record costs about 2·log2(n) statements and the
+/// rest go through. Returns the refused records (index, error); a transient error
+/// stops the whole batch, to be retried.
+async fn deliver<T: Tier>(
+    tier: &T,
+    records: &[ThreatRecord],
+) -> Result<Vec<(usize, TierError)>, TierError> {
+    let mut refused = Vec::new();
+    let mut todo = vec![(0, records.len())];
+    while let Some((lo, hi)) = todo.pop() {
+        if lo == hi {
+            continue;
+        }
+        let result = tokio::time::timeout(UPSERT_TIMEOUT, tier.upsert(&records[lo..hi]))
+            .await
+            .unwrap_or_else(|_| {
+                Err(TierError::new(
+                    T::NAME,
+                    format!("no answer within {UPSERT_TIMEOUT:?}"),
+                ))
+            });
+        match result {
+            Ok(()) => {}
+            Err(e) if e.permanent && hi - lo == 1 => refused.push((lo, e)),
+            Err(e) if e.permanent => {
+                let mid = lo + (hi - lo) / 2;
+                todo.push((mid, hi));
+                todo.push((lo, mid));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(refused)
 }

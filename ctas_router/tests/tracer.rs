@@ -4,283 +4,10 @@
 //! These tests run the real `ctas-router` binary against the real services that
 //! `scripts/test.sh` starts. A missing service fails the test; nothing is skipped.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
+use common::*;
 use serde_json::{json, Value};
-
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run the router tests through scripts/test.sh (make test), which starts the services")
-    })
-}
-
-/// A router process on its own port and data directory, stopped on drop.
-struct Router {
-    child: Option<Child>,
-    url: String,
-    data_dir: PathBuf,
-}
-
-impl Router {
-    fn start(data_dir: &Path) -> Router {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let log = std::fs::File::create(data_dir.with_extension("log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_ctas-router"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .env("CTAS_PG_DSN", test_dsn())
-            .env("NEO4J_URI", env("NEO4J_URI"))
-            .env("NEO4J_USER", env("NEO4J_USER"))
-            .env("NEO4J_PASSWORD", env("NEO4J_PASSWORD"))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start ctas-router");
-        let router = Router {
-            child: Some(child),
-            url: format!("http://127.0.0.1:{port}"),
-            data_dir: data_dir.to_owned(),
-        };
-        router.wait_until(
-            Duration::from_secs(60),
-            "the router to answer /health",
-            |r| r.get("/health").is_some_and(|(s, _)| s == 200),
-        );
-        router
-    }
-
-    fn get(&self, path: &str) -> Option<(u16, Value)> {
-        http::get(&format!("{}{path}", self.url))
-    }
-
-    fn post(&self, body: &Value) -> (u16, String, Value) {
-        http::post(&format!("{}/v1/records", self.url), body)
-    }
-
-    fn wait_until(&self, timeout: Duration, what: &str, ok: impl Fn(&Router) -> bool) {
-        let deadline = Instant::now() + timeout;
-        while !ok(self) {
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; router log: {}",
-                std::fs::read_to_string(self.data_dir.with_extension("log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn wait_synced(&self) -> Value {
-        self.wait_until(Duration::from_secs(60), "every outbox to drain", |r| {
-            r.get("/v1/status")
-                .is_some_and(|(_, s)| s["synced"] == true)
-        });
-        self.get("/v1/status").unwrap().1
-    }
-
-    /// SIGTERM, as an operator or systemd would stop it; it must exit cleanly.
-    fn stop(mut self) {
-        let mut child = self.child.take().unwrap();
-        let status = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let exit = child.wait().unwrap();
-        assert!(exit.success(), "router exited with {exit}");
-    }
-
-    /// SIGKILL: a crash, with no chance to flush anything.
-    fn crash(mut self) {
-        let mut child = self.child.take().unwrap();
-        child.kill().unwrap();
-        child.wait().unwrap();
-    }
-}
-
-impl Drop for Router {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-/// A small blocking HTTP client over reqwest's async one, so the tests stay plain.
-mod http {
-    use reqwest::Client;
-    use serde_json::Value;
-
-    fn rt() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-    }
-
-    pub fn get(url: &str) -> Option<(u16, Value)> {
-        rt().block_on(async {
-            let r = reqwest::get(url).await.ok()?;
-            let status = r.status().as_u16();
-            Some((status, r.json().await.unwrap_or(Value::Null)))
-        })
-    }
-
-    pub fn post(url: &str, body: &Value) -> (u16, String, Value) {
-        rt().block_on(async {
-            let r = Client::new().post(url).json(body).send().await.unwrap();
-            let status = r.status().as_u16();
-            let ctype = r
-                .headers()
-                .get("content-type")
-                .map(|v| v.to_str().unwrap().to_owned())
-                .unwrap_or_default();
-            (status, ctype, r.json().await.unwrap())
-        })
-    }
-}
-
-/// A data directory of one test: removed when the test passes, kept (with the router's
-/// log beside it) when it fails, for the post-mortem.
-struct TestDir(PathBuf);
-
-impl std::ops::Deref for TestDir {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TestDir {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("kept for inspection: {}", self.0.display());
-        } else {
-            let _ = std::fs::remove_dir_all(&self.0);
-            let _ = std::fs::remove_file(self.0.with_extension("log"));
-        }
-    }
-}
-
-fn fresh_dir(name: &str) -> TestDir {
-    let dir = std::env::temp_dir().join(format!(
-        "ctas-test-{name}-{}-{}",
-        std::process::id(),
-        chrono::Utc::now().timestamp_nanos_opt().unwrap()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    TestDir(dir)
-}
-
-/// A value no earlier run has used, so each test traces a record of its own.
-fn unique_value(tag: &str) -> String {
-    format!(
-        "{tag}-{}-{}.example.net",
-        std::process::id(),
-        chrono::Utc::now().timestamp_nanos_opt().unwrap()
-    )
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-/// A database of the tests' own, made anew once per run, so the cold tier the tests
-/// fill is neither the demo's nor left from an earlier run.
-fn test_dsn() -> &'static str {
-    static DSN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DSN.get_or_init(|| {
-        const DB: &str = "ctas_router_test";
-        let admin = env("CTAS_PG_DSN");
-        rt().block_on(async {
-            let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
-                .await
-                .expect("connect to PostgreSQL");
-            tokio::spawn(conn);
-            // Two statements: CREATE DATABASE cannot share a transaction.
-            for sql in [
-                format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)"),
-                format!("CREATE DATABASE {DB}"),
-            ] {
-                client
-                    .batch_execute(&sql)
-                    .await
-                    .expect("make the test database");
-            }
-        });
-        // A later keyword wins in a libpq key=value string, as scripts/env.sh writes it.
-        format!("{admin} dbname={DB}")
-    })
-}
-
-/// Remove the test's nodes from Neo4j, which has one database for everyone.
-fn graph_forget(ids: &[&str]) {
-    let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
-    rt().block_on(async {
-        let graph = neo4rs::Graph::new(env("NEO4J_URI"), env("NEO4J_USER"), env("NEO4J_PASSWORD"))
-            .expect("connect to Neo4j");
-        graph
-            .run(
-                neo4rs::query("MATCH (r:ThreatRecord) WHERE r.id IN $ids DETACH DELETE r")
-                    .param("ids", ids),
-            )
-            .await
-            .unwrap();
-    })
-}
-
-/// The record as PostgreSQL holds it, read with tokio-postgres.
-fn cold_row(id: &str) -> Option<Value> {
-    rt().block_on(async {
-        let (client, conn) = tokio_postgres::connect(test_dsn(), tokio_postgres::NoTls)
-            .await
-            .expect("connect to PostgreSQL");
-        tokio::spawn(conn);
-        let rows = client
-            .query(
-                "SELECT to_jsonb(t) FROM ctas.threat_records t WHERE id = $1",
-                &[&id],
-            )
-            .await
-            .unwrap();
-        assert!(rows.len() <= 1);
-        rows.first().map(|r| r.get(0))
-    })
-}
-
-/// How many nodes Neo4j has for this id, and the node's properties, read with neo4rs.
-fn graph_nodes(id: &str) -> (i64, Option<(String, String, Option<i64>)>) {
-    rt().block_on(async {
-        let graph = neo4rs::Graph::new(env("NEO4J_URI"), env("NEO4J_USER"), env("NEO4J_PASSWORD"))
-            .expect("connect to Neo4j");
-        let mut rows = graph
-            .execute(
-                neo4rs::query(
-                    "MATCH (r:ThreatRecord {id: $id}) \
-                     RETURN count(r) AS n, collect([r.kind, r.value])[0] AS kv, \
-                            collect(r.h3_cell)[0] AS cell",
-                )
-                .param("id", id),
-            )
-            .await
-            .unwrap();
-        let row = rows.next().await.unwrap().unwrap();
-        let n: i64 = row.get("n").unwrap();
-        let kv: Option<Vec<String>> = row.get("kv").unwrap();
-        let cell: Option<i64> = row.get("cell").unwrap();
-        (n, kv.map(|kv| (kv[0].clone(), kv[1].clone(), cell)))
-    })
-}
 
 #[test]
 fn one_record_reaches_every_tier_and_reads_back_from_each() {
@@ -331,9 +58,8 @@ fn one_record_reaches_every_tier_and_reads_back_from_each() {
         serde_json::from_slice(&db.open_tree("records").unwrap().get(&id).unwrap().unwrap())
             .unwrap();
     assert_eq!(stored["value"], json!(value));
-    for outbox in ["outbox:warm", "outbox:cold", "outbox:graph"] {
-        assert!(db.open_tree(outbox).unwrap().is_empty(), "{outbox} drained");
-    }
+    // Every tier confirmed the record, so the log it was fed from is collected.
+    assert!(db.open_tree("log").unwrap().is_empty(), "log collected");
     drop(db);
 
     let warm: Option<Value> = rt().block_on(async {
@@ -484,5 +210,156 @@ fn the_router_and_sql_analyse_a_report_alike() {
         body["detail"].as_str().unwrap().contains("`lat` and `lng`"),
         "{body}"
     );
+    router.stop();
+}
+
+/// What a tier could never store is refused at the door, naming the field, before the
+/// acknowledgement; a long value that a btree index could not hold is stored everywhere.
+#[test]
+fn records_no_tier_can_store_are_refused_and_long_values_are_stored() {
+    let dir = fresh_dir("door");
+    let router = Router::start(&dir);
+    let cases = [
+        (
+            json!({"kind": "domain", "value": "a\u{0}b.example"}),
+            "field `value` contains a NUL character",
+        ),
+        (
+            json!({"kind": "domain", "value": "x.example", "tags": ["ok", "t\u{0}"]}),
+            "field `tags` contains a NUL",
+        ),
+        (
+            json!({"kind": "domain", "value": "x.example", "observed_at": "+200000-01-01T00:00:00Z"}),
+            "field `observed_at`",
+        ),
+        (
+            json!({"kind": "domain", "value": "x.example", "observed_at": "-5000-06-01T00:00:00Z"}),
+            "field `observed_at`",
+        ),
+    ];
+    for (record, want) in cases {
+        let (status, ctype, body) =
+            router.post(&json!([{"kind": "domain", "value": unique_value("fine")}, record]));
+        assert_eq!(
+            (status, ctype.as_str()),
+            (422, "application/problem+json"),
+            "{body}"
+        );
+        assert_eq!(body["errors"][0]["index"], 1, "{body}");
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains(want), "{message}");
+    }
+    assert_eq!(
+        router.get("/v1/status").unwrap().1["tiers"]["hot"]["records"],
+        0
+    );
+
+    // 20 kB, far over a btree entry's 2.7 kB: a real phishing URL can be that long.
+    let url = format!("https://{}/?q={}", unique_value("long"), "a".repeat(20_000));
+    let (status, _, body) = router.post(&json!({"kind": "url", "value": url}));
+    assert_eq!(status, 202, "{body}");
+    let id = body["ids"][0].as_str().unwrap().to_owned();
+    let status = router.wait_synced();
+    for tier in ["warm", "cold", "graph"] {
+        assert_eq!(status["tiers"][tier]["last_error"], Value::Null, "{status}");
+        assert_eq!(status["tiers"][tier]["dead_letters"], 0, "{status}");
+    }
+    assert_eq!(cold_row(&id).unwrap()["value"], json!(url));
+    assert_eq!(graph_nodes(&id).0, 1);
+    router.stop();
+    graph_forget(&[&id]);
+}
+
+/// Only a body that says it is JSON is read, so no web page can write through a
+/// browser; every error, including the ones axum writes itself, is problem+json.
+#[test]
+fn every_error_is_problem_json_and_only_json_is_json() {
+    let dir = fresh_dir("problems");
+    let router = Router::start(&dir);
+    let records = format!("{}/v1/records", router.url);
+    let record = json!({"kind": "domain", "value": unique_value("ctype")}).to_string();
+    for ctype in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        None,
+    ] {
+        let (status, got, body) = http::send("POST", &records, ctype, record.clone().into_bytes());
+        assert_eq!(
+            (status, got.as_str()),
+            (415, "application/problem+json"),
+            "{ctype:?}: {body}"
+        );
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("application/json"),
+            "{body}"
+        );
+    }
+    let (status, _, body) = http::send(
+        "POST",
+        &records,
+        Some("application/json; charset=utf-8"),
+        record.into_bytes(),
+    );
+    assert_eq!(status, 202, "{body}");
+    let (status, _, _) = http::send(
+        "POST",
+        &format!("{}/v1/analyze", router.url),
+        Some("text/plain"),
+        b"{}".to_vec(),
+    );
+    assert_eq!(status, 415);
+
+    let too_big = vec![b' '; ctas_router::api::MAX_BODY_BYTES + 1];
+    let cases = [
+        (
+            "GET",
+            format!("{}/no/such/path", router.url),
+            None,
+            vec![],
+            404,
+            "/no/such/path",
+        ),
+        ("DELETE", records.clone(), None, vec![], 405, "DELETE"),
+        (
+            "POST",
+            records.clone(),
+            Some("application/json"),
+            too_big,
+            413,
+            "limit",
+        ),
+        (
+            "GET",
+            format!("{}/v1/records/%FF%FE", router.url),
+            None,
+            vec![],
+            400,
+            "",
+        ),
+        (
+            "GET",
+            format!("{}/v1/dead-letters?tier=lukewarm", router.url),
+            None,
+            vec![],
+            422,
+            "lukewarm",
+        ),
+    ];
+    for (method, url, ctype, body, want, says) in cases {
+        let (status, got, problem) = http::send(method, &url, ctype, body);
+        assert_eq!(
+            (status, got.as_str()),
+            (want, "application/problem+json"),
+            "{method} {url}: {problem}"
+        );
+        assert_eq!(problem["status"], want, "{problem}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains(says),
+            "{problem}"
+        );
+    }
     router.stop();
 }

@@ -1,8 +1,10 @@
 //! The cold tier: PostgreSQL, the schema in `sql/schema`, one statement per batch.
 
+use std::time::Duration;
+
 use ctas_core::model::ThreatRecord;
 use tokio::sync::Mutex;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::{Client, Config, NoTls};
 
 use super::{Tier, TierError, TierName};
 
@@ -26,10 +28,42 @@ ON CONFLICT (id) DO UPDATE SET
     description = EXCLUDED.description, updated_at = now()
 "#;
 
+/// How long the cold tier may take, so that nothing waits on PostgreSQL for ever.
+#[derive(Debug, Clone, Copy)]
+struct Timeouts {
+    /// To open a connection.
+    pub connect: Duration,
+    /// For one statement (PostgreSQL's `statement_timeout`).
+    pub statement: Duration,
+    /// To wait for a lock (`lock_timeout`), e.g. behind a VACUUM FULL.
+    pub lock: Duration,
+}
+
+impl Timeouts {
+    /// For the worker that writes batches: patient, since it only delays itself.
+    const WRITER: Timeouts = Timeouts {
+        connect: Duration::from_secs(10),
+        statement: Duration::from_secs(60),
+        lock: Duration::from_secs(10),
+    };
+
+    /// For `/v1/status` and traces: a person is waiting.
+    const READER: Timeouts = Timeouts {
+        connect: Duration::from_secs(2),
+        statement: Duration::from_secs(2),
+        lock: Duration::from_secs(1),
+    };
+}
+
 /// The cold tier. It connects on first use and again after a failure, so the router
-/// starts and accepts records while PostgreSQL is down.
+/// starts and accepts records while PostgreSQL is down. Each `Cold` has one connection;
+/// the router keeps one for its worker and another for status and traces, so neither
+/// waits for the other.
 pub struct Cold {
-    dsn: String,
+    config: Config,
+    timeouts: Timeouts,
+    /// Only the writer applies migrations: they may take longer than a reader waits.
+    migrates: bool,
     client: Mutex<Option<Client>>,
 }
 
@@ -37,50 +71,97 @@ fn err(e: impl std::fmt::Display) -> TierError {
     TierError::new(TierName::Cold, e)
 }
 
-/// Keep the full chain of a tokio-postgres error: its Display alone says only "db error".
+/// Keep the full chain of a tokio-postgres error (its Display alone says only "db
+/// error"), and tell a refusal of the data from a failure that a retry may cure.
 fn pg_err(e: tokio_postgres::Error) -> TierError {
-    match e.as_db_error() {
-        Some(db) => err(format!("{} (SQLSTATE {})", db.message(), db.code().code())),
-        None => err(e),
+    let Some(db) = e.as_db_error() else {
+        return err(e);
+    };
+    let code = db.code().code();
+    let message = format!("{} (SQLSTATE {code})", db.message());
+    // 21 cardinality, 22 data exception, 23 integrity constraint, 54 program limit:
+    // the same rows fail the same way every time. Everything else (connection,
+    // timeout, lock, privileges, a missing table) is an operator's or a moment's
+    // problem, and retrying is right.
+    if ["21", "22", "23", "54"].contains(&&code[..2]) {
+        TierError::permanent(TierName::Cold, message)
+    } else {
+        err(message)
     }
 }
 
 impl Cold {
-    /// A cold tier for this connection string; nothing is contacted yet.
-    pub fn new(dsn: impl Into<String>) -> Self {
-        Cold {
-            dsn: dsn.into(),
+    /// The connection the tier's worker writes through (and migrates the schema on),
+    /// for this connection string (libpq's `key=value` or a URL); nothing is contacted yet.
+    pub fn writer(dsn: &str) -> Result<Self, TierError> {
+        Self::new(dsn, Timeouts::WRITER, true)
+    }
+
+    /// A connection for status and traces, with short timeouts.
+    pub fn reader(dsn: &str) -> Result<Self, TierError> {
+        Self::new(dsn, Timeouts::READER, false)
+    }
+
+    fn new(dsn: &str, timeouts: Timeouts, migrates: bool) -> Result<Self, TierError> {
+        let mut config: Config = dsn
+            .parse()
+            .map_err(|e| err(format!("bad connection string: {e}")))?;
+        config
+            .connect_timeout(timeouts.connect)
+            .application_name("ctas-router");
+        Ok(Cold {
+            config,
+            timeouts,
+            migrates,
             client: Mutex::new(None),
-        }
+        })
     }
 
     /// Run `f` with a live client, connecting (and migrating) first when needed.
-    /// A failed call drops the client, so the next one reconnects.
+    /// A failed call drops the client, so the next one reconnects. The whole call is
+    /// bounded too, for a server that stops answering without closing the connection.
     async fn with_client<T>(
         &self,
         f: impl AsyncFnOnce(&Client) -> Result<T, tokio_postgres::Error>,
     ) -> Result<T, TierError> {
+        let limit = self.timeouts.connect + self.timeouts.statement * 2;
         let mut slot = self.client.lock().await;
-        if slot.as_ref().is_none_or(|c| c.is_closed()) {
-            *slot = Some(self.connect().await?);
-        }
-        let result = f(slot.as_ref().expect("connected above")).await;
+        let call = async {
+            if slot.as_ref().is_none_or(|c| c.is_closed()) {
+                *slot = Some(self.connect().await?);
+            }
+            f(slot.as_ref().expect("connected above"))
+                .await
+                .map_err(pg_err)
+        };
+        let result = match tokio::time::timeout(limit, call).await {
+            Ok(r) => r,
+            Err(_) => Err(err(format!("no answer within {limit:?}"))),
+        };
         if result.is_err() {
             *slot = None;
         }
-        result.map_err(pg_err)
+        result
     }
 
     async fn connect(&self) -> Result<Client, TierError> {
-        let (mut client, connection) = tokio_postgres::connect(&self.dsn, NoTls)
-            .await
-            .map_err(pg_err)?;
+        let (mut client, connection) = self.config.connect(NoTls).await.map_err(pg_err)?;
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::warn!(error = %e, "cold tier connection closed");
             }
         });
-        migrate(&mut client).await.map_err(pg_err)?;
+        client
+            .batch_execute(&format!(
+                "SET statement_timeout = {}; SET lock_timeout = {}",
+                self.timeouts.statement.as_millis(),
+                self.timeouts.lock.as_millis()
+            ))
+            .await
+            .map_err(pg_err)?;
+        if self.migrates {
+            migrate(&mut client).await.map_err(pg_err)?;
+        }
         Ok(client)
     }
 }

@@ -31,6 +31,28 @@ fn err(e: impl std::fmt::Display) -> TierError {
     TierError::new(TierName::Graph, e)
 }
 
+/// A neo4rs error, told apart: Neo4j's client errors about the statement or a
+/// constraint, and values the driver cannot encode, refuse the same records every
+/// time; connections, timeouts, transient and database errors may pass on a retry.
+fn neo_err(e: neo4rs::Error) -> TierError {
+    let permanent = match &e {
+        neo4rs::Error::Neo4j(n) => {
+            n.code().starts_with("Neo.ClientError.Statement.")
+                || n.code() == "Neo.ClientError.Schema.ConstraintValidationFailed"
+        }
+        neo4rs::Error::StringTooLong
+        | neo4rs::Error::MapTooBig
+        | neo4rs::Error::BytesTooBig
+        | neo4rs::Error::ListTooLong => true,
+        _ => false,
+    };
+    if permanent {
+        TierError::permanent(TierName::Graph, e)
+    } else {
+        err(e)
+    }
+}
+
 impl Graph {
     /// A graph tier for this server; connections are opened when first needed.
     pub fn new(uri: &str, user: &str, password: &str) -> Result<Self, TierError> {
@@ -91,7 +113,7 @@ impl Tier for Graph {
             .run(query(UPSERT).param("rows", rows))
             .await
             .map(drop)
-            .map_err(err)
+            .map_err(neo_err)
     }
 
     async fn fetch(&self, id: &str) -> Result<Option<serde_json::Value>, TierError> {

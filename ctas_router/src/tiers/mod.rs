@@ -33,13 +33,9 @@ impl TierName {
         }
     }
 
-    /// The sled tree that holds this tier's outbox.
-    pub fn outbox_tree(self) -> &'static str {
-        match self {
-            TierName::Warm => "outbox:warm",
-            TierName::Cold => "outbox:cold",
-            TierName::Graph => "outbox:graph",
-        }
+    /// The tier of this name, as [`TierName::as_str`] writes it.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::DOWNSTREAM.into_iter().find(|t| t.as_str() == name)
     }
 
     /// Position in [`TierName::DOWNSTREAM`].
@@ -66,14 +62,27 @@ pub struct TierError {
     pub tier: TierName,
     /// What its client said.
     pub message: String,
+    /// The tier will refuse the same records again whatever the wait (a constraint,
+    /// an encoding, a value out of range); otherwise (connection, timeout, lock) a
+    /// retry may succeed.
+    pub permanent: bool,
 }
 
 impl TierError {
-    /// Wrap a client error of `tier`.
+    /// A failure of `tier` that a retry may cure.
     pub fn new(tier: TierName, e: impl fmt::Display) -> Self {
         TierError {
             tier,
             message: e.to_string(),
+            permanent: false,
+        }
+    }
+
+    /// A refusal of `tier` that no retry cures.
+    pub fn permanent(tier: TierName, e: impl fmt::Display) -> Self {
+        TierError {
+            permanent: true,
+            ..TierError::new(tier, e)
         }
     }
 }

@@ -19,6 +19,21 @@ fn err(e: impl std::fmt::Display) -> TierError {
     TierError::new(TierName::Warm, e)
 }
 
+/// A SurrealDB error, told apart: a document it will not take (validation,
+/// serialization, a THROW of a table event) is refused every time; anything else
+/// (connection, a query cancelled or timed out, internal) may pass on a retry.
+fn surreal_err(e: surrealdb::Error) -> TierError {
+    if e.is_validation() || e.is_serialization() || e.is_thrown() {
+        TierError::permanent(TierName::Warm, e)
+    } else {
+        err(e)
+    }
+}
+
+/// A whole batch in one query (one round trip, not one a record); UPSERT by record id
+/// makes a replay harmless.
+const UPSERT: &str = "FOR $r IN $rows { UPSERT type::record($tb, $r.id) CONTENT $r.doc; };";
+
 impl Warm {
     /// Connect to `endpoint` (`surrealkv://path` or `ws://host:port`), namespace and database `ctas`.
     pub async fn connect(endpoint: &str) -> Result<Self, TierError> {
@@ -43,14 +58,18 @@ impl Tier for Warm {
     const NAME: TierName = TierName::Warm;
 
     async fn upsert(&self, records: &[ThreatRecord]) -> Result<(), TierError> {
-        for record in records {
-            let _: Option<serde_json::Value> = self
-                .db
-                .upsert((TABLE, record.id.as_str()))
-                .content(document(record)?)
-                .await
-                .map_err(err)?;
-        }
+        let rows = records
+            .iter()
+            .map(|r| Ok(serde_json::json!({"id": r.id, "doc": document(r)?})))
+            .collect::<Result<Vec<_>, TierError>>()?;
+        self.db
+            .query(UPSERT)
+            .bind(("tb", TABLE))
+            .bind(("rows", serde_json::Value::Array(rows)))
+            .await
+            .map_err(surreal_err)?
+            .check()
+            .map_err(surreal_err)?;
         Ok(())
     }
 

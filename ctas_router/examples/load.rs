@@ -1,0 +1,231 @@
+//! A load generator for ctas-router on loopback (benchmarks, not tests).
+//!
+//!   load ingest URL CLIENTS RECORDS_PER_REQUEST SECONDS
+//!       CLIENTS clients post requests back to back; acknowledged records/s.
+//!   load lookup URL RATE SECONDS [INGEST_CLIENTS]
+//!       GET /v1/records/{id} at a fixed RATE (open loop: a request is sent on schedule
+//!       whether or not the previous one answered), optionally while INGEST_CLIENTS post
+//!       1,000-record requests; p50/p99/max latency.
+//!   load synced URL RECORDS
+//!       post RECORDS records in 1,000-record requests with 4 clients, then the time until
+//!       every tier holds them all (GET /v1/status).
+//!
+//! One JSON line per run on stdout, for benches/router.py to collect.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+fn records(tag: &str, client: usize, from: u64, n: u64) -> Vec<Value> {
+    (from..from + n)
+        .map(|i| {
+            json!({"kind": "domain", "value": format!("{tag}-{client}-{i}.example.net"),
+                   "source": "load", "tags": ["bench"]})
+        })
+        .collect()
+}
+
+/// `clients` tasks posting `per_request`-record requests until `stop`; records acknowledged.
+async fn ingest_clients(
+    url: &str,
+    tag: &str,
+    clients: usize,
+    per_request: u64,
+    stop: Arc<AtomicBool>,
+    limit: Option<u64>,
+) -> u64 {
+    let http = reqwest::Client::new();
+    let acked = Arc::new(AtomicU64::new(0));
+    let tasks: Vec<_> = (0..clients)
+        .map(|c| {
+            let (http, url, tag, stop, acked) = (
+                http.clone(),
+                format!("{url}/v1/records"),
+                tag.to_owned(),
+                stop.clone(),
+                acked.clone(),
+            );
+            tokio::spawn(async move {
+                let mut i = 0;
+                while !stop.load(Ordering::Relaxed) && limit.is_none_or(|l| i < l) {
+                    let body = records(&tag, c, i, per_request);
+                    let r = http
+                        .post(&url)
+                        .json(&body)
+                        .send()
+                        .await
+                        .expect("router reachable");
+                    assert_eq!(
+                        r.status().as_u16(),
+                        202,
+                        "{}",
+                        r.text().await.unwrap_or_default()
+                    );
+                    i += per_request;
+                    acked.fetch_add(per_request, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    acked.load(Ordering::Relaxed)
+}
+
+fn tag() -> String {
+    format!("load{}", chrono::Utc::now().timestamp_millis())
+}
+
+async fn ingest(url: &str, clients: usize, per_request: u64, seconds: u64) -> Value {
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let timer = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(seconds)).await;
+            stop.store(true, Ordering::Relaxed);
+        })
+    };
+    let acked = ingest_clients(url, &tag(), clients, per_request, stop, None).await;
+    timer.await.unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    json!({"bench": "ingest", "clients": clients, "records_per_request": per_request,
+           "records": acked, "seconds": secs, "records_per_s": acked as f64 / secs})
+}
+
+async fn lookup(url: &str, rate: u64, seconds: u64, ingesting: usize) -> Value {
+    // Ids to look up: ingest some first, and read them back by the ids the router gave.
+    let http = reqwest::Client::new();
+    let body = records(&tag(), 0, 0, 1000);
+    let r: Value = http
+        .post(format!("{url}/v1/records"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<String> = r["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = (ingesting > 0).then(|| {
+        let (url, stop) = (url.to_owned(), stop.clone());
+        tokio::spawn(async move { ingest_clients(&url, &tag(), ingesting, 1000, stop, None).await })
+    });
+    if load.is_some() {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let interval = Duration::from_secs_f64(1.0 / rate as f64);
+    let total = rate * seconds;
+    let mut tasks = Vec::with_capacity(total as usize);
+    let started = Instant::now();
+    for i in 0..total {
+        let due = started + interval * i as u32;
+        tokio::time::sleep_until(due.into()).await;
+        let (http, u) = (
+            http.clone(),
+            format!("{url}/v1/records/{}", ids[i as usize % ids.len()]),
+        );
+        tasks.push(tokio::spawn(async move {
+            let r = http.get(&u).send().await.expect("router reachable");
+            assert_eq!(r.status().as_u16(), 200);
+            r.bytes().await.unwrap();
+            // Latency from when the request was due, so a stall counts in full.
+            due.elapsed()
+        }));
+    }
+    let mut lat = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        lat.push(t.await.unwrap().as_secs_f64() * 1e3);
+    }
+    let achieved = total as f64 / started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let ingested = match load {
+        Some(l) => l.await.unwrap(),
+        None => 0,
+    };
+    lat.sort_by(f64::total_cmp);
+    let q = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
+    json!({"bench": "lookup", "rate": rate, "achieved_rate": achieved, "ingest_clients": ingesting,
+           "ingested_meanwhile": ingested, "lookups": lat.len(),
+           "p50_ms": q(0.5), "p99_ms": q(0.99), "max_ms": lat[lat.len() - 1]})
+}
+
+async fn synced(url: &str, n: u64) -> Value {
+    let http = reqwest::Client::new();
+    let status = |http: reqwest::Client| async move {
+        let s: Value = http
+            .get(format!("{url}/v1/status"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        s
+    };
+    let before = status(http.clone()).await;
+    let started = Instant::now();
+    let clients = 4;
+    let acked = ingest_clients(
+        url,
+        &tag(),
+        clients,
+        1000,
+        Arc::new(AtomicBool::new(false)),
+        Some(n / clients as u64),
+    )
+    .await;
+    let acked_at = started.elapsed().as_secs_f64();
+    let want = |tier: &str| before["tiers"][tier]["records"].as_u64().unwrap_or(0) + acked;
+    loop {
+        let s = status(http.clone()).await;
+        if ["warm", "cold", "graph"]
+            .iter()
+            .all(|t| s["tiers"][t]["records"].as_u64() >= Some(want(t)))
+            && s["synced"] == true
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    json!({"bench": "synced", "records": acked, "acknowledged_after_s": acked_at,
+           "every_tier_after_s": secs, "records_per_s_to_every_tier": acked as f64 / secs})
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let n = |i: usize| -> u64 {
+        args.get(i)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("argument {i} must be a number"))
+    };
+    let out = match args.get(1).map(String::as_str) {
+        Some("ingest") => ingest(&args[2], n(3) as usize, n(4), n(5)).await,
+        Some("lookup") => {
+            lookup(
+                &args[2],
+                n(3),
+                n(4),
+                args.get(5).map_or(0, |_| n(5) as usize),
+            )
+            .await
+        }
+        Some("synced") => synced(&args[2], n(3)).await,
+        _ => {
+            eprintln!("usage: load ingest URL CLIENTS RECORDS_PER_REQUEST SECONDS | lookup URL RATE SECONDS [INGEST_CLIENTS] | synced URL RECORDS");
+            std::process::exit(2);
+        }
+    };
+    println!("{out}");
+}

@@ -1,0 +1,162 @@
+//! The hot tier's log: every acknowledged request is one entry under one sled key.
+//!
+//! A single key is sled's unit of atomicity that needs no lock: sled's transactions and
+//! `apply_batch` take its global concurrency-control write lock, and that lock is where
+//! the router deadlocked under concurrent clients. So a request is stored whole or not
+//! at all by being one value, and everything else (the index by id, each tier's
+//! progress) is derived from the log and can be rebuilt from it.
+
+use ctas_core::model::ThreatRecord;
+
+use super::HotError;
+use crate::tiers::TierName;
+
+/// Format of an entry's value; bumped if the layout changes.
+const FORMAT: u8 = 1;
+
+/// Bytes before an entry's JSON: format, tier mask, record count.
+const HEADER_LEN: usize = 1 + 1 + 4;
+
+/// The downstream tiers an entry is for (one bit per [`TierName::index`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TierMask(u8);
+
+impl TierMask {
+    /// Every downstream tier.
+    pub const ALL: TierMask = TierMask(0b111);
+
+    /// Only `tier` (a replay of its dead letters).
+    pub fn only(tier: TierName) -> Self {
+        TierMask(1 << tier.index())
+    }
+
+    /// Whether the entry is for `tier`.
+    pub fn contains(self, tier: TierName) -> bool {
+        self.0 & (1 << tier.index()) != 0
+    }
+}
+
+/// Where a record sits in the log: the entry's sequence number and its place in it.
+/// A tier's cursor is the position of the next record it has not confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Position {
+    /// The entry (sequence numbers start at 1 and are never reused).
+    pub seq: u64,
+    /// The record's index within the entry.
+    pub index: u32,
+}
+
+impl Position {
+    /// As a sled key (big-endian, so keys sort by position).
+    pub fn to_key(self) -> [u8; 12] {
+        let mut k = [0u8; 12];
+        k[..8].copy_from_slice(&self.seq.to_be_bytes());
+        k[8..].copy_from_slice(&self.index.to_be_bytes());
+        k
+    }
+
+    /// From a key made by [`Position::to_key`].
+    pub fn from_key(k: &[u8]) -> Option<Self> {
+        Some(Position {
+            seq: u64::from_be_bytes(k.get(..8)?.try_into().ok()?),
+            index: u32::from_be_bytes(k.get(8..12)?.try_into().ok()?),
+        })
+    }
+}
+
+/// An entry's sled key.
+pub fn seq_key(seq: u64) -> [u8; 8] {
+    seq.to_be_bytes()
+}
+
+/// The sequence number of an entry's key.
+pub fn key_seq(k: &[u8]) -> Result<u64, HotError> {
+    k.try_into()
+        .map(u64::from_be_bytes)
+        .map_err(|_| HotError::Corrupt(format!("log key of {} bytes", k.len())))
+}
+
+/// What the header of an entry says, readable without parsing its records.
+#[derive(Debug, Clone, Copy)]
+pub struct Header {
+    /// The tiers it is for.
+    pub tiers: TierMask,
+    /// How many records it holds.
+    pub count: u32,
+}
+
+/// An entry: the header, then the records as one JSON array built from each record's
+/// JSON (so a record is encoded once, for the log and the index alike).
+pub fn encode(tiers: TierMask, records: &[Vec<u8>]) -> Vec<u8> {
+    let body: usize = records.iter().map(|r| r.len() + 1).sum();
+    let mut out = Vec::with_capacity(HEADER_LEN + body + 1);
+    out.push(FORMAT);
+    out.push(tiers.0);
+    out.extend_from_slice(&(records.len() as u32).to_be_bytes());
+    out.push(b'[');
+    for (i, r) in records.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(r);
+    }
+    out.push(b']');
+    out
+}
+
+/// The header of an entry.
+pub fn header(value: &[u8]) -> Result<Header, HotError> {
+    if value.len() < HEADER_LEN || value[0] != FORMAT {
+        return Err(HotError::Corrupt(format!(
+            "log entry of {} bytes with format {:?}",
+            value.len(),
+            value.first()
+        )));
+    }
+    Ok(Header {
+        tiers: TierMask(value[1]),
+        count: u32::from_be_bytes(value[2..6].try_into().expect("4 bytes")),
+    })
+}
+
+/// The records of an entry.
+pub fn records(value: &[u8]) -> Result<Vec<ThreatRecord>, HotError> {
+    header(value)?;
+    serde_json::from_slice(&value[HEADER_LEN..])
+        .map_err(|e| HotError::Corrupt(format!("log entry does not decode: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_reads_back_as_written() {
+        let now = "2026-11-30T00:00:00Z".parse().unwrap();
+        let rs: Vec<ThreatRecord> = ["a.example", "b.example"]
+            .iter()
+            .map(|v| {
+                serde_json::from_value::<ctas_core::model::RecordInput>(
+                    serde_json::json!({"kind": "domain", "value": v}),
+                )
+                .unwrap()
+                .into_record(now)
+                .unwrap()
+            })
+            .collect();
+        let json: Vec<Vec<u8>> = rs.iter().map(|r| serde_json::to_vec(r).unwrap()).collect();
+        let value = encode(TierMask::only(TierName::Cold), &json);
+        let h = header(&value).unwrap();
+        assert_eq!(h.count, 2);
+        assert!(h.tiers.contains(TierName::Cold) && !h.tiers.contains(TierName::Warm));
+        assert_eq!(records(&value).unwrap(), rs);
+    }
+
+    #[test]
+    fn positions_sort_as_their_keys() {
+        let a = Position { seq: 1, index: 300 };
+        let b = Position { seq: 2, index: 0 };
+        assert!(a < b && a.to_key() < b.to_key());
+        assert_eq!(Position::from_key(&b.to_key()), Some(b));
+    }
+}

@@ -1,0 +1,412 @@
+//! The hot tier (sled): the records themselves, by id, and the log every downstream
+//! tier is fed from.
+//!
+//! sled is the router's source of truth until every other tier has confirmed a
+//! record. One thread writes sled ([`writer`]): requests queue for it, it writes all
+//! that queued as one group and flushes once, and each request hears "accepted" only
+//! after the flush that covers it. Readers (lookups, the tier workers) read sled
+//! directly; sled's reads take no lock while nothing uses its transactions.
+
+pub mod log;
+mod writer;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+
+use ctas_core::model::ThreatRecord;
+use serde::{Deserialize, Serialize};
+use sled::{Db, Tree};
+use thiserror::Error;
+use tokio::sync::oneshot;
+
+use self::log::{Position, TierMask};
+use crate::tiers::TierName;
+
+/// What went wrong in the hot tier.
+#[derive(Debug, Error)]
+pub enum HotError {
+    /// sled itself failed (I/O, corruption).
+    #[error("hot tier (sled): {0}")]
+    Sled(#[from] sled::Error),
+    /// A stored record no longer decodes; it names the key.
+    #[error("hot tier (sled): record {id} does not decode: {source}")]
+    Decode {
+        /// The record's id.
+        id: String,
+        /// Why.
+        source: serde_json::Error,
+    },
+    /// Something stored is not in the shape the router wrote.
+    #[error("hot tier (sled): {0}")]
+    Corrupt(String),
+    /// The writer thread has stopped (the router is shutting down).
+    #[error("hot tier (sled): the writer has stopped")]
+    Closed,
+}
+
+/// Counters the router keeps instead of scanning sled on every status call.
+#[derive(Default)]
+pub struct Counts {
+    records: AtomicU64,
+    pending: [AtomicU64; 3],
+    dead: [AtomicU64; 3],
+}
+
+/// A moment's reading of [`Counts`].
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct CountsSnapshot {
+    /// Records held, by id.
+    pub records: u64,
+    /// Records waiting for each downstream tier, in [`TierName::DOWNSTREAM`] order.
+    pub pending: [u64; 3],
+    /// Records in each tier's dead letter.
+    pub dead: [u64; 3],
+}
+
+/// A record a tier will never accept as it is, kept until it is replayed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// The record as it was sent.
+    pub record: ThreatRecord,
+    /// What the tier said.
+    pub error: String,
+    /// When it was set aside.
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Records encoded for the log and the index, ready for the writer. Encoding is CPU
+/// work, done by the caller (off the async runtime) rather than on the writer thread.
+pub struct Prepared {
+    ids: Vec<String>,
+    json: Vec<Vec<u8>>,
+}
+
+impl Prepared {
+    /// Encode `records` once, for the log and the index.
+    pub fn new(records: &[ThreatRecord]) -> Result<Self, HotError> {
+        let json = records
+            .iter()
+            .map(|r| {
+                serde_json::to_vec(r).map_err(|source| HotError::Decode {
+                    id: r.id.clone(),
+                    source,
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Prepared {
+            ids: records.iter().map(|r| r.id.clone()).collect(),
+            json,
+        })
+    }
+}
+
+/// Records a worker reads from the log for its tier, with where it will be once they
+/// are confirmed.
+pub struct Batch {
+    /// Each record with its place in the log.
+    pub items: Vec<(Position, ThreatRecord)>,
+    /// The tier's cursor after these records (past entries that are not for it).
+    pub end: Position,
+}
+
+/// A tier's place in the log, and the entry it is reading (a request of 100,000
+/// records is one entry; it is decoded once, not once per batch).
+pub struct Reader {
+    tier: TierName,
+    cursor: Position,
+    cached: Option<(u64, Arc<[ThreatRecord]>)>,
+}
+
+impl Reader {
+    /// The position of the next record the tier has not confirmed.
+    pub fn cursor(&self) -> Position {
+        self.cursor
+    }
+}
+
+#[derive(Clone)]
+struct Trees {
+    db: Db,
+    records: Tree,
+    log: Tree,
+    meta: Tree,
+    dead: [Tree; 3],
+}
+
+/// The hot tier.
+#[derive(Clone)]
+pub struct Hot {
+    trees: Trees,
+    counts: Arc<Counts>,
+    writer: Arc<Mutex<Option<writer::Handle>>>,
+}
+
+const INDEXED: &[u8] = b"indexed";
+
+fn cursor_key(tier: TierName) -> String {
+    format!("cursor:{tier}")
+}
+
+impl Hot {
+    /// Open (or create) the hot tier in `dir` and start its writer.
+    pub fn open(dir: &std::path::Path) -> Result<Self, HotError> {
+        let db = sled::open(dir)?;
+        let trees = Trees {
+            records: db.open_tree("records")?,
+            log: db.open_tree("log")?,
+            meta: db.open_tree("meta")?,
+            dead: [
+                db.open_tree("dead:warm")?,
+                db.open_tree("dead:cold")?,
+                db.open_tree("dead:graph")?,
+            ],
+            db,
+        };
+        let state = writer::State::recover(&trees)?;
+        let counts = Arc::new(count(&trees, &state)?);
+        let handle = writer::start(trees.clone(), counts.clone(), state)?;
+        Ok(Hot {
+            trees,
+            counts,
+            writer: Arc::new(Mutex::new(Some(handle))),
+        })
+    }
+
+    async fn send<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, HotError>>) -> writer::Command,
+    ) -> Result<T, HotError> {
+        let (tx, rx) = oneshot::channel();
+        let sender = self
+            .writer
+            .lock()
+            .expect("poisoned")
+            .as_ref()
+            .map(|h| h.sender.clone())
+            .ok_or(HotError::Closed)?;
+        sender.send(make(tx)).map_err(|_| HotError::Closed)?;
+        rx.await.map_err(|_| HotError::Closed)?
+    }
+
+    /// Store records for every downstream tier, durably: when this returns Ok, the
+    /// records survive a crash of the router or the machine.
+    pub async fn ingest(&self, records: Prepared) -> Result<(), HotError> {
+        self.send(|reply| writer::Command::Append {
+            tiers: TierMask::ALL,
+            records,
+            reply,
+        })
+        .await
+    }
+
+    /// The record with this id, if the hot tier holds it.
+    pub fn get(&self, id: &str) -> Result<Option<ThreatRecord>, HotError> {
+        self.trees
+            .records
+            .get(id.as_bytes())?
+            .map(|bytes| {
+                serde_json::from_slice(&bytes).map_err(|source| HotError::Decode {
+                    id: id.to_owned(),
+                    source,
+                })
+            })
+            .transpose()
+    }
+
+    /// The counters: records held, pending and dead letters per tier.
+    pub fn counts(&self) -> CountsSnapshot {
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        CountsSnapshot {
+            records: load(&self.counts.records),
+            pending: self.counts.pending.each_ref().map(load),
+            dead: self.counts.dead.each_ref().map(load),
+        }
+    }
+
+    /// A reader at `tier`'s confirmed position.
+    pub fn reader(&self, tier: TierName) -> Result<Reader, HotError> {
+        Ok(Reader {
+            tier,
+            cursor: read_cursor(&self.trees.meta, tier)?,
+            cached: None,
+        })
+    }
+
+    /// The next records for the reader's tier: at most `limit`, and no more than about
+    /// `max_bytes` of values and descriptions (at least one record either way). Blocking
+    /// (sled reads, JSON decoding): call it off the async runtime's threads.
+    pub fn read(
+        &self,
+        reader: &mut Reader,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Batch, HotError> {
+        let mut items = Vec::new();
+        let mut bytes = 0usize;
+        let mut end = reader.cursor;
+        for kv in self.trees.log.range(log::seq_key(reader.cursor.seq)..) {
+            let (k, v) = kv?;
+            let seq = log::key_seq(&k)?;
+            let header = log::header(&v)?;
+            if !header.tiers.contains(reader.tier) {
+                end = Position {
+                    seq: seq + 1,
+                    index: 0,
+                };
+                continue;
+            }
+            let records = match &reader.cached {
+                Some((s, r)) if *s == seq => r.clone(),
+                _ => {
+                    let r: Arc<[ThreatRecord]> = log::records(&v)?.into();
+                    reader.cached = Some((seq, r.clone()));
+                    r
+                }
+            };
+            let start = if seq == reader.cursor.seq {
+                reader.cursor.index as usize
+            } else {
+                0
+            };
+            let mut i = start;
+            while i < records.len() {
+                if items.len() >= limit || (!items.is_empty() && bytes >= max_bytes) {
+                    break;
+                }
+                let r = &records[i];
+                bytes += r.value.len() + r.description.as_ref().map_or(0, String::len) + 256;
+                items.push((
+                    Position {
+                        seq,
+                        index: i as u32,
+                    },
+                    r.clone(),
+                ));
+                i += 1;
+            }
+            if i < records.len() {
+                end = Position {
+                    seq,
+                    index: i as u32,
+                };
+                break;
+            }
+            end = Position {
+                seq: seq + 1,
+                index: 0,
+            };
+            if items.len() >= limit || bytes >= max_bytes {
+                break;
+            }
+        }
+        Ok(Batch { items, end })
+    }
+
+    /// The tier has confirmed `batch`: move its cursor past it. Durable soon after,
+    /// not at once: a crash before then replays the batch, which the upserts absorb.
+    pub async fn advance(&self, reader: &mut Reader, batch: &Batch) -> Result<(), HotError> {
+        let (tier, to, confirmed) = (reader.tier, batch.end, batch.items.len() as u64);
+        self.send(|reply| writer::Command::Advance {
+            tier,
+            to,
+            confirmed,
+            reply,
+        })
+        .await?;
+        reader.cursor = batch.end;
+        if reader.cached.as_ref().is_some_and(|(s, _)| *s < to.seq) {
+            reader.cached = None;
+        }
+        Ok(())
+    }
+
+    /// Set records aside in `tier`'s dead letter, durably, with what the tier said.
+    pub async fn dead_letter(
+        &self,
+        tier: TierName,
+        letters: Vec<(Position, DeadLetter)>,
+    ) -> Result<(), HotError> {
+        let letters = letters
+            .into_iter()
+            .map(|(p, l)| {
+                let id = l.record.id.clone();
+                serde_json::to_vec(&l)
+                    .map(|json| (p, json))
+                    .map_err(|source| HotError::Decode { id, source })
+            })
+            .collect::<Result<_, _>>()?;
+        self.send(|reply| writer::Command::DeadLetter {
+            tier,
+            letters,
+            reply,
+        })
+        .await
+    }
+
+    /// Up to `limit` of `tier`'s dead letters, oldest first.
+    pub fn dead_letters(&self, tier: TierName, limit: usize) -> Result<Vec<DeadLetter>, HotError> {
+        self.trees.dead[tier.index()]
+            .iter()
+            .take(limit)
+            .map(|kv| {
+                let (_, v) = kv?;
+                serde_json::from_slice(&v)
+                    .map_err(|e| HotError::Corrupt(format!("dead letter does not decode: {e}")))
+            })
+            .collect()
+    }
+
+    /// Send `tier`'s dead letters to it again (after the cause was fixed); returns
+    /// how many. Each goes as the hot tier holds it now, which may be newer.
+    pub async fn replay(&self, tier: TierName) -> Result<u64, HotError> {
+        self.send(|reply| writer::Command::Replay { tier, reply })
+            .await
+    }
+
+    /// Stop the writer after what is queued, and flush everything to disk.
+    pub fn close(&self) -> Result<(), HotError> {
+        if let Some(handle) = self.writer.lock().expect("poisoned").take() {
+            handle.stop();
+        }
+        self.trees.db.flush()?;
+        Ok(())
+    }
+}
+
+fn read_cursor(meta: &Tree, tier: TierName) -> Result<Position, HotError> {
+    match meta.get(cursor_key(tier))? {
+        None => Ok(Position::default()),
+        Some(v) => Position::from_key(&v)
+            .ok_or_else(|| HotError::Corrupt(format!("cursor of {tier} is {} bytes", v.len()))),
+    }
+}
+
+/// The counters, read from sled once at start-up.
+fn count(trees: &Trees, state: &writer::State) -> Result<Counts, HotError> {
+    let counts = Counts::default();
+    counts
+        .records
+        .store(trees.records.len() as u64, Ordering::Relaxed);
+    for tier in TierName::DOWNSTREAM {
+        let cursor = state.cursor(tier);
+        let mut pending = 0u64;
+        for kv in trees.log.range(log::seq_key(cursor.seq)..) {
+            let (k, v) = kv?;
+            let header = log::header(&v)?;
+            if header.tiers.contains(tier) {
+                let skip = if log::key_seq(&k)? == cursor.seq {
+                    cursor.index
+                } else {
+                    0
+                };
+                pending += u64::from(header.count.saturating_sub(skip));
+            }
+        }
+        counts.pending[tier.index()].store(pending, Ordering::Relaxed);
+        counts.dead[tier.index()].store(trees.dead[tier.index()].len() as u64, Ordering::Relaxed);
+    }
+    Ok(counts)
+}
+
+/// Sender half of the writer's queue, shared by every request.
+type Queue = mpsc::Sender<writer::Command>;

@@ -1,0 +1,389 @@
+//! The one thread that writes sled, with group commit.
+//!
+//! Every write of the router (a request's records, a tier's confirmation, a dead
+//! letter, a replay) is a command on one queue. The thread takes whatever has queued,
+//! writes it all, flushes once if anything needs to be durable, and only then answers
+//! each command. Many concurrent requests therefore share one fsync, and no two
+//! threads ever contend inside sled: under 8–16 concurrent clients, sled transactions
+//! from several threads plus `flush_async` deadlocked inside sled.
+
+use std::sync::atomic::Ordering;
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+
+use tokio::sync::oneshot;
+
+use super::log::{self, Position, TierMask};
+use super::{read_cursor, Counts, HotError, Prepared, Queue, Trees, INDEXED};
+use crate::tiers::TierName;
+
+/// Most commands written under one flush (bounds a group's latency and memory).
+const MAX_GROUP: usize = 4096;
+
+type Reply<T> = oneshot::Sender<Result<T, HotError>>;
+
+/// A write for the writer thread.
+pub enum Command {
+    /// Records for some tiers: one new log entry, and the index by id.
+    Append {
+        tiers: TierMask,
+        records: Prepared,
+        reply: Reply<()>,
+    },
+    /// A tier confirmed the records up to `to` (`confirmed` of them).
+    Advance {
+        tier: TierName,
+        to: Position,
+        confirmed: u64,
+        reply: Reply<()>,
+    },
+    /// Records a tier refused for good, encoded [`super::DeadLetter`]s.
+    DeadLetter {
+        tier: TierName,
+        letters: Vec<(Position, Vec<u8>)>,
+        reply: Reply<()>,
+    },
+    /// Send a tier's dead letters again.
+    Replay { tier: TierName, reply: Reply<u64> },
+}
+
+/// What the writer knows beyond sled: the next sequence number and each tier's cursor.
+pub struct State {
+    next_seq: u64,
+    cursors: [Position; 3],
+    /// Log entries below this sequence number are gone (collected).
+    collected: u64,
+}
+
+impl State {
+    /// Read the state back after a start or a crash, and finish what a crash cut short:
+    /// entries logged but not yet indexed by id are indexed now. Outboxes of the
+    /// router's earlier layout (a tree of record ids per tier) become log entries.
+    pub fn recover(trees: &Trees) -> Result<Self, HotError> {
+        let mut cursors = [Position::default(); 3];
+        for tier in TierName::DOWNSTREAM {
+            cursors[tier.index()] = read_cursor(&trees.meta, tier)?;
+        }
+        let last = match trees.log.last()? {
+            Some((k, _)) => log::key_seq(&k)?,
+            None => 0,
+        };
+        let mut state = State {
+            next_seq: cursors.iter().map(|c| c.seq).max().unwrap_or(0).max(last) + 1,
+            cursors,
+            collected: 0,
+        };
+        let indexed = match trees.meta.get(INDEXED)? {
+            Some(v) => log::key_seq(&v)?,
+            None => 0,
+        };
+        for kv in trees.log.range(log::seq_key(indexed + 1)..) {
+            let (k, v) = kv?;
+            for r in log::records(&v)? {
+                let json = serde_json::to_vec(&r).map_err(|source| HotError::Decode {
+                    id: r.id.clone(),
+                    source,
+                })?;
+                trees.records.insert(r.id.as_bytes(), json)?;
+            }
+            trees.meta.insert(INDEXED, &k)?;
+        }
+        state.adopt_old_outboxes(trees)?;
+        trees.db.flush()?;
+        Ok(state)
+    }
+
+    /// The cursor of `tier`.
+    pub fn cursor(&self, tier: TierName) -> Position {
+        self.cursors[tier.index()]
+    }
+
+    fn adopt_old_outboxes(&mut self, trees: &Trees) -> Result<(), HotError> {
+        let names = trees.db.tree_names();
+        for tier in TierName::DOWNSTREAM {
+            let name = format!("outbox:{tier}");
+            if !names.iter().any(|n| n.as_ref() == name.as_bytes()) {
+                continue;
+            }
+            let old = trees.db.open_tree(&name)?;
+            let mut json = Vec::new();
+            for kv in old.iter() {
+                let (_, id) = kv?;
+                if let Some(r) = trees.records.get(&id)? {
+                    json.push(r.to_vec());
+                }
+            }
+            if !json.is_empty() {
+                let seq = self.take_seq();
+                trees
+                    .log
+                    .insert(log::seq_key(seq), log::encode(TierMask::only(tier), &json))?;
+                trees.meta.insert(INDEXED, &log::seq_key(seq))?;
+                tracing::info!(%tier, records = json.len(), "hot tier: adopted an outbox of the earlier layout");
+            }
+            // clear() removes key by key; drop_tree would take sled's global write lock.
+            old.clear()?;
+        }
+        Ok(())
+    }
+
+    fn take_seq(&mut self) -> u64 {
+        let s = self.next_seq;
+        self.next_seq += 1;
+        s
+    }
+}
+
+/// The running writer: its queue and its thread.
+pub struct Handle {
+    /// Where commands go.
+    pub sender: Queue,
+    thread: JoinHandle<()>,
+}
+
+impl Handle {
+    /// Let the writer finish what is queued, then wait for it to end.
+    pub fn stop(self) {
+        drop(self.sender);
+        if self.thread.join().is_err() {
+            tracing::error!("hot tier writer panicked");
+        }
+    }
+}
+
+/// Start the writer thread.
+pub fn start(trees: Trees, counts: Arc<Counts>, state: State) -> Result<Handle, HotError> {
+    let (sender, queue) = mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name("ctas-hot-writer".into())
+        .spawn(move || {
+            Writer {
+                trees,
+                counts,
+                state,
+            }
+            .run(queue)
+        })
+        .map_err(|e| HotError::Corrupt(format!("cannot start the writer thread: {e}")))?;
+    Ok(Handle { sender, thread })
+}
+
+struct Writer {
+    trees: Trees,
+    counts: Arc<Counts>,
+    state: State,
+}
+
+/// What to do once a group's flush has succeeded.
+enum Done {
+    Unit(Reply<()>),
+    Count(Reply<u64>, u64),
+}
+
+impl Writer {
+    fn run(mut self, queue: mpsc::Receiver<Command>) {
+        while let Ok(first) = queue.recv() {
+            let mut group = vec![first];
+            while group.len() < MAX_GROUP {
+                match queue.try_recv() {
+                    Ok(c) => group.push(c),
+                    Err(_) => break,
+                }
+            }
+            self.write_group(group);
+        }
+    }
+
+    fn write_group(&mut self, group: Vec<Command>) {
+        let mut done = Vec::with_capacity(group.len());
+        // Counter changes wait for the flush: status must not count what is not durable.
+        let mut records_added = 0u64;
+        let mut pending = [0i64; 3];
+        let mut dead = [0i64; 3];
+        let mut durable = false;
+        for command in group {
+            match command {
+                Command::Append {
+                    tiers,
+                    records,
+                    reply,
+                } => match self.append(tiers, &records) {
+                    Ok(added) => {
+                        records_added += added;
+                        for t in TierName::DOWNSTREAM
+                            .into_iter()
+                            .filter(|&t| tiers.contains(t))
+                        {
+                            pending[t.index()] += records.json.len() as i64;
+                        }
+                        durable = true;
+                        done.push(Done::Unit(reply));
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                    }
+                },
+                Command::Advance {
+                    tier,
+                    to,
+                    confirmed,
+                    reply,
+                } => match self.advance(tier, to) {
+                    Ok(()) => {
+                        pending[tier.index()] -= confirmed as i64;
+                        let _ = reply.send(Ok(()));
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                    }
+                },
+                Command::DeadLetter {
+                    tier,
+                    letters,
+                    reply,
+                } => {
+                    let result = letters.iter().try_fold(0i64, |n, (p, json)| {
+                        let old =
+                            self.trees.dead[tier.index()].insert(p.to_key(), json.as_slice())?;
+                        Ok::<_, HotError>(n + i64::from(old.is_none()))
+                    });
+                    match result {
+                        Ok(n) => {
+                            dead[tier.index()] += n;
+                            durable = true;
+                            done.push(Done::Unit(reply));
+                        }
+                        Err(e) => {
+                            let _ = reply.send(Err(e));
+                        }
+                    }
+                }
+                Command::Replay { tier, reply } => match self.replay(tier) {
+                    Ok(n) => {
+                        pending[tier.index()] += n as i64;
+                        dead[tier.index()] -= n as i64;
+                        durable = true;
+                        done.push(Done::Count(reply, n));
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                    }
+                },
+            }
+        }
+        if durable {
+            if let Err(e) = self.trees.db.flush() {
+                let message = format!("flush failed: {e}");
+                for d in done {
+                    match d {
+                        Done::Unit(r) => drop(r.send(Err(HotError::Corrupt(message.clone())))),
+                        Done::Count(r, _) => drop(r.send(Err(HotError::Corrupt(message.clone())))),
+                    }
+                }
+                return;
+            }
+        }
+        self.counts
+            .records
+            .fetch_add(records_added, Ordering::Relaxed);
+        for i in 0..3 {
+            add(&self.counts.pending[i], pending[i]);
+            add(&self.counts.dead[i], dead[i]);
+        }
+        for d in done {
+            match d {
+                Done::Unit(r) => drop(r.send(Ok(()))),
+                Done::Count(r, n) => drop(r.send(Ok(n))),
+            }
+        }
+    }
+
+    /// One log entry, then the index by id, then the mark that it is indexed: written
+    /// in that order, a crash leaves at worst an entry to index again at start-up.
+    fn append(&mut self, tiers: TierMask, records: &Prepared) -> Result<u64, HotError> {
+        let seq = self.state.take_seq();
+        let key = log::seq_key(seq);
+        self.trees
+            .log
+            .insert(key, log::encode(tiers, &records.json))?;
+        let mut added = 0;
+        for (id, json) in records.ids.iter().zip(&records.json) {
+            if self
+                .trees
+                .records
+                .insert(id.as_bytes(), json.as_slice())?
+                .is_none()
+            {
+                added += 1;
+            }
+        }
+        self.trees.meta.insert(INDEXED, &key)?;
+        Ok(added)
+    }
+
+    /// Move a tier's cursor and drop the log entries every tier has passed.
+    fn advance(&mut self, tier: TierName, to: Position) -> Result<(), HotError> {
+        self.trees
+            .meta
+            .insert(super::cursor_key(tier), &to.to_key())?;
+        self.state.cursors[tier.index()] = to;
+        let below = self.state.cursors.iter().map(|c| c.seq).min().unwrap_or(0);
+        if below > self.state.collected {
+            for k in self
+                .trees
+                .log
+                .range(log::seq_key(self.state.collected)..log::seq_key(below))
+                .keys()
+            {
+                self.trees.log.remove(k?)?;
+            }
+            self.state.collected = below;
+        }
+        Ok(())
+    }
+
+    /// A tier's dead letters as one new entry for that tier alone, each record as the
+    /// index holds it now; the letters go once the entry is written.
+    fn replay(&mut self, tier: TierName) -> Result<u64, HotError> {
+        let tree = self.trees.dead[tier.index()].clone();
+        let mut keys = Vec::new();
+        let mut prepared = Prepared {
+            ids: Vec::new(),
+            json: Vec::new(),
+        };
+        for kv in tree.iter() {
+            let (k, v) = kv?;
+            let letter: super::DeadLetter = serde_json::from_slice(&v)
+                .map_err(|e| HotError::Corrupt(format!("dead letter does not decode: {e}")))?;
+            let json = match self.trees.records.get(letter.record.id.as_bytes())? {
+                Some(current) => current.to_vec(),
+                None => serde_json::to_vec(&letter.record).map_err(|source| HotError::Decode {
+                    id: letter.record.id.clone(),
+                    source,
+                })?,
+            };
+            prepared.ids.push(letter.record.id);
+            prepared.json.push(json);
+            keys.push(k);
+        }
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        self.append(TierMask::only(tier), &prepared)?;
+        for k in keys.iter() {
+            tree.remove(k)?;
+        }
+        Ok(keys.len() as u64)
+    }
+}
+
+fn add(counter: &std::sync::atomic::AtomicU64, delta: i64) {
+    if delta >= 0 {
+        counter.fetch_add(delta as u64, Ordering::Relaxed);
+    } else {
+        // Saturating: a counter never goes below zero, even if a replay overlaps a count.
+        let _ = counter.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+            Some(v.saturating_sub(delta.unsigned_abs()))
+        });
+    }
+}

@@ -1,0 +1,327 @@
+//! What the router's tests share: the router as a process, an HTTP client, the stores
+//! read with their own clients. Every service must be up (scripts/test.sh starts them);
+//! a missing one fails the test, nothing is skipped.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the router tests through scripts/test.sh (make test), which starts the services")
+    })
+}
+
+/// A router process on its own port and data directory, stopped on drop.
+pub struct Router {
+    child: Option<Child>,
+    pub url: String,
+    pub data_dir: PathBuf,
+}
+
+impl Router {
+    pub fn start(data_dir: &Path) -> Router {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Router::start_on(data_dir, port)
+    }
+
+    /// On a given port: a router restarted after a crash answers where it did.
+    pub fn start_on(data_dir: &Path, port: u16) -> Router {
+        // Appended to, so the log of a restarted router keeps what came before the crash.
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(data_dir.with_extension("log"))
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_ctas-router"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env("CTAS_PG_DSN", test_dsn())
+            .env("NEO4J_URI", env("NEO4J_URI"))
+            .env("NEO4J_USER", env("NEO4J_USER"))
+            .env("NEO4J_PASSWORD", env("NEO4J_PASSWORD"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start ctas-router");
+        let router = Router {
+            child: Some(child),
+            url: format!("http://127.0.0.1:{port}"),
+            data_dir: data_dir.to_owned(),
+        };
+        router.wait_until(
+            Duration::from_secs(60),
+            "the router to answer /health",
+            |r| r.get("/health").is_some_and(|(s, _)| s == 200),
+        );
+        router
+    }
+
+    pub fn get(&self, path: &str) -> Option<(u16, Value)> {
+        http::get(&format!("{}{path}", self.url))
+    }
+
+    pub fn post(&self, body: &Value) -> (u16, String, Value) {
+        http::post(&format!("{}/v1/records", self.url), body)
+    }
+
+    pub fn wait_until(&self, timeout: Duration, what: &str, ok: impl Fn(&Router) -> bool) {
+        let deadline = Instant::now() + timeout;
+        while !ok(self) {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; router log: {}",
+                std::fs::read_to_string(self.data_dir.with_extension("log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn wait_synced(&self) -> Value {
+        self.wait_synced_within(Duration::from_secs(60))
+    }
+
+    pub fn wait_synced_within(&self, timeout: Duration) -> Value {
+        self.wait_until(timeout, "every outbox to drain", |r| {
+            r.get("/v1/status")
+                .is_some_and(|(_, s)| s["synced"] == true)
+        });
+        self.get("/v1/status").unwrap().1
+    }
+
+    /// SIGTERM, as an operator or systemd would stop it; it must exit cleanly.
+    pub fn stop(mut self) {
+        let mut child = self.child.take().unwrap();
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = child.wait().unwrap();
+        assert!(exit.success(), "router exited with {exit}");
+    }
+
+    /// SIGKILL: a crash, with no chance to flush anything.
+    pub fn crash(mut self) {
+        let mut child = self.child.take().unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}
+
+impl Drop for Router {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A small blocking HTTP client over reqwest's async one, so the tests stay plain.
+pub mod http {
+    use reqwest::Client;
+    use serde_json::Value;
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    pub fn get(url: &str) -> Option<(u16, Value)> {
+        rt().block_on(async {
+            let r = reqwest::get(url).await.ok()?;
+            let status = r.status().as_u16();
+            Some((status, r.json().await.unwrap_or(Value::Null)))
+        })
+    }
+
+    /// Any request with the body and Content-Type given; the answer's status, its
+    /// Content-Type and its body as JSON (Null when it is not JSON).
+    pub fn send(
+        method: &str,
+        url: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> (u16, String, Value) {
+        rt().block_on(async {
+            let mut req = Client::new()
+                .request(method.parse().unwrap(), url)
+                .body(body);
+            if let Some(t) = content_type {
+                req = req.header("content-type", t);
+            }
+            let r = req.send().await.unwrap();
+            let status = r.status().as_u16();
+            let ctype = r
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default();
+            let bytes = r.bytes().await.unwrap();
+            (
+                status,
+                ctype,
+                serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            )
+        })
+    }
+
+    pub fn post(url: &str, body: &Value) -> (u16, String, Value) {
+        rt().block_on(async {
+            let r = Client::new().post(url).json(body).send().await.unwrap();
+            let status = r.status().as_u16();
+            let ctype = r
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default();
+            (status, ctype, r.json().await.unwrap())
+        })
+    }
+}
+
+/// A data directory of one test: removed when the test passes, kept (with the router's
+/// log beside it) when it fails, for the post-mortem.
+pub struct TestDir(pub PathBuf);
+
+impl std::ops::Deref for TestDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("kept for inspection: {}", self.0.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.0);
+            let _ = std::fs::remove_file(self.0.with_extension("log"));
+        }
+    }
+}
+
+pub fn fresh_dir(name: &str) -> TestDir {
+    let dir = std::env::temp_dir().join(format!(
+        "ctas-test-{name}-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_nanos_opt().unwrap()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    TestDir(dir)
+}
+
+/// A value no earlier run has used, so each test traces a record of its own.
+pub fn unique_value(tag: &str) -> String {
+    format!(
+        "{tag}-{}-{}.example.net",
+        std::process::id(),
+        chrono::Utc::now().timestamp_nanos_opt().unwrap()
+    )
+}
+
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A database of the tests' own, made anew once per run, so the cold tier the tests
+/// fill is neither the demo's nor left from an earlier run.
+pub fn test_dsn() -> &'static str {
+    static DSN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DSN.get_or_init(|| {
+        const DB: &str = concat!("ctas_router_", env!("CARGO_CRATE_NAME"));
+        let admin = env("CTAS_PG_DSN");
+        rt().block_on(async {
+            let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+                .await
+                .expect("connect to PostgreSQL");
+            tokio::spawn(conn);
+            // Two statements: CREATE DATABASE cannot share a transaction.
+            for sql in [
+                format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)"),
+                format!("CREATE DATABASE {DB}"),
+            ] {
+                client
+                    .batch_execute(&sql)
+                    .await
+                    .expect("make the test database");
+            }
+        });
+        // A later keyword wins in a libpq key=value string, as scripts/env.sh writes it.
+        format!("{admin} dbname={DB}")
+    })
+}
+
+/// Remove the test's nodes from Neo4j, which has one database for everyone.
+pub fn graph_forget(ids: &[&str]) {
+    let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+    rt().block_on(async {
+        let graph = neo4rs::Graph::new(env("NEO4J_URI"), env("NEO4J_USER"), env("NEO4J_PASSWORD"))
+            .expect("connect to Neo4j");
+        graph
+            .run(
+                neo4rs::query("MATCH (r:ThreatRecord) WHERE r.id IN $ids DETACH DELETE r")
+                    .param("ids", ids),
+            )
+            .await
+            .unwrap();
+    })
+}
+
+/// The record as PostgreSQL holds it, read with tokio-postgres.
+pub fn cold_row(id: &str) -> Option<Value> {
+    rt().block_on(async {
+        let (client, conn) = tokio_postgres::connect(test_dsn(), tokio_postgres::NoTls)
+            .await
+            .expect("connect to PostgreSQL");
+        tokio::spawn(conn);
+        let rows = client
+            .query(
+                "SELECT to_jsonb(t) FROM ctas.threat_records t WHERE id = $1",
+                &[&id],
+            )
+            .await
+            .unwrap();
+        assert!(rows.len() <= 1);
+        rows.first().map(|r| r.get(0))
+    })
+}
+
+/// How many nodes Neo4j has for this id, and the node's properties, read with neo4rs.
+pub fn graph_nodes(id: &str) -> (i64, Option<(String, String, Option<i64>)>) {
+    rt().block_on(async {
+        let graph = neo4rs::Graph::new(env("NEO4J_URI"), env("NEO4J_USER"), env("NEO4J_PASSWORD"))
+            .expect("connect to Neo4j");
+        let mut rows = graph
+            .execute(
+                neo4rs::query(
+                    "MATCH (r:ThreatRecord {id: $id}) \
+                     RETURN count(r) AS n, collect([r.kind, r.value])[0] AS kv, \
+                            collect(r.h3_cell)[0] AS cell",
+                )
+                .param("id", id),
+            )
+            .await
+            .unwrap();
+        let row = rows.next().await.unwrap().unwrap();
+        let n: i64 = row.get("n").unwrap();
+        let kv: Option<Vec<String>> = row.get("kv").unwrap();
+        let cell: Option<i64> = row.get("cell").unwrap();
+        (n, kv.map(|kv| (kv[0].clone(), kv[1].clone(), cell)))
+    })
+}

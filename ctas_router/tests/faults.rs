@@ -1,0 +1,659 @@
+//! The router under faults, each checked by reading every store directly: PostgreSQL
+//! and Neo4j with their own clients, sled and SurrealDB (single-process stores) after
+//! the router has stopped. Concurrency, kill -9 mid-ingest, a tier stopped for 30 s,
+//! a record a tier refuses for good, a table lock on the cold tier.
+//!
+//! The scenarios stop and start the shared PostgreSQL and Neo4j, so they run one at a
+//! time (one lock) and the test binary runs alone (cargo runs test binaries in turn).
+
+mod common;
+
+use std::collections::{BTreeSet, HashSet};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::{json, Value};
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A small deterministic generator; the seed is printed so a failure can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn seeded() -> Rng {
+        let seed = std::env::var("CTAS_FAULT_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| chrono::Utc::now().timestamp_nanos_opt().unwrap() as u64);
+        eprintln!("fault test seed: CTAS_FAULT_SEED={seed}");
+        Rng(seed | 1)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+    }
+}
+
+/// What the clients saw: the ids of each acknowledged request and of each request
+/// that got no answer (cut by a crash), and any other answer.
+#[derive(Default)]
+struct Seen {
+    acked: Vec<Vec<String>>,
+    cut: Vec<Vec<String>>,
+    other: Vec<String>,
+}
+
+impl Seen {
+    fn acked_ids(&self) -> BTreeSet<String> {
+        self.acked.iter().flatten().cloned().collect()
+    }
+}
+
+/// `clients` tasks posting requests of `sizes` records with ids `{tag}-{client}-{n}`
+/// until `stop`, pausing `pause` between requests. A request with no answer is cut
+/// (the router is down or was killed); the client waits a moment and goes on.
+fn ingest_until(
+    url: &str,
+    tag: &str,
+    clients: usize,
+    sizes: (u64, u64),
+    pause: Duration,
+    stop: Arc<AtomicBool>,
+    seed: u64,
+) -> std::thread::JoinHandle<Seen> {
+    let (url, tag) = (format!("{url}/v1/records"), tag.to_owned());
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let http = reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .unwrap();
+            let tasks: Vec<_> = (0..clients)
+                .map(|c| {
+                    let (http, url, tag, stop) =
+                        (http.clone(), url.clone(), tag.clone(), stop.clone());
+                    tokio::spawn(async move {
+                        let mut rng = Rng(seed.wrapping_add(c as u64 * 7919) | 1);
+                        let mut seen = Seen::default();
+                        let mut n = 0u64;
+                        while !stop.load(Ordering::Relaxed) {
+                            let size = sizes.0 + rng.below(sizes.1 - sizes.0 + 1);
+                            let records: Vec<Value> = (0..size)
+                                .map(|_| {
+                                    n += 1;
+                                    json!({"id": format!("{tag}-{c}-{n}"), "kind": "domain",
+                                           "value": format!("{tag}-{c}-{n}.example.net"),
+                                           "source": "fault-test"})
+                                })
+                                .collect();
+                            let ids: Vec<String> = records
+                                .iter()
+                                .map(|r| r["id"].as_str().unwrap().to_owned())
+                                .collect();
+                            match http.post(&url).json(&records).send().await {
+                                Ok(r) if r.status().as_u16() == 202 => {
+                                    let body: Value = r.json().await.unwrap_or(Value::Null);
+                                    assert_eq!(body["accepted"], json!(size), "{body}");
+                                    seen.acked.push(ids);
+                                }
+                                Ok(r) => {
+                                    let status = r.status();
+                                    seen.other.push(format!(
+                                        "{status}: {}",
+                                        r.text().await.unwrap_or_default()
+                                    ));
+                                    seen.cut.push(ids);
+                                }
+                                Err(_) => {
+                                    seen.cut.push(ids);
+                                    tokio::time::sleep(Duration::from_millis(100)).await;
+                                }
+                            }
+                            tokio::time::sleep(pause).await;
+                        }
+                        seen
+                    })
+                })
+                .collect();
+            let mut all = Seen::default();
+            for t in tasks {
+                let s = t.await.unwrap();
+                all.acked.extend(s.acked);
+                all.cut.extend(s.cut);
+                all.other.extend(s.other);
+            }
+            all
+        })
+    })
+}
+
+/// The ids each store holds among those starting with `prefix`.
+struct Stores {
+    hot: HashSet<String>,
+    warm: HashSet<String>,
+    cold: Vec<String>,
+    graph: Vec<String>,
+}
+
+/// Read every store; the router must have stopped (sled and SurrealKV are single-process).
+fn read_stores(dir: &std::path::Path, prefix: &str) -> Stores {
+    let db = sled::open(dir.join("hot")).expect("open the hot tier");
+    let hot = db
+        .open_tree("records")
+        .unwrap()
+        .scan_prefix(prefix)
+        .keys()
+        .map(|k| String::from_utf8(k.unwrap().to_vec()).unwrap())
+        .collect();
+    drop(db);
+    rt().block_on(async {
+        let warm_db =
+            surrealdb::engine::any::connect(format!("surrealkv://{}", dir.join("warm").display()))
+                .await
+                .expect("open the warm tier");
+        warm_db.use_ns("ctas").use_db("ctas").await.unwrap();
+        let mut res = warm_db
+            .query("SELECT VALUE record::id(id) FROM threat_record")
+            .await
+            .unwrap();
+        let warm: Vec<String> = res.take(0).unwrap();
+        let warm = warm
+            .into_iter()
+            .filter(|id| id.starts_with(prefix))
+            .collect();
+
+        let (client, conn) = tokio_postgres::connect(test_dsn(), tokio_postgres::NoTls)
+            .await
+            .expect("connect to PostgreSQL");
+        tokio::spawn(conn);
+        let cold = client
+            .query(
+                "SELECT id FROM ctas.threat_records WHERE starts_with(id, $1)",
+                &[&prefix],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+
+        let graph_db =
+            neo4rs::Graph::new(env("NEO4J_URI"), env("NEO4J_USER"), env("NEO4J_PASSWORD"))
+                .expect("connect to Neo4j");
+        let mut rows = graph_db
+            .execute(
+                neo4rs::query("MATCH (r:ThreatRecord) WHERE r.id STARTS WITH $p RETURN r.id AS id")
+                    .param("p", prefix),
+            )
+            .await
+            .unwrap();
+        let mut graph = Vec::new();
+        while let Some(row) = rows.next().await.unwrap() {
+            graph.push(row.get::<String>("id").unwrap());
+        }
+        Stores {
+            hot,
+            warm,
+            cold,
+            graph,
+        }
+    })
+}
+
+/// Every acknowledged record in every tier exactly once; of a request that got no
+/// answer, all of it or none, in every tier alike.
+fn check_exactly_once(seen: &Seen, stores: &Stores) {
+    let acked = seen.acked_ids();
+    let cold: HashSet<&String> = stores.cold.iter().collect();
+    let graph: HashSet<&String> = stores.graph.iter().collect();
+    assert_eq!(
+        cold.len(),
+        stores.cold.len(),
+        "a record doubled in PostgreSQL"
+    );
+    assert_eq!(graph.len(), stores.graph.len(), "a record doubled in Neo4j");
+    let mut expected = acked.clone();
+    for ids in &seen.cut {
+        let stored = ids.iter().filter(|id| stores.hot.contains(*id)).count();
+        assert!(
+            stored == 0 || stored == ids.len(),
+            "a cut request of {} records is stored in part ({stored})",
+            ids.len()
+        );
+        if stored > 0 {
+            expected.extend(ids.iter().cloned());
+        }
+    }
+    let expected: HashSet<&String> = expected.iter().collect();
+    let hot: HashSet<&String> = stores.hot.iter().collect();
+    let warm: HashSet<&String> = stores.warm.iter().collect();
+    for (tier, held) in [
+        ("hot", &hot),
+        ("warm", &warm),
+        ("cold", &cold),
+        ("graph", &graph),
+    ] {
+        let missing: Vec<_> = expected.difference(held).take(5).collect();
+        let extra: Vec<_> = held.difference(&expected).take(5).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{tier}: {} held, {} expected; missing e.g. {missing:?}, unexpected e.g. {extra:?}",
+            held.len(),
+            expected.len()
+        );
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn run_tag(name: &str) -> String {
+    format!(
+        "{name}-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_millis()
+    )
+}
+
+fn sh(program: &str, args: &[&str]) {
+    let status = Command::new(program)
+        .args(args)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    assert!(status.success(), "{program} {args:?} failed: {status}");
+}
+
+fn scripts() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts")
+}
+
+/// 64 clients at once, half posting single records and half batches: every request is
+/// answered (the landed router hung for good under 16), and everything arrives.
+#[test]
+fn sixty_four_concurrent_clients_are_all_answered() {
+    let _serial = one_at_a_time();
+    let dir = fresh_dir("concurrency");
+    let router = Router::start(&dir);
+    let tag = run_tag("conc");
+    let stop = Arc::new(AtomicBool::new(false));
+    let singles = ingest_until(
+        &router.url,
+        &format!("{tag}-s"),
+        32,
+        (1, 1),
+        Duration::ZERO,
+        stop.clone(),
+        1,
+    );
+    let batches = ingest_until(
+        &router.url,
+        &format!("{tag}-b"),
+        32,
+        (10, 50),
+        Duration::ZERO,
+        stop.clone(),
+        2,
+    );
+    std::thread::sleep(Duration::from_secs(5));
+    stop.store(true, Ordering::Relaxed);
+    let (singles, batches) = (singles.join().unwrap(), batches.join().unwrap());
+    for seen in [&singles, &batches] {
+        assert!(
+            seen.cut.is_empty() && seen.other.is_empty(),
+            "unanswered or refused: {:?}",
+            seen.other
+        );
+    }
+    assert!(
+        singles.acked.len() >= 64,
+        "only {} single-record requests answered",
+        singles.acked.len()
+    );
+    eprintln!(
+        "64 clients, 5 s: {} single-record and {} batch requests acknowledged ({} records)",
+        singles.acked.len(),
+        batches.acked.len(),
+        singles.acked_ids().len() + batches.acked_ids().len()
+    );
+    // And the router still answers at once.
+    assert_eq!(router.get("/health").unwrap().0, 200);
+    router.wait_synced_within(Duration::from_secs(180));
+    router.stop();
+    let mut seen = singles;
+    seen.acked.extend(batches.acked);
+    check_exactly_once(&seen, &read_stores(&dir, &tag));
+}
+
+/// kill -9 three times at random moments while four clients ingest requests of 100 to
+/// 1,000 records: every acknowledged record ends in every tier exactly once, and no
+/// request the router did not answer is stored in part.
+#[test]
+fn three_kills_under_load_lose_and_double_nothing() {
+    let _serial = one_at_a_time();
+    let dir = fresh_dir("kill");
+    let port = free_port();
+    let mut router = Router::start_on(&dir, port);
+    let tag = run_tag("kill");
+    let mut rng = Rng::seeded();
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients = ingest_until(
+        &router.url,
+        &tag,
+        4,
+        (100, 1000),
+        Duration::from_millis(500),
+        stop.clone(),
+        rng.below(u64::MAX),
+    );
+    for _ in 0..3 {
+        std::thread::sleep(Duration::from_millis(500 + rng.below(2000)));
+        router.crash();
+        std::thread::sleep(Duration::from_millis(rng.below(500)));
+        router = Router::start_on(&dir, port);
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    stop.store(true, Ordering::Relaxed);
+    let seen = clients.join().unwrap();
+    assert!(
+        seen.other.is_empty(),
+        "answers other than 202: {:?}",
+        seen.other
+    );
+    let acked = seen.acked_ids().len();
+    eprintln!(
+        "3 kills: {acked} records acknowledged, {} requests cut",
+        seen.cut.len()
+    );
+    assert!(acked >= 5_000, "only {acked} records acknowledged");
+    router.wait_synced_within(Duration::from_secs(240));
+    router.stop();
+    check_exactly_once(&seen, &read_stores(&dir, &tag));
+}
+
+/// A tier stopped for 30 s: acknowledgements go on, its backlog grows while it is
+/// down and drains once it is back, and every tier converges.
+fn outage(tier: &str, down: impl FnOnce(), up: impl FnOnce()) {
+    let dir = fresh_dir(&format!("outage-{tier}"));
+    let router = Router::start(&dir);
+    let tag = run_tag(&format!("out{tier}"));
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients = ingest_until(
+        &router.url,
+        &tag,
+        2,
+        (50, 150),
+        Duration::from_millis(200),
+        stop.clone(),
+        3,
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let acked_before = router.get("/v1/status").unwrap().1["tiers"]["hot"]["records"]
+        .as_u64()
+        .unwrap();
+    down();
+    let down_at = Instant::now();
+    std::thread::sleep(Duration::from_secs(30));
+    let (_, status) = router.get("/v1/status").unwrap();
+    let acked_during = status["tiers"]["hot"]["records"].as_u64().unwrap() - acked_before;
+    assert!(
+        acked_during > 1000,
+        "only {acked_during} records acknowledged while {tier} was down"
+    );
+    assert!(
+        status["tiers"][tier]["pending"].as_u64().unwrap() > 1000,
+        "{status}"
+    );
+    assert!(!status["tiers"][tier]["last_error"].is_null(), "{status}");
+    eprintln!(
+        "{tier} down {:?}: {acked_during} records acknowledged meanwhile",
+        down_at.elapsed()
+    );
+    up();
+    std::thread::sleep(Duration::from_secs(3));
+    stop.store(true, Ordering::Relaxed);
+    let seen = clients.join().unwrap();
+    assert!(
+        seen.cut.is_empty() && seen.other.is_empty(),
+        "{:?}",
+        seen.other
+    );
+    let status = router.wait_synced_within(Duration::from_secs(180));
+    assert_eq!(
+        status["tiers"][tier]["dead_letters"], 0,
+        "an outage is no reason for a dead letter: {status}"
+    );
+    router.stop();
+    check_exactly_once(&seen, &read_stores(&dir, &tag));
+}
+
+#[test]
+fn postgresql_stopped_for_30_seconds_delays_but_loses_nothing() {
+    let _serial = one_at_a_time();
+    outage(
+        "cold",
+        || sh("pg_ctlcluster", &["15", "main", "stop", "-m", "fast"]),
+        || {
+            sh("pg_ctlcluster", &["15", "main", "start"]);
+            sh("pg_isready", &["-h", "127.0.0.1", "-t", "60"]);
+        },
+    );
+}
+
+#[test]
+fn neo4j_stopped_for_30_seconds_delays_but_loses_nothing() {
+    let _serial = one_at_a_time();
+    let script = scripts().join("neo4j.sh");
+    let script = script.to_str().unwrap();
+    outage(
+        "graph",
+        || sh("bash", &[script, "stop"]),
+        || sh("bash", &[script, "start"]),
+    );
+}
+
+/// A constraint the DBA added that one record breaks: the others flow, that record
+/// waits in the cold tier's dead letter (the other tiers took it), and once the
+/// constraint is gone a replay from the CLI delivers it.
+#[test]
+fn a_poison_record_waits_in_the_dead_letter_and_the_rest_flow() {
+    let _serial = one_at_a_time();
+    let dir = fresh_dir("poison");
+    let router = Router::start(&dir);
+    let tag = run_tag("poison");
+    // The router applies the schema on its first write; make sure it exists first.
+    let (s, _, _) = router.post(&json!({"id": format!("{tag}-warmup"), "kind": "domain", "value": format!("{tag}.example")}));
+    assert_eq!(s, 202);
+    router.wait_synced();
+    let sql = |q: String| {
+        rt().block_on(async {
+            let (client, conn) = tokio_postgres::connect(test_dsn(), tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            client.batch_execute(&q).await.unwrap();
+        })
+    };
+    sql(format!(
+        "ALTER TABLE ctas.threat_records ADD CONSTRAINT no_poison CHECK (id <> '{tag}-poison')"
+    ));
+    let records: Vec<Value> = (0..1000)
+        .map(|i| {
+            let id = if i == 437 {
+                format!("{tag}-poison")
+            } else {
+                format!("{tag}-{i}")
+            };
+            json!({"id": id, "kind": "domain", "value": format!("{id}.example")})
+        })
+        .collect();
+    let (status, _, body) = router.post(&Value::Array(records));
+    assert_eq!(status, 202, "{body}");
+    let status = router.wait_synced();
+    assert_eq!(status["tiers"]["cold"]["dead_letters"], 1, "{status}");
+    assert_eq!(status["tiers"]["warm"]["dead_letters"], 0, "{status}");
+    let (_, letters) = router.get("/v1/dead-letters?tier=cold").unwrap();
+    let letter = &letters["tiers"]["cold"]["letters"][0];
+    assert_eq!(
+        letter["record"]["id"],
+        json!(format!("{tag}-poison")),
+        "{letters}"
+    );
+    assert!(
+        letter["error"].as_str().unwrap().contains("23514"),
+        "{letter}"
+    );
+    let metrics = http_text(&format!("{}/metrics", router.url));
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "ctas_dead_letters{tier=\"cold\"} 1"),
+        "{metrics}"
+    );
+
+    let cli = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_ctas-router"))
+            .args(args)
+            .args(["--url", &router.url])
+            .output()
+            .unwrap()
+    };
+    let listed = cli(&["dead-letters", "--tier", "cold"]);
+    assert!(listed.status.success());
+    assert!(String::from_utf8_lossy(&listed.stdout).contains(&format!("{tag}-poison")));
+    let stores = read_cold_ids(&tag);
+    assert_eq!(
+        stores.len(),
+        1000,
+        "the 999 others and the warm-up are in PostgreSQL"
+    );
+    assert!(!stores.contains(&format!("{tag}-poison")));
+
+    sql("ALTER TABLE ctas.threat_records DROP CONSTRAINT no_poison".into());
+    let replayed = cli(&["dead-letters", "--replay", "--tier", "cold"]);
+    assert!(
+        replayed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replayed.stderr)
+    );
+    assert!(String::from_utf8_lossy(&replayed.stderr).contains("cold: 1 record(s) sent again"));
+    let status = router.wait_synced();
+    assert_eq!(status["tiers"]["cold"]["dead_letters"], 0, "{status}");
+    assert!(read_cold_ids(&tag).contains(&format!("{tag}-poison")));
+    router.stop();
+}
+
+fn read_cold_ids(prefix: &str) -> HashSet<String> {
+    rt().block_on(async {
+        let (client, conn) = tokio_postgres::connect(test_dsn(), tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        client
+            .query(
+                "SELECT id FROM ctas.threat_records WHERE starts_with(id, $1)",
+                &[&prefix],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    })
+}
+
+fn http_text(url: &str) -> String {
+    rt().block_on(async { reqwest::get(url).await.unwrap().text().await.unwrap() })
+}
+
+/// A lock on the cold tier's table (VACUUM FULL, REINDEX): status and trace answer
+/// within their timeout and name the tier that did not answer; ingest goes on.
+#[test]
+fn a_locked_cold_table_holds_up_nothing_but_its_worker() {
+    let _serial = one_at_a_time();
+    let dir = fresh_dir("lock");
+    let router = Router::start(&dir);
+    let tag = run_tag("lock");
+    let (s, _, body) = router.post(
+        &json!({"id": format!("{tag}-0"), "kind": "domain", "value": format!("{tag}.example")}),
+    );
+    assert_eq!(s, 202);
+    let id = body["ids"][0].as_str().unwrap().to_owned();
+    router.wait_synced();
+
+    let runtime = rt();
+    let locker = runtime.block_on(async {
+        let (client, conn) = tokio_postgres::connect(test_dsn(), tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        client
+            .batch_execute("BEGIN; LOCK TABLE ctas.threat_records IN ACCESS EXCLUSIVE MODE")
+            .await
+            .unwrap();
+        client
+    });
+    let (s, _, _) = router.post(
+        &json!({"id": format!("{tag}-1"), "kind": "domain", "value": format!("{tag}-1.example")}),
+    );
+    assert_eq!(s, 202, "ingest goes on");
+
+    let started = Instant::now();
+    let (code, status) = router.get("/v1/status").unwrap();
+    let took = started.elapsed();
+    assert_eq!(code, 200);
+    assert!(took < Duration::from_secs(5), "status took {took:?}");
+    assert!(status["tiers"]["cold"]["records"].is_null(), "{status}");
+    assert!(
+        status["tiers"]["cold"]["error"].as_str().is_some(),
+        "{status}"
+    );
+    assert!(
+        status["tiers"]["warm"]["records"].as_u64().is_some(),
+        "{status}"
+    );
+
+    let started = Instant::now();
+    let (code, trace) = router.get(&format!("/v1/records/{id}/trace")).unwrap();
+    assert_eq!(code, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "trace took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(trace["tiers"]["hot"]["found"], true);
+    assert!(
+        trace["tiers"]["cold"]["error"].as_str().is_some(),
+        "{trace}"
+    );
+
+    runtime.block_on(async { locker.batch_execute("ROLLBACK").await.unwrap() });
+    drop(locker);
+    let status = router.wait_synced();
+    assert_eq!(
+        status["tiers"]["cold"]["dead_letters"], 0,
+        "a lock is no reason for a dead letter"
+    );
+    assert!(read_cold_ids(&tag).contains(&format!("{tag}-1")));
+    router.stop();
+}
