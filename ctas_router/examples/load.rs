@@ -6,6 +6,9 @@
 //!       GET /v1/records/{id} at a fixed RATE (open loop: a request is sent on schedule
 //!       whether or not the previous one answered), optionally while INGEST_CLIENTS post
 //!       1,000-record requests; p50/p99/max latency.
+//!   load sled DIR RECORDS_PER_REQUEST SECONDS
+//!       the floor: the same records written straight into sled by one thread, each
+//!       request's records inserted under their ids and flushed, no HTTP, no router.
 //!   load synced URL RECORDS
 //!       post RECORDS records in 1,000-record requests with 4 clients, then the time until
 //!       every tier holds them all (GET /v1/status).
@@ -202,6 +205,27 @@ async fn synced(url: &str, n: u64) -> Value {
            "every_tier_after_s": secs, "records_per_s_to_every_tier": acked as f64 / secs})
 }
 
+fn sled_floor(dir: &str, per_request: u64, seconds: u64) -> Value {
+    let db = sled::open(dir).expect("open sled");
+    let tree = db.open_tree("records").unwrap();
+    let started = Instant::now();
+    let mut written = 0u64;
+    let now = chrono::Utc::now();
+    while started.elapsed() < Duration::from_secs(seconds) {
+        for r in records(&tag(), 0, written, per_request) {
+            let input: ctas_core::model::RecordInput = serde_json::from_value(r).unwrap();
+            let record = input.into_record(now).unwrap();
+            tree.insert(record.id.as_bytes(), serde_json::to_vec(&record).unwrap())
+                .unwrap();
+        }
+        db.flush().unwrap();
+        written += per_request;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    json!({"bench": "sled-floor", "records_per_request": per_request, "records": written,
+           "seconds": secs, "records_per_s": written as f64 / secs})
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -222,8 +246,9 @@ async fn main() {
             .await
         }
         Some("synced") => synced(&args[2], n(3)).await,
+        Some("sled") => sled_floor(&args[2], n(3), n(4)),
         _ => {
-            eprintln!("usage: load ingest URL CLIENTS RECORDS_PER_REQUEST SECONDS | lookup URL RATE SECONDS [INGEST_CLIENTS] | synced URL RECORDS");
+            eprintln!("usage: load ingest URL CLIENTS RECORDS_PER_REQUEST SECONDS | lookup URL RATE SECONDS [INGEST_CLIENTS] | synced URL RECORDS | sled DIR RECORDS_PER_REQUEST SECONDS");
             std::process::exit(2);
         }
     };

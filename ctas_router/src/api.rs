@@ -61,6 +61,9 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Last error per downstream tier.
     pub last_error: Arc<[std::sync::Mutex<Option<String>>; 3]>,
+    /// Where CPU work of requests (parsing, validating, analysing) runs, at a lower
+    /// priority than the handlers ([`crate::background`]).
+    pub background: tokio::runtime::Handle,
 }
 
 /// The router's HTTP routes.
@@ -309,7 +312,9 @@ async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> R
         let format = body_format(&headers, true)?;
         // Parsing, validating and encoding are CPU work: off the runtime's threads, so
         // lookups keep their latency while large requests come in.
-        let (prepared, ids) = tokio::task::spawn_blocking(move || validate(format, &body))
+        let (prepared, ids) = s
+            .background
+            .spawn_blocking(move || validate(format, &body))
             .await
             .map_err(Problem::internal)??;
         s.hot.ingest(prepared).await.map_err(hot_problem)?;
@@ -566,6 +571,7 @@ pub struct AnalyzeQuery {
 /// as SQL's `ctas_analyze` (the router has no warninglists or pattern sets of its own:
 /// those live in the cold tier, where `ctas_analyze` reads them).
 async fn analyze(
+    State(s): State<AppState>,
     query: Result<Query<AnalyzeQuery>, QueryRejection>,
     headers: HeaderMap,
     body: Bytes,
@@ -603,7 +609,14 @@ async fn analyze(
         model,
         at: q.at.unwrap_or_else(Utc::now),
     };
-    let result = analysis::analyze(&report, &Warninglists::default(), None, &settings)
+    // Extraction over a long report is CPU work: off the runtime's threads.
+    let result = s
+        .background
+        .spawn_blocking(move || {
+            analysis::analyze(&report, &Warninglists::default(), None, &settings)
+        })
+        .await
+        .map_err(Problem::internal)?
         .map_err(|e| invalid("The report cannot be analysed", e.to_string()))?;
     Ok(Json(
         serde_json::to_value(result).map_err(Problem::internal)?,

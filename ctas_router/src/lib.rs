@@ -7,6 +7,7 @@
 //! an unreachable tier delays a record but never loses or doubles it.
 
 pub mod api;
+pub mod background;
 pub mod config;
 pub mod hot;
 pub mod metrics;

@@ -127,10 +127,15 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let hot_dir = settings.data_dir.join("hot");
     let hot = Hot::open(&hot_dir)
         .with_context(|| format!("cannot open the hot tier at {}", hot_dir.display()))?;
+    let background =
+        ctas_router::background::runtime().context("cannot start the background runtime")?;
     let warm_endpoint = settings.warm_endpoint();
+    // The embedded SurrealDB runs its engine on the runtime that opens it.
+    let endpoint = warm_endpoint.clone();
     let warm = Arc::new(
-        Warm::connect(&warm_endpoint)
-            .await
+        background
+            .spawn(async move { Warm::connect(&endpoint).await })
+            .await?
             .with_context(|| format!("cannot open the warm tier at {warm_endpoint}"))?,
     );
     let cold = Arc::new(Cold::writer(&settings.pg_dsn)?);
@@ -152,9 +157,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         batch_size: settings.batch_size.max(1),
     };
     let workers = [
-        tokio::spawn(sync::run(warm.clone(), ctx.clone(), stopped.clone())),
-        tokio::spawn(sync::run(cold.clone(), ctx.clone(), stopped.clone())),
-        tokio::spawn(sync::run(graph.clone(), ctx, stopped)),
+        background.spawn(sync::run(warm.clone(), ctx.clone(), stopped.clone())),
+        background.spawn(sync::run(cold.clone(), ctx.clone(), stopped.clone())),
+        background.spawn(sync::run(graph.clone(), ctx, stopped)),
     ];
 
     let app = api::routes(AppState {
@@ -165,6 +170,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         wake,
         metrics,
         last_error,
+        background: background.handle().clone(),
     });
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
@@ -185,6 +191,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         let _ = w.await;
     }
     tokio::task::spawn_blocking(move || hot.close()).await??;
+    background.shutdown_background();
     Ok(())
 }
 
