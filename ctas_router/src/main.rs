@@ -181,6 +181,12 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         warm = %warm_endpoint,
         "ctas-router ready"
     );
+    // Answers go out at once rather than waiting on Nagle's algorithm for an ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
