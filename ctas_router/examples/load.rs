@@ -143,7 +143,9 @@ async fn lookup(url: &str, rate: u64, seconds: u64, ingesting: usize) -> Value {
             let (addr, ids) = (addr.clone(), ids.clone());
             tokio::spawn(async move {
                 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-                let stream = tokio::net::TcpStream::connect(&addr).await.expect("router reachable");
+                let stream = tokio::net::TcpStream::connect(&addr)
+                    .await
+                    .expect("router reachable");
                 stream.set_nodelay(true).unwrap();
                 let mut stream = BufReader::new(stream);
                 let mut lat = Vec::new();
@@ -156,7 +158,11 @@ async fn lookup(url: &str, rate: u64, seconds: u64, ingesting: usize) -> Value {
                     // generator's, not the router's. Later than that, the request was held
                     // up by the answer before it, and counts from when it was due.
                     let sent = Instant::now();
-                    let from = if sent.duration_since(due) > TIMER_SLACK { due } else { sent };
+                    let from = if sent.duration_since(due) > TIMER_SLACK {
+                        due
+                    } else {
+                        sent
+                    };
                     let id = &ids[i as usize % ids.len()];
                     let req = format!("GET /v1/records/{id} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
                     stream.get_mut().write_all(req.as_bytes()).await.unwrap();
@@ -176,7 +182,10 @@ async fn lookup(url: &str, rate: u64, seconds: u64, ingesting: usize) -> Value {
                     }
                     let mut body = vec![0u8; length];
                     stream.read_exact(&mut body).await.unwrap();
-                    lat.push((from.elapsed().as_secs_f64() * 1e3, sent.elapsed().as_secs_f64() * 1e3));
+                    lat.push((
+                        from.elapsed().as_secs_f64() * 1e3,
+                        sent.elapsed().as_secs_f64() * 1e3,
+                    ));
                     i += CONNECTIONS;
                 }
                 lat
