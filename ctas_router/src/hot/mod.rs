@@ -410,3 +410,101 @@ fn count(trees: &Trees, state: &writer::State) -> Result<Counts, HotError> {
 
 /// Sender half of the writer's queue, shared by every request.
 type Queue = mpsc::Sender<writer::Command>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!(
+            "ctas-hot-{name}-{}-{}",
+            std::process::id(),
+            chrono::Utc::now().timestamp_nanos_opt().unwrap()
+        ));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn record(value: &str) -> ThreatRecord {
+        serde_json::from_value::<ctas_core::model::RecordInput>(
+            serde_json::json!({"kind": "domain", "value": value}),
+        )
+        .unwrap()
+        .into_record(chrono::Utc::now())
+        .unwrap()
+    }
+
+    /// A data directory of the router's earlier layout (a tree of record ids per tier)
+    /// keeps what was waiting: it becomes log entries for those tiers.
+    #[test]
+    fn outboxes_of_the_earlier_layout_are_adopted() {
+        let d = dir("adopt");
+        let (a, b) = (record("a.example"), record("b.example"));
+        {
+            let db = sled::open(&d).unwrap();
+            let records = db.open_tree("records").unwrap();
+            for r in [&a, &b] {
+                records
+                    .insert(r.id.as_bytes(), serde_json::to_vec(r).unwrap())
+                    .unwrap();
+            }
+            let cold = db.open_tree("outbox:cold").unwrap();
+            cold.insert(7u64.to_be_bytes(), a.id.as_bytes()).unwrap();
+            cold.insert(9u64.to_be_bytes(), b.id.as_bytes()).unwrap();
+            db.open_tree("outbox:warm").unwrap();
+            db.flush().unwrap();
+        }
+        let hot = Hot::open(&d).unwrap();
+        let counts = hot.counts();
+        assert_eq!((counts.records, counts.pending), (2, [0, 2, 0]));
+        let mut reader = hot.reader(TierName::Cold).unwrap();
+        let batch = hot.read(&mut reader, 10, 1 << 20).unwrap();
+        let got: Vec<&ThreatRecord> = batch.items.iter().map(|(_, r)| r).collect();
+        assert_eq!(got, vec![&a, &b]);
+        let mut warm = hot.reader(TierName::Warm).unwrap();
+        assert!(hot.read(&mut warm, 10, 1 << 20).unwrap().items.is_empty());
+        hot.close().unwrap();
+        drop(hot);
+        // Adopted once: opening again finds the same two waiting, not four.
+        let hot = Hot::open(&d).unwrap();
+        assert_eq!(hot.counts().pending, [0, 2, 0]);
+        hot.close().unwrap();
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// Records read in batches across entries, confirmed, and collected from the log
+    /// once every tier has passed them; the counters follow.
+    #[tokio::test]
+    async fn the_log_is_read_in_batches_and_collected_when_every_tier_passed() {
+        let d = dir("log");
+        let hot = Hot::open(&d).unwrap();
+        let first: Vec<ThreatRecord> = (0..5).map(|i| record(&format!("{i}.example"))).collect();
+        let second: Vec<ThreatRecord> = (5..8).map(|i| record(&format!("{i}.example"))).collect();
+        hot.ingest(Prepared::new(&first).unwrap()).await.unwrap();
+        hot.ingest(Prepared::new(&second).unwrap()).await.unwrap();
+        assert_eq!(hot.counts().pending, [8, 8, 8]);
+        assert_eq!(hot.get(&second[2].id).unwrap().as_ref(), Some(&second[2]));
+        for tier in TierName::DOWNSTREAM {
+            let mut reader = hot.reader(tier).unwrap();
+            let mut seen = Vec::new();
+            loop {
+                let batch = hot.read(&mut reader, 3, 1 << 20).unwrap();
+                if batch.items.is_empty() {
+                    break;
+                }
+                seen.extend(batch.items.iter().map(|(_, r)| r.id.clone()));
+                hot.advance(&mut reader, &batch).await.unwrap();
+            }
+            let want: Vec<String> = first.iter().chain(&second).map(|r| r.id.clone()).collect();
+            assert_eq!(seen, want, "{tier}");
+        }
+        assert_eq!(hot.counts().pending, [0, 0, 0]);
+        assert_eq!(hot.counts().records, 8);
+        assert!(
+            hot.trees.log.is_empty(),
+            "entries every tier passed are collected"
+        );
+        hot.close().unwrap();
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}
