@@ -39,7 +39,7 @@ bench-hotspot: ## Gi* on 100,000 H3 cells against PySAL esda (benches/RESULTS.md
 bench-dbscan: ## DBSCAN of 1M points against PostGIS ST_ClusterDBSCAN (benches/RESULTS.md)
 	bash scripts/bench.sh dbscan
 
-bench-h3: ## ctas_h3_cell per row against a trivial SQL function and h3-pg if installed (scripts/h3pg.sh)
+bench-h3: ## ctas_h3_cell per row against a trivial SQL function
 	bash scripts/bench.sh h3
 
 bench-ioc: ## IOC extraction on 10 MB of reports: ctas_core, SQL, iocextract, ioc-finder

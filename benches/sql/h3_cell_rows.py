@@ -5,8 +5,9 @@
 N random points in a table of the benchmarks' database; each query aggregates the
 function over every row, 5 times after a warm-up, median; parallel query off.
 
-With h3-pg installed (`scripts/h3pg.sh` builds it from source trees), its
-`h3_latlng_to_cell` runs in the same run, and every row's cell is compared with ours.
+h3-pg is not in the package registries this project installs from; its figures in
+benches/RESULTS.md were measured once, from source trees brought in by hand, and are
+kept there as such.
 """
 
 from __future__ import annotations
@@ -43,24 +44,6 @@ def main() -> None:
                 "SELECT sum(ctas_h3_cell(lat, lng, 15) % 7) FROM h3_points"
             ),
         }
-        h3pg = conn.execute(
-            "SELECT default_version FROM pg_available_extensions WHERE name = 'h3'"
-        ).fetchone()
-        if h3pg is None:
-            print("h3-pg is not installed (scripts/h3pg.sh builds it): no comparison with it\n")
-        else:
-            conn.execute("CREATE EXTENSION IF NOT EXISTS h3")
-            for res in (9, 15):
-                queries[f"h3-pg h3_latlng_to_cell(point(lng, lat), {res})"] = (
-                    f"SELECT sum(h3_latlng_to_cell(point(lng, lat), {res})::bigint % 7)"
-                    " FROM h3_points"
-                )
-                differ = conn.execute(
-                    f"SELECT count(*) FROM h3_points WHERE ctas_h3_cell(lat, lng, {res})"
-                    f" <> h3_latlng_to_cell(point(lng, lat), {res})::bigint"
-                ).fetchone()[0]
-                print(f"resolution {res}: cells that differ from h3-pg's: {differ:,} of {rows:,}")
-            print(f"h3-pg {conn.execute('SELECT h3_get_extension_version()').fetchone()[0]}\n")
         results = {name: benchdb.median_seconds(conn, q, RUNS) for name, q in queries.items()}
     print(f"{rows:,} rows, median of {RUNS}, one core\n")
     benchdb.floor_table(results, rows, "floor: trivial SQL function (inlined)")
