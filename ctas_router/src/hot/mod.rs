@@ -359,8 +359,20 @@ impl Hot {
     /// Send `tier`'s dead letters to it again (after the cause was fixed); returns
     /// how many. Each goes as the hot tier holds it now, which may be newer.
     pub async fn replay(&self, tier: TierName) -> Result<u64, HotError> {
-        self.send(|reply| writer::Command::Replay { tier, reply })
-            .await
+        // As many as there are now, in chunks; letters that come back meanwhile (the cause
+        // is not fixed yet) wait for the next replay rather than cycle for ever.
+        let there = self.counts().dead[tier.index()];
+        let mut sent = 0;
+        while sent < there {
+            let n = self
+                .send(|reply| writer::Command::Replay { tier, reply })
+                .await?;
+            sent += n;
+            if n < writer::REPLAY_CHUNK as u64 {
+                break;
+            }
+        }
+        Ok(sent)
     }
 
     /// Stop the writer after what is queued, and flush everything to disk.
@@ -504,6 +516,52 @@ mod tests {
             hot.trees.log.is_empty(),
             "entries every tier passed are collected"
         );
+        hot.close().unwrap();
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// Dead letters are replayed in chunks, all of those there were, and only to their
+    /// tier: the others do not see the replayed records again.
+    #[tokio::test]
+    async fn dead_letters_are_replayed_in_chunks_to_their_tier_alone() {
+        let d = dir("replay");
+        let hot = Hot::open(&d).unwrap();
+        let n = writer::REPLAY_CHUNK + 5;
+        let records: Vec<ThreatRecord> = (0..n).map(|i| record(&format!("{i}.example"))).collect();
+        hot.ingest(Prepared::new(&records).unwrap()).await.unwrap();
+        for tier in TierName::DOWNSTREAM {
+            let mut reader = hot.reader(tier).unwrap();
+            let batch = hot.read(&mut reader, n, usize::MAX).unwrap();
+            assert_eq!(batch.items.len(), n);
+            if tier == TierName::Cold {
+                let letters = batch
+                    .items
+                    .iter()
+                    .map(|(p, r)| {
+                        let letter = DeadLetter {
+                            record: r.clone(),
+                            error: "check constraint (SQLSTATE 23514)".into(),
+                            at: chrono::Utc::now(),
+                        };
+                        (*p, letter)
+                    })
+                    .collect();
+                hot.dead_letter(tier, letters).await.unwrap();
+            }
+            hot.advance(&mut reader, &batch).await.unwrap();
+        }
+        assert_eq!(hot.counts().dead, [0, n as u64, 0]);
+        assert_eq!(hot.dead_letters(TierName::Cold, 3).unwrap().len(), 3);
+        assert_eq!(hot.replay(TierName::Cold).await.unwrap(), n as u64);
+        assert_eq!(hot.counts().dead, [0, 0, 0]);
+        assert_eq!(hot.counts().pending, [0, n as u64, 0]);
+        let mut cold = hot.reader(TierName::Cold).unwrap();
+        let again = hot.read(&mut cold, 2 * n, usize::MAX).unwrap();
+        let ids: std::collections::HashSet<&str> =
+            again.items.iter().map(|(_, r)| r.id.as_str()).collect();
+        assert_eq!(ids.len(), n, "every letter replayed once");
+        let mut warm = hot.reader(TierName::Warm).unwrap();
+        assert!(hot.read(&mut warm, n, usize::MAX).unwrap().items.is_empty());
         hot.close().unwrap();
         std::fs::remove_dir_all(&d).unwrap();
     }

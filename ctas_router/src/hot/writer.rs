@@ -20,6 +20,10 @@ use crate::tiers::TierName;
 /// Most commands written under one flush (bounds a group's latency and memory).
 const MAX_GROUP: usize = 4096;
 
+/// Most dead letters one replay command sends again: a tier with millions of them is
+/// replayed in entries of this size, and ingest is not held up behind one huge entry.
+pub const REPLAY_CHUNK: usize = 10_000;
+
 type Reply<T> = oneshot::Sender<Result<T, HotError>>;
 
 /// A write for the writer thread.
@@ -43,7 +47,7 @@ pub enum Command {
         letters: Vec<(Position, Vec<u8>)>,
         reply: Reply<()>,
     },
-    /// Send a tier's dead letters again.
+    /// Send up to [`REPLAY_CHUNK`] of a tier's oldest dead letters again.
     Replay { tier: TierName, reply: Reply<u64> },
 }
 
@@ -231,7 +235,9 @@ impl Writer {
                 } => match self.advance(tier, to) {
                     Ok(()) => {
                         pending[tier.index()] -= confirmed as i64;
-                        let _ = reply.send(Ok(()));
+                        // Answered with the others, after the counters moved, so that
+                        // whoever hears "done" reads counters that include it.
+                        done.push(Done::Unit(reply));
                     }
                     Err(e) => {
                         let _ = reply.send(Err(e));
@@ -342,8 +348,8 @@ impl Writer {
         Ok(())
     }
 
-    /// A tier's dead letters as one new entry for that tier alone, each record as the
-    /// index holds it now; the letters go once the entry is written.
+    /// A tier's oldest dead letters as one new entry for that tier alone, each record as
+    /// the index holds it now; the letters go once the entry is written.
     fn replay(&mut self, tier: TierName) -> Result<u64, HotError> {
         let tree = self.trees.dead[tier.index()].clone();
         let mut keys = Vec::new();
@@ -351,7 +357,7 @@ impl Writer {
             ids: Vec::new(),
             json: Vec::new(),
         };
-        for kv in tree.iter() {
+        for kv in tree.iter().take(REPLAY_CHUNK) {
             let (k, v) = kv?;
             let letter: super::DeadLetter = serde_json::from_slice(&v)
                 .map_err(|e| HotError::Corrupt(format!("dead letter does not decode: {e}")))?;
