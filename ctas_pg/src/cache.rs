@@ -11,6 +11,9 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use pgrx::prelude::*;
+use pgrx::PgSqlErrorCode;
+
+use crate::error::raise;
 
 /// The version of a cached source: `(epoch, xmin)` of its `ctas_cache_epochs` row.
 pub(crate) type Epoch = (i64, i64);
@@ -48,14 +51,23 @@ pub(crate) fn epoch(name: &'static str) -> Epoch {
     let query =
         format!("SELECT epoch, xmin::text::bigint FROM ctas_cache_epochs WHERE name = '{name}'");
     let read = Spi::connect(|c| {
-        c.select(&query, Some(1), &[])?
-            .first()
-            .get_two::<i64, i64>()
+        let table = c.select(&query, Some(1), &[])?;
+        // An empty result has no first row to read: say what is missing instead.
+        if table.is_empty() {
+            return Ok((None, None));
+        }
+        table.first().get_two::<i64, i64>()
     });
     let e = match read {
         Ok((Some(epoch), Some(xmin))) => (epoch, xmin),
-        Ok(_) => error!("ctas_cache_epochs has no row {name:?}; reinstall the extension"),
-        Err(err) => error!("cannot read ctas_cache_epochs: {err}"),
+        Ok(_) => raise(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("ctas_cache_epochs has no row {name:?}; reinstall the extension"),
+        ),
+        Err(err) => raise(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("cannot read ctas_cache_epochs: {err}"),
+        ),
     };
     SEEN.with_borrow_mut(|seen| {
         if !matches!(seen, Some((at, _)) if *at == now) {

@@ -32,6 +32,13 @@ impl RaiseSql for ScoreError {
     }
 }
 
+/// End the statement with an ERROR of this SQLSTATE, for what is not a core error: an
+/// extension table not in the state the extension left it in (55000), a row in it that
+/// CTAS cannot read (22000), text that is not UTF-8 (22021).
+pub(crate) fn raise(code: PgSqlErrorCode, message: String) -> ! {
+    ereport!(ERROR, code, message);
+}
+
 /// Unwrap `result`, or end the statement with an SQL ERROR built from the error.
 pub(crate) fn or_raise<T, E: RaiseSql + std::fmt::Display>(result: Result<T, E>) -> T {
     match result {

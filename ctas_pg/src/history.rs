@@ -9,6 +9,15 @@
 use ctas_core::model::indicator_id;
 use ctas_core::schema::{MIGRATIONS, PREAMBLE};
 use pgrx::prelude::*;
+use pgrx::PgSqlErrorCode;
+
+/// The schema could not be brought up to date (55000, with what SPI said).
+fn not_ready(message: String) -> ! {
+    crate::error::raise(
+        PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+        message,
+    )
+}
 
 /// Apply the cold-tier migrations not yet recorded in `ctas.schema_migrations` (the
 /// same files, lock and record as ctas-router); returns the versions it applied.
@@ -16,21 +25,22 @@ use pgrx::prelude::*;
 fn ctas_schema_upgrade() -> SetOfIterator<'static, &'static str> {
     // IF NOT EXISTS is chatty about what exists; only the applied versions matter here.
     Spi::run("SELECT set_config('client_min_messages', 'warning', true)")
-        .unwrap_or_else(|e| error!("ctas_schema_upgrade: {e}"));
-    Spi::run(PREAMBLE).unwrap_or_else(|e| error!("ctas_schema_upgrade: {e}"));
+        .unwrap_or_else(|e| not_ready(format!("ctas_schema_upgrade: {e}")));
+    Spi::run(PREAMBLE).unwrap_or_else(|e| not_ready(format!("ctas_schema_upgrade: {e}")));
     let mut applied = Vec::new();
     for (version, sql) in MIGRATIONS {
         let done = Spi::get_one::<bool>(&format!(
             "SELECT EXISTS (SELECT 1 FROM ctas.schema_migrations WHERE version = '{version}')"
         ))
-        .unwrap_or_else(|e| error!("ctas_schema_upgrade: {e}"));
+        .unwrap_or_else(|e| not_ready(format!("ctas_schema_upgrade: {e}")));
         if done != Some(true) {
-            Spi::run(sql)
-                .unwrap_or_else(|e| error!("ctas_schema_upgrade: migration {version}: {e}"));
+            Spi::run(sql).unwrap_or_else(|e| {
+                not_ready(format!("ctas_schema_upgrade: migration {version}: {e}"))
+            });
             Spi::run(&format!(
                 "INSERT INTO ctas.schema_migrations (version) VALUES ('{version}')"
             ))
-            .unwrap_or_else(|e| error!("ctas_schema_upgrade: {e}"));
+            .unwrap_or_else(|e| not_ready(format!("ctas_schema_upgrade: {e}")));
             applied.push(*version);
         }
     }
@@ -40,15 +50,15 @@ fn ctas_schema_upgrade() -> SetOfIterator<'static, &'static str> {
     let postgis = Spi::get_one::<bool>(
         "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'postgis')",
     )
-    .unwrap_or_else(|e| error!("ctas_schema_upgrade: {e}"));
+    .unwrap_or_else(|e| not_ready(format!("ctas_schema_upgrade: {e}")));
     let has_geom = Spi::get_one::<bool>(
         "SELECT EXISTS (SELECT 1 FROM information_schema.columns \
          WHERE table_schema = 'ctas' AND table_name = 'reports' AND column_name = 'geom')",
     )
-    .unwrap_or_else(|e| error!("ctas_schema_upgrade: {e}"));
+    .unwrap_or_else(|e| not_ready(format!("ctas_schema_upgrade: {e}")));
     if postgis == Some(true) && has_geom != Some(true) {
         Spi::run(REPORTS_GEOMETRY)
-            .unwrap_or_else(|e| error!("ctas_schema_upgrade: reports.geom: {e}"));
+            .unwrap_or_else(|e| not_ready(format!("ctas_schema_upgrade: reports.geom: {e}")));
         applied.push("reports.geom (PostGIS)");
     }
     SetOfIterator::new(applied)

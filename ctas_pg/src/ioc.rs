@@ -11,7 +11,7 @@ use pgrx::prelude::*;
 use pgrx::{IntoDatum, JsonB, PgSqlErrorCode};
 
 use crate::cache::{self, Epoch};
-use crate::error::{no_nulls, or_raise, RaiseSql};
+use crate::error::{no_nulls, or_raise, raise, RaiseSql};
 use crate::fmgr::{arg, v1_call_convention};
 use crate::srf::Rows;
 
@@ -51,7 +51,12 @@ pub(crate) fn warninglists() -> Rc<Warninglists> {
             let name: String = row.get(1)?.unwrap_or_default();
             let list_type: String = row.get(2)?.unwrap_or_default();
             let Some(list_type) = ListType::parse(&list_type) else {
-                error!("warninglist {name:?} in ctas_warninglists has list_type {list_type:?}");
+                raise(
+                    PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
+                    format!(
+                        "warninglist {name:?} in ctas_warninglists has list_type {list_type:?}"
+                    ),
+                );
             };
             lists.push(Warninglist {
                 description: row.get(3)?.unwrap_or_default(),
@@ -70,7 +75,12 @@ pub(crate) fn warninglists() -> Rc<Warninglists> {
         }
         Ok::<_, pgrx::spi::Error>(lists)
     });
-    let parsed = read.unwrap_or_else(|e| error!("cannot read ctas_warninglists: {e}"));
+    let parsed = read.unwrap_or_else(|e| {
+        raise(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("cannot read ctas_warninglists: {e}"),
+        )
+    });
     let lists = Rc::new(or_raise(Warninglists::new(&parsed)));
     LISTS.with_borrow_mut(|c| *c = Some((now, lists.clone())));
     lists
@@ -136,8 +146,12 @@ pub unsafe extern "C-unwind" fn ctas_extract_iocs_v1(
 ) -> pg_sys::Datum {
     pg_sys::submodules::panic::pgrx_extern_c_guard(|| {
         let text = pg_sys::pg_detoast_datum_packed(arg(fcinfo, 0).cast_mut_ptr());
-        let body = pgrx::varlena::text_to_rust_str(text)
-            .unwrap_or_else(|e| error!("ctas_extract_iocs: the text is not UTF-8: {e}"));
+        let body = pgrx::varlena::text_to_rust_str(text).unwrap_or_else(|e| {
+            raise(
+                PgSqlErrorCode::ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
+                format!("ctas_extract_iocs: the text is not UTF-8: {e}"),
+            )
+        });
         let rows = Rows::materialize(fcinfo);
         let found = ioc::extract(body);
         let lists = if found.is_empty() {

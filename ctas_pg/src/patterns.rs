@@ -10,7 +10,7 @@ use pgrx::prelude::*;
 use pgrx::{JsonB, PgSqlErrorCode};
 
 use crate::cache::{self, Epoch};
-use crate::error::{or_raise, RaiseSql};
+use crate::error::{or_raise, raise, RaiseSql};
 use crate::ioc::CharPositions;
 
 impl RaiseSql for PatternError {
@@ -72,7 +72,10 @@ pub(crate) fn compiled(name: &str) -> Rc<Compiled> {
                 "Create it with INSERT INTO ctas_pattern_sets (name) VALUES (...), then add rows to ctas_patterns."
             );
         }
-        Err(e) => error!("cannot read ctas_patterns: {e}"),
+        Err(e) => raise(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("cannot read ctas_patterns: {e}"),
+        ),
     };
     let mut ids = Vec::with_capacity(rows.len());
     let mut meta = Vec::with_capacity(rows.len());

@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use ctas_core::score::{self, DecayModel, Evidence, ModelKind, Polynomial, ScoreError};
 use pgrx::aggregate::{Aggregate, ParallelOption};
 use pgrx::prelude::*;
-use pgrx::{AggregateName, Internal, JsonB, PgMemoryContexts};
+use pgrx::{AggregateName, Internal, JsonB, PgMemoryContexts, PgSqlErrorCode};
 
-use crate::error::or_raise;
+use crate::error::{or_raise, raise};
 use crate::fmgr::{arg, v1_call_convention, v1_former_name};
 
 /// Microseconds from the Unix epoch to PostgreSQL's (2000-01-01).
@@ -231,10 +231,17 @@ fn load_models() -> Vec<DecayModel> {
         .get_one::<JsonB>()
     });
     let rows: Vec<StoredModel> = match json {
-        Ok(Some(JsonB(v))) => serde_json::from_value(v)
-            .unwrap_or_else(|e| error!("ctas_decay_models has a row CTAS cannot read: {e}")),
+        Ok(Some(JsonB(v))) => serde_json::from_value(v).unwrap_or_else(|e| {
+            raise(
+                PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
+                format!("ctas_decay_models has a row CTAS cannot read: {e}"),
+            )
+        }),
         Ok(None) => Vec::new(),
-        Err(e) => error!("cannot read ctas_decay_models: {e}"),
+        Err(e) => raise(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("cannot read ctas_decay_models: {e}"),
+        ),
     };
     rows.into_iter()
         .map(|r| DecayModel {

@@ -77,6 +77,26 @@ fn noisy_or(ps: impl IntoIterator<Item = f64>) -> f64 {
     1.0 - ps.into_iter().map(|p| 1.0 - p).product::<f64>()
 }
 
+/// The noisy-OR of all but the i-th probability, for every i, in linear time: the
+/// product of the misses before i times the product of those after it (prefix and
+/// suffix products), where recomputing each one from scratch took O(n²) (a million
+/// sources: 844 s).
+fn leave_one_out(ps: &[f64]) -> Vec<f64> {
+    let mut after = vec![1.0; ps.len()];
+    for i in (0..ps.len().saturating_sub(1)).rev() {
+        after[i] = after[i + 1] * (1.0 - ps[i + 1]);
+    }
+    let mut before = 1.0;
+    ps.iter()
+        .zip(after)
+        .map(|(p, after)| {
+            let without = 1.0 - before * after;
+            before *= 1.0 - p;
+            without
+        })
+        .collect()
+}
+
 /// Pick the model: by exact name, or with `opencti` the OpenCTI rule for the
 /// evidence's kind (the highest order among the rules that match it).
 pub fn pick_model<'a>(
@@ -121,24 +141,16 @@ pub fn combine(
         bases.iter().map(|(_, b)| b.base / 100.0).collect()
     };
     let from_sources = noisy_or(probs.iter().copied());
+    let without = leave_one_out(&probs);
     let sources = bases
         .into_iter()
-        .enumerate()
-        .map(|(i, (source, b))| {
-            let without = noisy_or(
-                probs
-                    .iter()
-                    .enumerate()
-                    .filter(|(j, _)| *j != i)
-                    .map(|(_, p)| *p),
-            );
-            Contribution {
-                source,
-                base: b.base,
-                from: b.from,
-                contribution: for_people(100.0 * (from_sources - without)),
-                tags: b.tags,
-            }
+        .zip(without)
+        .map(|((source, b), without)| Contribution {
+            source,
+            base: b.base,
+            from: b.from,
+            contribution: for_people(100.0 * (from_sources - without)),
+            tags: b.tags,
         })
         .collect();
 
@@ -195,6 +207,21 @@ pub fn combine(
 mod tests {
     use super::*;
     use crate::score::decay::builtin_models;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Against the definition, written the slow way: the noisy-OR of the others.
+        #[test]
+        fn leave_one_out_is_the_noisy_or_of_the_others(ps in proptest::collection::vec(0.0f64..=1.0, 0..40)) {
+            let fast = leave_one_out(&ps);
+            prop_assert_eq!(fast.len(), ps.len());
+            for (i, got) in fast.iter().enumerate() {
+                let others = ps.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, p)| *p);
+                let want = 1.0 - others.map(|p| 1.0 - p).product::<f64>();
+                prop_assert!((got - want).abs() < 1e-12, "{i}: {got} vs {want}");
+            }
+        }
+    }
 
     fn at(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()
