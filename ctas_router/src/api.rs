@@ -2,10 +2,9 @@
 //!
 //! Errors are `application/problem+json` (RFC 9457) and name what was wrong.
 
+use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-
-use std::future::Future;
 use std::time::Duration;
 
 use axum::body::Bytes;

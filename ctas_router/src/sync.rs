@@ -48,14 +48,8 @@ pub struct WorkerContext {
 /// Drain `tier`'s share of the log until `shutdown` turns true.
 pub async fn run<T: Tier>(tier: Arc<T>, ctx: WorkerContext, mut shutdown: watch::Receiver<bool>) {
     let name = T::NAME;
-    let mut reader = match ctx.hot.reader(name) {
-        Ok(r) => Some(r),
-        Err(e) => {
-            tracing::error!(tier = %name, error = %e, "cannot read the tier's cursor; worker stopped");
-            *ctx.last_error[name.index()].lock().expect("poisoned") = Some(e.to_string());
-            return;
-        }
-    };
+    // Made from the tier's durable cursor when first needed, and again if lost.
+    let mut reader = None;
     let mut backoff = Duration::from_millis(100);
     loop {
         if *shutdown.borrow() {
@@ -106,15 +100,16 @@ async fn drain_once<T: Tier>(
     let name: TierName = T::NAME;
     // Reading decodes JSON and may touch the disk: off the runtime's threads.
     let (hot, limit) = (ctx.hot.clone(), ctx.batch_size);
-    let mut reader = slot
-        .take()
-        .expect("the reader is put back after every batch");
+    let mut reader = match slot.take() {
+        Some(r) => r,
+        None => ctx.hot.reader(name)?,
+    };
     let (reader, batch) = tokio::task::spawn_blocking(move || {
         let batch = hot.read(&mut reader, limit, MAX_BATCH_BYTES);
         (reader, batch)
     })
     .await
-    .expect("reading the log does not panic");
+    .map_err(|e| HotError::Corrupt(format!("reading the log for {name}: {e}")))?;
     let reader = slot.insert(reader);
     let batch = batch?;
     if batch.items.is_empty() && batch.end == reader.cursor() {
