@@ -162,6 +162,7 @@ fn read_stores(dir: &std::path::Path, prefix: &str) -> Stores {
         .map(|k| String::from_utf8(k.unwrap().to_vec()).unwrap())
         .collect();
     drop(db);
+    let cold = read_cold_ids(prefix);
     rt().block_on(async {
         let warm_db =
             surrealdb::engine::any::connect(format!("surrealkv://{}", dir.join("warm").display()))
@@ -176,21 +177,6 @@ fn read_stores(dir: &std::path::Path, prefix: &str) -> Stores {
         let warm = warm
             .into_iter()
             .filter(|id| id.starts_with(prefix))
-            .collect();
-
-        let (client, conn) = tokio_postgres::connect(test_dsn(), tokio_postgres::NoTls)
-            .await
-            .expect("connect to PostgreSQL");
-        tokio::spawn(conn);
-        let cold = client
-            .query(
-                "SELECT id FROM ctas.threat_records WHERE starts_with(id, $1)",
-                &[&prefix],
-            )
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get(0))
             .collect();
 
         let graph_db =
@@ -487,10 +473,7 @@ fn a_poison_record_waits_in_the_dead_letter_and_the_rest_flow() {
     router.wait_synced();
     let sql = |q: String| {
         rt().block_on(async {
-            let (client, conn) = tokio_postgres::connect(test_dsn(), tokio_postgres::NoTls)
-                .await
-                .unwrap();
-            tokio::spawn(conn);
+            let client = pg().await;
             client.batch_execute(&q).await.unwrap();
         })
     };
@@ -563,12 +546,10 @@ fn a_poison_record_waits_in_the_dead_letter_and_the_rest_flow() {
     router.stop();
 }
 
-fn read_cold_ids(prefix: &str) -> HashSet<String> {
+/// The ids PostgreSQL holds that start with `prefix`, read with tokio-postgres.
+fn read_cold_ids(prefix: &str) -> Vec<String> {
     rt().block_on(async {
-        let (client, conn) = tokio_postgres::connect(test_dsn(), tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(conn);
+        let client = pg().await;
         client
             .query(
                 "SELECT id FROM ctas.threat_records WHERE starts_with(id, $1)",
@@ -603,10 +584,7 @@ fn a_locked_cold_table_holds_up_nothing_but_its_worker() {
 
     let runtime = rt();
     let locker = runtime.block_on(async {
-        let (client, conn) = tokio_postgres::connect(test_dsn(), tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(conn);
+        let client = pg().await;
         client
             .batch_execute("BEGIN; LOCK TABLE ctas.threat_records IN ACCESS EXCLUSIVE MODE")
             .await

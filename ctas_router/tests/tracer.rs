@@ -177,8 +177,7 @@ fn the_router_and_sql_analyse_a_report_alike() {
     );
     assert_eq!(status, 200, "{from_router}");
     let from_sql: Value = rt().block_on(async {
-        let (client, conn) = tokio_postgres::connect(test_dsn(), tokio_postgres::NoTls).await.unwrap();
-        tokio::spawn(conn);
+        let client = pg().await;
         client.batch_execute("CREATE EXTENSION IF NOT EXISTS ctas").await.unwrap();
         let row = client
             .query_one(

@@ -178,16 +178,12 @@ pub mod http {
     }
 
     pub fn post(url: &str, body: &Value) -> (u16, String, Value) {
-        rt().block_on(async {
-            let r = Client::new().post(url).json(body).send().await.unwrap();
-            let status = r.status().as_u16();
-            let ctype = r
-                .headers()
-                .get("content-type")
-                .map(|v| v.to_str().unwrap().to_owned())
-                .unwrap_or_default();
-            (status, ctype, r.json().await.unwrap())
-        })
+        send(
+            "POST",
+            url,
+            Some("application/json"),
+            body.to_string().into_bytes(),
+        )
     }
 }
 
@@ -267,6 +263,15 @@ pub fn test_dsn() -> &'static str {
     })
 }
 
+/// A client of the tests' database, its connection driven on the caller's runtime.
+pub async fn pg() -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(test_dsn(), tokio_postgres::NoTls)
+        .await
+        .expect("connect to PostgreSQL");
+    tokio::spawn(conn);
+    client
+}
+
 /// Remove the test's nodes from Neo4j, which has one database for everyone.
 pub fn graph_forget(ids: &[&str]) {
     let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
@@ -286,10 +291,7 @@ pub fn graph_forget(ids: &[&str]) {
 /// The record as PostgreSQL holds it, read with tokio-postgres.
 pub fn cold_row(id: &str) -> Option<Value> {
     rt().block_on(async {
-        let (client, conn) = tokio_postgres::connect(test_dsn(), tokio_postgres::NoTls)
-            .await
-            .expect("connect to PostgreSQL");
-        tokio::spawn(conn);
+        let client = pg().await;
         let rows = client
             .query(
                 "SELECT to_jsonb(t) FROM ctas.threat_records t WHERE id = $1",
