@@ -78,6 +78,12 @@ async fn ingest_clients(
     acked.load(Ordering::Relaxed)
 }
 
+/// The JSON a request is answered with.
+async fn answer(request: reqwest::RequestBuilder) -> Value {
+    let r = request.send().await.expect("router reachable");
+    r.json().await.expect("a JSON answer")
+}
+
 fn tag() -> String {
     format!("load{}", chrono::Utc::now().timestamp_millis())
 }
@@ -103,15 +109,7 @@ async fn lookup(url: &str, rate: u64, seconds: u64, ingesting: usize) -> Value {
     // Ids to look up: ingest some first, and read them back by the ids the router gave.
     let http = reqwest::Client::new();
     let body = records(&tag(), 0, 0, 1000);
-    let r: Value = http
-        .post(format!("{url}/v1/records"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r = answer(http.post(format!("{url}/v1/records")).json(&body)).await;
     let ids: Vec<String> = r["ids"]
         .as_array()
         .unwrap()
@@ -228,17 +226,7 @@ async fn lookup(url: &str, rate: u64, seconds: u64, ingesting: usize) -> Value {
 
 async fn synced(url: &str, n: u64) -> Value {
     let http = reqwest::Client::new();
-    let status = |http: reqwest::Client| async move {
-        let s: Value = http
-            .get(format!("{url}/v1/status"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        s
-    };
+    let status = |http: reqwest::Client| answer(http.get(format!("{url}/v1/status")));
     let before = status(http.clone()).await;
     let started = Instant::now();
     let clients = 4;

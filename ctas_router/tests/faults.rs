@@ -246,14 +246,6 @@ fn check_exactly_once(seen: &Seen, stores: &Stores) {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn run_tag(name: &str) -> String {
     format!(
         "{name}-{}-{}",

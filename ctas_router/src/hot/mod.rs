@@ -172,11 +172,9 @@ impl Hot {
         })
     }
 
-    async fn send<T>(
-        &self,
-        make: impl FnOnce(oneshot::Sender<Result<T, HotError>>) -> writer::Command,
-    ) -> Result<T, HotError> {
-        let (tx, rx) = oneshot::channel();
+    /// Queue a write for the writer and wait until it is done.
+    async fn send(&self, op: writer::Op) -> Result<u64, HotError> {
+        let (reply, answer) = oneshot::channel();
         let sender = self
             .writer
             .lock()
@@ -184,19 +182,21 @@ impl Hot {
             .as_ref()
             .map(|h| h.sender.clone())
             .ok_or(HotError::Closed)?;
-        sender.send(make(tx)).map_err(|_| HotError::Closed)?;
-        rx.await.map_err(|_| HotError::Closed)?
+        sender
+            .send(writer::Command { op, reply })
+            .map_err(|_| HotError::Closed)?;
+        answer.await.map_err(|_| HotError::Closed)?
     }
 
     /// Store records for every downstream tier, durably: when this returns Ok, the
     /// records survive a crash of the router or the machine.
     pub async fn ingest(&self, records: Prepared) -> Result<(), HotError> {
-        self.send(|reply| writer::Command::Append {
+        self.send(writer::Op::Append {
             tiers: TierMask::ALL,
             records,
-            reply,
         })
         .await
+        .map(drop)
     }
 
     /// The record with this id, if the hot tier holds it.
@@ -306,11 +306,10 @@ impl Hot {
     /// not at once: a crash before then replays the batch, which the upserts absorb.
     pub async fn advance(&self, reader: &mut Reader, batch: &Batch) -> Result<(), HotError> {
         let (tier, to, confirmed) = (reader.tier, batch.end, batch.items.len() as u64);
-        self.send(|reply| writer::Command::Advance {
+        self.send(writer::Op::Advance {
             tier,
             to,
             confirmed,
-            reply,
         })
         .await?;
         reader.cursor = batch.end;
@@ -335,12 +334,9 @@ impl Hot {
                     .map_err(|source| HotError::Decode { id, source })
             })
             .collect::<Result<_, _>>()?;
-        self.send(|reply| writer::Command::DeadLetter {
-            tier,
-            letters,
-            reply,
-        })
-        .await
+        self.send(writer::Op::DeadLetter { tier, letters })
+            .await
+            .map(drop)
     }
 
     /// Up to `limit` of `tier`'s dead letters, oldest first.
@@ -364,9 +360,7 @@ impl Hot {
         let there = self.counts().dead[tier.index()];
         let mut sent = 0;
         while sent < there {
-            let n = self
-                .send(|reply| writer::Command::Replay { tier, reply })
-                .await?;
+            let n = self.send(writer::Op::Replay { tier }).await?;
             sent += n;
             if n < writer::REPLAY_CHUNK as u64 {
                 break;

@@ -24,31 +24,58 @@ const MAX_GROUP: usize = 4096;
 /// replayed in entries of this size, and ingest is not held up behind one huge entry.
 pub const REPLAY_CHUNK: usize = 10_000;
 
-type Reply<T> = oneshot::Sender<Result<T, HotError>>;
+/// Where the writer answers a command: a count (dead letters replayed) or 0.
+pub type Reply = oneshot::Sender<Result<u64, HotError>>;
 
-/// A write for the writer thread.
-pub enum Command {
+/// A write for the writer thread, and where to answer it once it is durable.
+pub struct Command {
+    /// The write.
+    pub op: Op,
+    /// Answered after the flush that covers the write (or with its error).
+    pub reply: Reply,
+}
+
+/// The writes the writer knows.
+pub enum Op {
     /// Records for some tiers: one new log entry, and the index by id.
-    Append {
-        tiers: TierMask,
-        records: Prepared,
-        reply: Reply<()>,
-    },
+    Append { tiers: TierMask, records: Prepared },
     /// A tier confirmed the records up to `to` (`confirmed` of them).
     Advance {
         tier: TierName,
         to: Position,
         confirmed: u64,
-        reply: Reply<()>,
     },
     /// Records a tier refused for good, encoded [`super::DeadLetter`]s.
     DeadLetter {
         tier: TierName,
         letters: Vec<(Position, Vec<u8>)>,
-        reply: Reply<()>,
     },
     /// Send up to [`REPLAY_CHUNK`] of a tier's oldest dead letters again.
-    Replay { tier: TierName, reply: Reply<u64> },
+    Replay { tier: TierName },
+}
+
+/// What a write changed, applied to the counters once the group is durable.
+#[derive(Default)]
+struct Effect {
+    records: u64,
+    pending: [i64; 3],
+    dead: [i64; 3],
+    /// Whether the group must flush before answering (a tier's confirmation need not:
+    /// lost in a crash, it only replays a batch the upserts absorb).
+    durable: bool,
+    /// What the command is answered with.
+    answer: u64,
+}
+
+impl Effect {
+    fn add(&mut self, other: &Effect) {
+        self.records += other.records;
+        for i in 0..3 {
+            self.pending[i] += other.pending[i];
+            self.dead[i] += other.dead[i];
+        }
+        self.durable |= other.durable;
+    }
 }
 
 /// What the writer knows beyond sled: the next sequence number and each tier's cursor.
@@ -178,12 +205,6 @@ struct Writer {
     state: State,
 }
 
-/// What to do once a group's flush has succeeded.
-enum Done {
-    Unit(Reply<()>),
-    Count(Reply<u64>, u64),
-}
-
 impl Writer {
     fn run(mut self, queue: mpsc::Receiver<Command>) {
         while let Ok(first) = queue.recv() {
@@ -198,110 +219,79 @@ impl Writer {
         }
     }
 
+    /// Write every command of the group, flush once if any needs it, move the counters
+    /// (status must not count what is not durable), then answer: whoever hears "done"
+    /// reads counters that include it.
     fn write_group(&mut self, group: Vec<Command>) {
+        let mut total = Effect::default();
         let mut done = Vec::with_capacity(group.len());
-        // Counter changes wait for the flush: status must not count what is not durable.
-        let mut records_added = 0u64;
-        let mut pending = [0i64; 3];
-        let mut dead = [0i64; 3];
-        let mut durable = false;
-        for command in group {
-            match command {
-                Command::Append {
-                    tiers,
-                    records,
-                    reply,
-                } => match self.append(tiers, &records) {
-                    Ok(added) => {
-                        records_added += added;
-                        for t in TierName::DOWNSTREAM
-                            .into_iter()
-                            .filter(|&t| tiers.contains(t))
-                        {
-                            pending[t.index()] += records.json.len() as i64;
-                        }
-                        durable = true;
-                        done.push(Done::Unit(reply));
-                    }
-                    Err(e) => {
-                        let _ = reply.send(Err(e));
-                    }
-                },
-                Command::Advance {
-                    tier,
-                    to,
-                    confirmed,
-                    reply,
-                } => match self.advance(tier, to) {
-                    Ok(()) => {
-                        pending[tier.index()] -= confirmed as i64;
-                        // Answered with the others, after the counters moved, so that
-                        // whoever hears "done" reads counters that include it.
-                        done.push(Done::Unit(reply));
-                    }
-                    Err(e) => {
-                        let _ = reply.send(Err(e));
-                    }
-                },
-                Command::DeadLetter {
-                    tier,
-                    letters,
-                    reply,
-                } => {
-                    let result = letters.iter().try_fold(0i64, |n, (p, json)| {
-                        let old =
-                            self.trees.dead[tier.index()].insert(p.to_key(), json.as_slice())?;
-                        Ok::<_, HotError>(n + i64::from(old.is_none()))
-                    });
-                    match result {
-                        Ok(n) => {
-                            dead[tier.index()] += n;
-                            durable = true;
-                            done.push(Done::Unit(reply));
-                        }
-                        Err(e) => {
-                            let _ = reply.send(Err(e));
-                        }
-                    }
+        for Command { op, reply } in group {
+            match self.apply(op) {
+                Ok(effect) => {
+                    total.add(&effect);
+                    done.push((reply, effect.answer));
                 }
-                Command::Replay { tier, reply } => match self.replay(tier) {
-                    Ok(n) => {
-                        pending[tier.index()] += n as i64;
-                        dead[tier.index()] -= n as i64;
-                        durable = true;
-                        done.push(Done::Count(reply, n));
-                    }
-                    Err(e) => {
-                        let _ = reply.send(Err(e));
-                    }
-                },
+                Err(e) => drop(reply.send(Err(e))),
             }
         }
-        if durable {
+        if total.durable {
             if let Err(e) = self.trees.db.flush() {
                 let message = format!("flush failed: {e}");
-                for d in done {
-                    match d {
-                        Done::Unit(r) => drop(r.send(Err(HotError::Corrupt(message.clone())))),
-                        Done::Count(r, _) => drop(r.send(Err(HotError::Corrupt(message.clone())))),
-                    }
+                for (reply, _) in done {
+                    drop(reply.send(Err(HotError::Corrupt(message.clone()))));
                 }
                 return;
             }
         }
         self.counts
             .records
-            .fetch_add(records_added, Ordering::Relaxed);
+            .fetch_add(total.records, Ordering::Relaxed);
         for i in 0..3 {
-            add(&self.counts.pending[i], pending[i]);
-            add(&self.counts.dead[i], dead[i]);
+            add(&self.counts.pending[i], total.pending[i]);
+            add(&self.counts.dead[i], total.dead[i]);
         }
-        for d in done {
-            match d {
-                Done::Unit(r) => drop(r.send(Ok(()))),
-                Done::Count(r, n) => drop(r.send(Ok(n))),
+        for (reply, answer) in done {
+            drop(reply.send(Ok(answer)));
+        }
+    }
+
+    fn apply(&mut self, op: Op) -> Result<Effect, HotError> {
+        let mut effect = Effect::default();
+        match op {
+            Op::Append { tiers, records } => {
+                effect.records = self.append(tiers, &records)?;
+                for t in TierName::DOWNSTREAM
+                    .into_iter()
+                    .filter(|&t| tiers.contains(t))
+                {
+                    effect.pending[t.index()] = records.json.len() as i64;
+                }
+                effect.durable = true;
+            }
+            Op::Advance {
+                tier,
+                to,
+                confirmed,
+            } => {
+                self.advance(tier, to)?;
+                effect.pending[tier.index()] = -(confirmed as i64);
+            }
+            Op::DeadLetter { tier, letters } => {
+                for (p, json) in &letters {
+                    let old = self.trees.dead[tier.index()].insert(p.to_key(), json.as_slice())?;
+                    effect.dead[tier.index()] += i64::from(old.is_none());
+                }
+                effect.durable = true;
+            }
+            Op::Replay { tier } => {
+                let n = self.replay(tier)?;
+                effect.pending[tier.index()] = n as i64;
+                effect.dead[tier.index()] = -(n as i64);
+                effect.durable = true;
+                effect.answer = n;
             }
         }
+        Ok(effect)
     }
 
     /// One log entry, then the index by id, then the mark that it is indexed: written

@@ -15,6 +15,15 @@ pub fn env(name: &str) -> String {
     })
 }
 
+/// A port nobody listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A router process on its own port and data directory, stopped on drop.
 pub struct Router {
     child: Option<Child>,
@@ -24,12 +33,7 @@ pub struct Router {
 
 impl Router {
     pub fn start(data_dir: &Path) -> Router {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Router::start_on(data_dir, port)
+        Router::start_on(data_dir, free_port())
     }
 
     /// On a given port: a router restarted after a crash answers where it did.
