@@ -431,6 +431,25 @@ mod tests {
         d
     }
 
+    /// Opens `d` once the handles dropped before have let go of it: sled releases its
+    /// file lock from its own background threads, a moment after the last handle drops.
+    fn reopen(d: &std::path::Path) -> Hot {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match Hot::open(d) {
+                Ok(hot) => return hot,
+                Err(HotError::Sled(sled::Error::Io(e)))
+                    if e.kind() == std::io::ErrorKind::Other
+                        && e.to_string().contains("could not acquire lock")
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+
     fn record(value: &str) -> ThreatRecord {
         serde_json::from_value::<ctas_core::model::RecordInput>(
             serde_json::json!({"kind": "domain", "value": value}),
@@ -460,7 +479,7 @@ mod tests {
             db.open_tree("outbox:warm").unwrap();
             db.flush().unwrap();
         }
-        let hot = Hot::open(&d).unwrap();
+        let hot = reopen(&d);
         let counts = hot.counts();
         assert_eq!((counts.records, counts.pending), (2, [0, 2, 0]));
         let mut reader = hot.reader(TierName::Cold).unwrap();
@@ -472,7 +491,7 @@ mod tests {
         hot.close().unwrap();
         drop(hot);
         // Adopted once: opening again finds the same two waiting, not four.
-        let hot = Hot::open(&d).unwrap();
+        let hot = reopen(&d);
         assert_eq!(hot.counts().pending, [0, 2, 0]);
         hot.close().unwrap();
         std::fs::remove_dir_all(&d).unwrap();
