@@ -20,6 +20,12 @@ BLOCK = re.compile(
 )
 LOCATION = re.compile(r"^-- [\w/]+\.rs:\d+\n", re.MULTILINE)
 NAME = re.compile(r"^-- (ctas_pg::\S+)$", re.MULTILINE)
+# What an extension_sql! block creates: its identity, so that a block whose text changed
+# is found as changed rather than as new.
+CREATES = re.compile(
+    r"^CREATE\s+(?:OR\s+REPLACE\s+)?(FUNCTION|PROCEDURE|TABLE|VIEW|TYPE|TRIGGER|AGGREGATE)\s+([\w.\"]+)",
+    re.MULTILINE | re.IGNORECASE,
+)
 
 
 HEADER = re.compile(r"^(?=-- (?:ctas_pg::|requires:|finalize|bootstrap))", re.MULTILINE)
@@ -37,7 +43,8 @@ def blocks(path: str) -> list[tuple[str, str]]:
             if not text or text.startswith("/*\nThis file is auto generated"):
                 continue
             name = NAME.search(text)
-            out.append((name.group(1) if name else text, text))
+            creates = sorted(" ".join(m) for m in CREATES.findall(text))
+            out.append((name.group(1) if name else ("; ".join(creates) or text), text))
     return out
 
 
@@ -50,8 +57,13 @@ def main() -> None:
             added.append(text)
         elif old[name] != text:
             changed.append(name)
-    if changed:
-        sys.exit("changed between the versions, upgrade them by hand: " + ", ".join(changed))
+    new_names = {name for name, _ in blocks(new_path)}
+    removed = [name for name in old if name not in new_names]
+    if changed or removed:
+        sys.exit(
+            "changed or removed between the versions, upgrade them by hand: "
+            + ", ".join(changed + removed)
+        )
     with open(out_path, "w") as f:
         f.write(
             f"-- Upgrade of the ctas extension: the objects of {new_path.split('/')[-1]} that\n"

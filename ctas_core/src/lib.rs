@@ -5,7 +5,10 @@
 //! the same record gives the same answer wherever it is analysed.
 
 pub mod analyze;
+pub mod chars;
+pub mod formats;
 pub mod geo;
+pub mod history;
 pub mod ioc;
 pub mod model;
 pub mod patterns;

@@ -18,6 +18,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0003_threat_records_long_values",
         include_str!("../../sql/schema/0003_threat_records_long_values.sql"),
     ),
+    (
+        "0004_entities",
+        include_str!("../../sql/schema/0004_entities.sql"),
+    ),
 ];
 
 /// What both appliers run first, in the migration's transaction.

@@ -1,12 +1,12 @@
-//! The cold tier's history in SQL: the schema (`ctas_schema_upgrade`), reports in
-//! (`ctas_ingest_report`), correlation (`ctas_correlated_reports`,
+//! The cold tier's history in SQL: the schema (`ctas_schema_upgrade`), ids
+//! (`ctas_indicator_id`, `ctas_observable_id`; the documents in are in `ingest`), correlation (`ctas_correlated_reports`,
 //! `ctas_related_indicators`) and batch retro-hunts (`CALL ctas_retro_hunt`).
 //!
 //! The tables live in schema `ctas` and belong to the database, not to the extension
 //! (the router writes them too); the functions here name them at run time (PL/pgSQL),
 //! so the extension installs before the schema does.
 
-use ctas_core::model::indicator_id;
+use ctas_core::model::{indicator_id, normalise, observable_id};
 use ctas_core::schema::{MIGRATIONS, PREAMBLE};
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
@@ -71,79 +71,23 @@ ALTER TABLE ctas.reports ADD COLUMN geom geometry(Point, 4326)
 CREATE INDEX IF NOT EXISTS reports_geom ON ctas.reports USING gist (geom);
 COMMENT ON COLUMN ctas.reports.geom IS 'The report''s place as a PostGIS point (SRID 4326), generated from lat/lng.';";
 
-/// The deterministic id of an indicator: `indicator--` and the UUIDv5 of `kind:value`
-/// (the value normalised), as the router gives it.
+/// The deterministic id of an indicator: `indicator--` and the UUIDv5 of `kind:value`,
+/// the value normalised first (refanged, case rules per kind, RFC 5952 IPv6), so every
+/// spelling of one indicator has one id, the one the router gives it.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn ctas_indicator_id(kind: &str, value: &str) -> String {
     indicator_id(kind, value)
 }
 
+/// The STIX 2.1 deterministic id (section 2.9) of the observable an indicator is
+/// (`domain-name--…`, `file--…`); NULL for kinds STIX has no observable for.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn ctas_observable_id(kind: &str, value: &str) -> Option<String> {
+    observable_id(kind, &normalise(kind, value))
+}
+
 extension_sql!(
     r#"
--- The one place an indicator is recorded: every feed (reports, STIX, MISP) stores what it
--- found through it, so first/last seen move the same way whatever brought the value.
-CREATE FUNCTION ctas_store_indicators(kinds text[], vals text[], seen timestamptz[])
-RETURNS TABLE (id text, inserted boolean)
-LANGUAGE plpgsql VOLATILE AS $$
-#variable_conflict use_column
-BEGIN
-    RETURN QUERY
-    INSERT INTO ctas.indicators AS i (id, kind, value, first_seen, last_seen)
-    SELECT ctas_indicator_id(k, v), k, v, min(t), max(t)
-    FROM unnest(kinds, vals, seen) u(k, v, t) GROUP BY k, v
-    ON CONFLICT (id) DO UPDATE
-        SET first_seen = least(i.first_seen, excluded.first_seen),
-            last_seen = greatest(i.last_seen, excluded.last_seen)
-    RETURNING i.id, i.xmax = 0;
-END
-$$;
-COMMENT ON FUNCTION ctas_store_indicators(text[], text[], timestamptz[]) IS
-'Record indicators (kind, normalised value, when seen; one row per position of the three arrays) in ctas.indicators, moving first_seen and last_seen of those already there. Returns their ids and whether each is new. Used by ctas_ingest_report, ctas_ingest_stix and ctas_ingest_misp.';
-
-CREATE FUNCTION ctas_ingest_report(report jsonb, id text DEFAULT NULL) RETURNS text
-LANGUAGE plpgsql VOLATILE AS $$
-#variable_conflict use_column
-DECLARE
-    body   text := report->>'text';
-    seen   timestamptz := coalesce((report->>'observed_at')::timestamptz, now());
-    src    text := report->'source'->>'name';
-    rid    text;
-BEGIN
-    IF body IS NULL THEN
-        RAISE EXCEPTION 'report: missing field "text"' USING ERRCODE = '22023';
-    END IF;
-    -- The same text observed at the same time is the same report: ingesting it twice
-    -- stores it once.
-    rid := coalesce(id, report->>'id', 'report--' || substr(ctas_indicator_id('report', seen::text || body), 12));
-    IF src IS NOT NULL THEN
-        INSERT INTO ctas.sources (name, reliability, credibility)
-        VALUES (src, report->'source'->>'reliability', report->'source'->>'credibility')
-        ON CONFLICT (name) DO NOTHING;
-    END IF;
-    INSERT INTO ctas.reports (id, title, body, stix_id, source, published_at, observed_at, lat, lng, h3_cell, tags)
-    VALUES (rid, report->>'title', body, report->>'stix_id', src, (report->>'published_at')::timestamptz, seen,
-            (report->>'lat')::float8, (report->>'lng')::float8,
-            ctas_h3_cell((report->>'lat')::float8, (report->>'lng')::float8, 7),
-            coalesce(ARRAY(SELECT jsonb_array_elements_text(report->'tags')), '{}'))
-    ON CONFLICT (id) DO NOTHING;
-    WITH found AS (
-        SELECT DISTINCT ON (kind, value) kind, value, raw, start_pos, end_pos
-        FROM ctas_extract_iocs(body) ORDER BY kind, value, start_pos
-    ), ind AS (
-        SELECT s.id FROM ctas_store_indicators((SELECT array_agg(kind) FROM found),
-                                               (SELECT array_agg(value) FROM found),
-                                               (SELECT array_agg(seen) FROM found)) s
-    )
-    INSERT INTO ctas.sightings (report_id, indicator_id, source, seen_at, raw, start_pos, end_pos)
-    SELECT rid, ctas_indicator_id(kind, value), src, seen, raw, start_pos, end_pos FROM found
-    WHERE ctas_indicator_id(kind, value) IN (SELECT id FROM ind)
-    ON CONFLICT DO NOTHING;
-    RETURN rid;
-END
-$$;
-COMMENT ON FUNCTION ctas_ingest_report(jsonb, text) IS
-'Store a report {text, title, observed_at, source: {name, reliability, credibility}, lat, lng, tags, stix_id} in ctas.reports with its indicators (ctas.indicators) and sightings; idempotent. Returns the report id. Needs SELECT ctas_schema_upgrade() once.';
-
 CREATE FUNCTION ctas_analyze_row(r record, pattern_set text DEFAULT NULL, resolution int DEFAULT 7,
                                  model text DEFAULT 'ctas:admiralty', at timestamptz DEFAULT now())
 RETURNS jsonb LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$

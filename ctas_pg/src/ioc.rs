@@ -5,6 +5,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use ctas_core::chars::CharPositions;
 use ctas_core::ioc::warninglist::{ListType, Warninglist, WarninglistError, Warninglists};
 use ctas_core::ioc::{self, IocKind};
 use pgrx::prelude::*;
@@ -84,46 +85,6 @@ pub(crate) fn warninglists() -> Rc<Warninglists> {
     let lists = Rc::new(or_raise(Warninglists::new(&parsed)));
     LISTS.with_borrow_mut(|c| *c = Some((now, lists.clone())));
     lists
-}
-
-/// 1-based character positions of byte offsets in `text` (what `substr` and
-/// `position` count), for offsets on character boundaries.
-pub(crate) struct CharPositions<'a> {
-    text: &'a str,
-    ascii: bool,
-    /// Sorted byte offsets and their character counts, filled on demand.
-    marks: Vec<(usize, usize)>,
-}
-
-impl<'a> CharPositions<'a> {
-    pub(crate) fn new(text: &'a str, offsets: impl Iterator<Item = usize>) -> Self {
-        let ascii = text.is_ascii();
-        let mut marks = Vec::new();
-        if !ascii {
-            let mut offs: Vec<usize> = offsets.collect();
-            offs.sort_unstable();
-            offs.dedup();
-            let (mut at, mut chars) = (0, 0);
-            for o in offs {
-                chars += text[at..o].chars().count();
-                at = o;
-                marks.push((o, chars));
-            }
-        }
-        CharPositions { text, ascii, marks }
-    }
-
-    pub(crate) fn of(&self, byte: usize) -> i32 {
-        let chars = if self.ascii {
-            byte
-        } else {
-            match self.marks.binary_search_by_key(&byte, |&(o, _)| o) {
-                Ok(i) => self.marks[i].1,
-                Err(_) => self.text[..byte].chars().count(),
-            }
-        };
-        i32::try_from(chars + 1).unwrap_or(i32::MAX)
-    }
 }
 
 v1_call_convention!(pg_finfo_ctas_extract_iocs_v1);

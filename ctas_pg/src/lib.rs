@@ -13,12 +13,11 @@ mod fmgr;
 mod h3;
 mod history;
 mod hotspot;
+mod ingest;
 mod ioc;
-mod misp;
 mod patterns;
 mod score;
 mod srf;
-mod stix;
 
 ::pgrx::pg_module_magic!(name, version);
 

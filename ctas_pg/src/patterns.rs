@@ -11,7 +11,7 @@ use pgrx::{JsonB, PgSqlErrorCode};
 
 use crate::cache::{self, Epoch};
 use crate::error::{or_raise, raise, RaiseSql};
-use crate::ioc::CharPositions;
+use ctas_core::chars::CharPositions;
 
 impl RaiseSql for PatternError {
     fn sqlstate(&self) -> PgSqlErrorCode {

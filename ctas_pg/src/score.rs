@@ -11,7 +11,7 @@ use crate::error::{or_raise, raise};
 use crate::fmgr::{arg, v1_call_convention, v1_former_name};
 
 /// Microseconds from the Unix epoch to PostgreSQL's (2000-01-01).
-const PG_EPOCH_OFFSET_MICROS: i64 = 946_684_800_000_000;
+pub(crate) const PG_EPOCH_OFFSET_MICROS: i64 = 946_684_800_000_000;
 const MICROS_PER_DAY: f64 = 86_400_000_000.0;
 
 /// An interval in days as `extract(epoch from interval) / 86400` counts it

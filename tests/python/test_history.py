@@ -55,7 +55,9 @@ def test_ingest_is_idempotent_and_moves_last_seen(history):
         "SELECT first_seen::date::text, last_seen::date::text, id = ctas_indicator_id('ipv4', '192.0.2.201') FROM ctas.indicators WHERE kind = 'ipv4' AND value = '192.0.2.201'"
     ).fetchone()
     assert row == ("2031-01-01", "2031-01-05", True)
-    with pytest.raises(psycopg.errors.InvalidParameterValue, match='missing field "text"'):
+    with pytest.raises(
+        psycopg.errors.InvalidParameterValue, match="ctas_ingest_report: text: missing"
+    ):
         history.execute("SELECT ctas_ingest_report('{}')")
 
 

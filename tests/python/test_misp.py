@@ -100,7 +100,10 @@ def test_eset_events_land_in_the_history_once(mispdb):
     before = mispdb.execute(counts).fetchone()
     again = [ingest(mispdb, e)["added"] for e in all_exports]
     assert mispdb.execute(counts).fetchone() == before
-    assert all(a == {"reports": 0, "indicators": 0, "sightings": 0} for a in again)
+    assert all(
+        a == {"reports": 0, "indicators": 0, "sightings": 0, "relationships": 0, "entities": 0}
+        for a in again
+    )
 
 
 def test_every_export_shape_and_bad_input(mispdb):
@@ -117,18 +120,23 @@ def test_every_export_shape_and_bad_input(mispdb):
         r = ingest(mispdb, shape)
         assert r["events"] == 1 and r["skipped"] == {"ip-dst (read as nothing)": 1}
     assert mispdb.execute("SELECT count(*) FROM ctas.reports").fetchone()[0] == 1
-    with pytest.raises(psycopg.errors.InvalidParameterValue, match="expected an event export"):
+    with pytest.raises(
+        psycopg.errors.InvalidParameterValue, match="^ctas_ingest_misp: expected an event export"
+    ):
         ingest(mispdb, {"type": "bundle"})
     with pytest.raises(
-        psycopg.errors.InvalidParameterValue, match='event 42 lacks "info" or "uuid"'
+        psycopg.errors.InvalidParameterValue,
+        match=r"^ctas_ingest_misp: response\[0\].Event.uuid: missing$",
     ):
         ingest(mispdb, {"response": [{"Event": {"id": "42", "info": "no uuid"}}, {"Event": event}]})
     with pytest.raises(
-        psycopg.errors.InvalidParameterValue, match="event 7 has uuid 12, which is not a UUID"
+        psycopg.errors.InvalidParameterValue,
+        match="^ctas_ingest_misp: Event.uuid: 12 is not a UUID$",
     ):
         ingest(mispdb, {"Event": {"id": "7", "uuid": "12", "info": "bad uuid"}})
     with pytest.raises(
-        psycopg.errors.InvalidParameterValue, match="has date 20/10/2026, expected YYYY-MM-DD"
+        psycopg.errors.InvalidParameterValue,
+        match=r"^ctas_ingest_misp: Event.date: 20/10/2026 is not a date \(expected YYYY-MM-DD\)$",
     ):
         ingest(mispdb, {"Event": {**event, "date": "20/10/2026"}})
     assert mispdb.execute("SELECT count(*) FROM ctas.reports").fetchone()[0] == 1

@@ -64,6 +64,11 @@ def test_unit42_bundles_land_in_the_history_once(stixdb):
         ).fetchall()
     )
 
+    # Every other object (indicators, malware, identities, ...) is an entity, kept whole.
+    kept = {o["id"]: o for o in objects if o["type"] not in ("report", "relationship")}
+    assert {"indicator", "attack-pattern", "identity"} <= {o["type"] for o in kept.values()}
+    assert dict(stixdb.execute("SELECT id, object FROM ctas.entities").fetchall()) == kept
+
     # Every hash, domain, address and e-mail a pattern names is an indicator, tied to its
     # STIX indicator by based-on.
     def normalised(v):
@@ -119,14 +124,21 @@ def test_unit42_bundles_land_in_the_history_once(stixdb):
     again = [ingest(stixdb, b)["added"] for b in all_bundles]
     assert stixdb.execute(counts).fetchone() == before
     assert all(
-        a == {"reports": 0, "indicators": 0, "sightings": 0, "relationships": 0} for a in again
+        a == {"reports": 0, "indicators": 0, "sightings": 0, "relationships": 0, "entities": 0}
+        for a in again
     )
 
 
 def test_bad_bundles_are_named_and_nothing_is_written(stixdb):
-    with pytest.raises(psycopg.errors.InvalidParameterValue, match="expected a bundle"):
+    with pytest.raises(
+        psycopg.errors.InvalidParameterValue,
+        match='^ctas_ingest_stix: type: expected a bundle .* got type "report"$',
+    ):
         ingest(stixdb, {"type": "report", "id": "report--1"})
-    with pytest.raises(psycopg.errors.InvalidParameterValue, match='has no "objects" array'):
+    with pytest.raises(
+        psycopg.errors.InvalidParameterValue,
+        match='^ctas_ingest_stix: objects: the bundle has no "objects" array$',
+    ):
         ingest(stixdb, {"type": "bundle", "id": "bundle--1"})
     broken = {
         "type": "bundle",
@@ -145,7 +157,10 @@ def test_bad_bundles_are_named_and_nothing_is_written(stixdb):
             },
         ],
     }
-    with pytest.raises(psycopg.errors.InvalidParameterValue, match="object relationship--b lacks"):
+    with pytest.raises(
+        psycopg.errors.InvalidParameterValue,
+        match=r"^ctas_ingest_stix: objects\[1\].target_ref: missing$",
+    ):
         ingest(stixdb, broken)
     late = {
         "type": "bundle",
@@ -154,9 +169,118 @@ def test_bad_bundles_are_named_and_nothing_is_written(stixdb):
     }
     with pytest.raises(
         psycopg.errors.InvalidParameterValue,
-        match="object report--c has published 15/10/2026, expected a timestamp",
+        match=r"^ctas_ingest_stix: objects\[0\].published: not a timestamp: 15/10/2026 \(expected RFC 3339",
     ):
         ingest(stixdb, late)
     assert stixdb.execute(
         "SELECT (SELECT count(*) FROM ctas.indicators), (SELECT count(*) FROM ctas.relationships), (SELECT count(*) FROM ctas.reports)"
     ).fetchone() == (0, 0, 0)
+
+
+def test_attack_bundle_names_every_entity_its_relationships_connect():
+    """MITRE ATT&CK (24,771 objects): every object that is not a relationship is an entity,
+    kept whole, named, with its ATT&CK ids; every relationship connects two of them; the
+    ATT&CK clusters of ESET's MISP events are the same entities."""
+    import gzip
+
+    bundle = json.loads(
+        gzip.decompress((DATA / "attack" / "enterprise-attack-v18.1.json.gz").read_bytes())
+    )
+    objects = bundle["objects"]
+    assert len(objects) == 24771
+    with history_database("ctas_attack_test") as conn:
+        result = ingest(conn, bundle)
+        want_types = {}
+        for o in objects:
+            want_types[o["type"]] = want_types.get(o["type"], 0) + 1
+        assert result["objects"] == want_types
+        rels = [o for o in objects if o["type"] == "relationship"]
+        others = {o["id"]: o for o in objects if o["type"] != "relationship"}
+        assert result["added"]["relationships"] == len(rels) == 20048
+        assert result["added"]["entities"] == len(others)
+
+        stored = {
+            r[0]: r[1:]
+            for r in conn.execute(
+                "SELECT id, type, name, external_ids, revoked, object FROM ctas.entities"
+            )
+        }
+        assert stored.keys() == others.keys()
+        for id_, o in others.items():
+            type_, name, external_ids, revoked, obj = stored[id_]
+            assert (type_, name, revoked, obj) == (
+                o["type"],
+                o.get("name"),
+                o.get("revoked", False),
+                o,
+            ), id_
+            assert external_ids == [
+                r["external_id"] for r in o.get("external_references", []) if "external_id" in r
+            ]
+        # The questions an analyst asks by name and by ATT&CK id.
+        assert conn.execute(
+            "SELECT type, name FROM ctas.entities WHERE external_ids @> '{T1059.001}'"
+        ).fetchall() == [("attack-pattern", "PowerShell")]
+        counts = dict(
+            conn.execute("SELECT type, count(*) FROM ctas.entities GROUP BY type").fetchall()
+        )
+        for t in (
+            "intrusion-set",
+            "malware",
+            "tool",
+            "attack-pattern",
+            "campaign",
+            "course-of-action",
+        ):
+            assert counts[t] == want_types[t], t
+        dangling = conn.execute(
+            "SELECT count(*) FROM ctas.relationships r WHERE NOT EXISTS (SELECT 1 FROM ctas.entities e WHERE e.id = r.source_ref)"
+            " OR NOT EXISTS (SELECT 1 FROM ctas.entities e WHERE e.id = r.target_ref)"
+        ).fetchone()[0]
+        assert dangling == 0
+        uses = conn.execute(
+            "SELECT count(*) FROM ctas.relationships r JOIN ctas.entities s ON s.id = r.source_ref"
+            " JOIN ctas.entities t ON t.id = r.target_ref"
+            " WHERE s.type = 'intrusion-set' AND r.relationship_type = 'uses' AND t.type = 'attack-pattern'"
+        ).fetchone()[0]
+        assert uses == sum(
+            1
+            for r in rels
+            if r["relationship_type"] == "uses"
+            and r["source_ref"].startswith("intrusion-set--")
+            and r["target_ref"].startswith("attack-pattern--")
+        )
+
+        # ESET's events name ATT&CK techniques by galaxy cluster; a cluster carries the
+        # ATT&CK object's uuid, so it ties the report to ATT&CK's own entity, which the
+        # cluster (undated) does not replace.
+        clusters = set()
+        for f in sorted((DATA / "misp" / "eset").glob("*.json")):
+            export = json.loads(f.read_text())
+            conn.execute("SELECT ctas_ingest_misp(%s::jsonb)", (json.dumps(export),))
+            for e in (
+                [x["Event"] for x in export["response"]]
+                if "response" in export
+                else [export["Event"]]
+            ):
+                for g in e.get("Galaxy", []):
+                    if g["type"] == "mitre-attack-pattern":
+                        clusters.update(
+                            (f"report--{e['uuid']}", f"attack-pattern--{c['uuid']}")
+                            for c in g["GalaxyCluster"]
+                        )
+        assert len(clusters) > 10
+        tied = set(
+            conn.execute(
+                "SELECT r.source_ref, e.id FROM ctas.relationships r JOIN ctas.entities e ON e.id = r.target_ref"
+                " WHERE r.relationship_type = 'object_refs' AND e.modified IS NOT NULL AND r.source_ref LIKE 'report--%%'"
+            ).fetchall()
+        )
+        assert clusters <= tied
+        assert ingest(conn, bundle)["added"] == {
+            "reports": 0,
+            "indicators": 0,
+            "sightings": 0,
+            "relationships": 0,
+            "entities": 0,
+        }

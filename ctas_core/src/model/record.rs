@@ -1,14 +1,13 @@
-//! The threat record: what the router ingests and every tier stores.
+//! The threat record: the flat record a client sends the router.
 //!
 //! Ids are deterministic so that a record delivered twice, or replayed from an
 //! outbox after a crash, lands on the same row, document and node in every tier.
 
+use super::ids::{normal_indicator_id, normalise};
+use crate::geo;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
-use uuid::Uuid;
-
-use crate::geo;
 
 /// H3 resolution at which records are indexed when they carry a location
 /// (resolution 7: cells of about 5 km², the scale of a city district).
@@ -30,10 +29,6 @@ pub const MAX_TAGS: usize = 1024;
 /// tier stores (PostgreSQL's `timestamptz` ends in 294276, chrono's and Neo4j's further,
 /// but a year outside these is a typo, not an observation).
 pub const OBSERVED_YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
-
-/// STIX 2.1's namespace for deterministic identifiers (section 2.9 of the spec), so
-/// that our ids for observables agree with any STIX producer that follows it.
-const STIX_NAMESPACE: Uuid = Uuid::from_u128(0x00abedb4_aa42_466c_9c01_fed23315a9b7);
 
 /// A record as a client sends it: only `kind` and `value` are required.
 #[derive(Debug, Clone, Deserialize)]
@@ -118,17 +113,12 @@ pub enum RecordError {
     ObservedAt(DateTime<Utc>),
 }
 
-/// Values of these kinds compare case-insensitively, so they are stored lower-case.
-const CASE_INSENSITIVE_KINDS: &[&str] = &[
-    "domain", "hostname", "email", "md5", "sha1", "sha256", "sha512", "ipv6", "mac",
-];
-
 impl RecordInput {
     /// Validate and normalise the record; `now` stands in for a missing observation time.
     pub fn into_record(self, now: DateTime<Utc>) -> Result<ThreatRecord, RecordError> {
         let kind = self.kind.trim().to_ascii_lowercase();
         check_text("kind", &kind, MAX_NAME_LEN)?;
-        let value = normalise_value(&kind, &self.value);
+        let value = normalise(&kind, &self.value);
         check_text("value", &value, MAX_TEXT_LEN)?;
         let id = match self.id {
             Some(id) => {
@@ -136,7 +126,7 @@ impl RecordInput {
                 check_text("id", &id, MAX_NAME_LEN)?;
                 id
             }
-            None => indicator_id(&kind, &value),
+            None => normal_indicator_id(&kind, &value),
         };
         if let Some(source) = &self.source {
             check_text("source", source, MAX_NAME_LEN)?;
@@ -172,24 +162,6 @@ impl RecordInput {
             tags: self.tags,
             description: self.description,
         })
-    }
-}
-
-/// The deterministic id of an indicator: a STIX-style UUIDv5 over `kind:value`.
-pub fn indicator_id(kind: &str, value: &str) -> String {
-    let name = format!("{kind}:{value}");
-    format!(
-        "indicator--{}",
-        Uuid::new_v5(&STIX_NAMESPACE, name.as_bytes())
-    )
-}
-
-fn normalise_value(kind: &str, value: &str) -> String {
-    let value = value.trim();
-    if CASE_INSENSITIVE_KINDS.contains(&kind) {
-        value.to_lowercase()
-    } else {
-        value.to_owned()
     }
 }
 

@@ -1,0 +1,303 @@
+//! The history CTAS keeps: reports, the indicators they name, sightings, relationships
+//! and entities (the STIX domain objects an analyst names). Every format is parsed into
+//! an [`Intel`]; every face stores one the same way (`ctas.reports`, `ctas.indicators`,
+//! `ctas.sightings`, `ctas.relationships`, `ctas.entities`).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::ids::{normal_indicator_id, normalise, observable_id, relationship_id};
+use crate::chars::CharPositions;
+use crate::ioc;
+
+/// Who publishes reports, with how far they are trusted (NATO Admiralty code).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    pub name: String,
+    /// Source reliability, `A` (reliable) to `F` (cannot be judged).
+    pub reliability: Option<String>,
+    /// Default credibility of its information, `1` (confirmed) to `6` (cannot be judged).
+    pub credibility: Option<String>,
+}
+
+/// A report: prose with a time, a place and a source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// The STIX id, `report--<MISP event uuid>`, or derived from time and text.
+    pub id: String,
+    pub title: Option<String>,
+    pub body: String,
+    /// The STIX report it came from.
+    pub stix_id: Option<String>,
+    /// The MISP event it came from.
+    pub misp_uuid: Option<Uuid>,
+    /// The name of who published it.
+    pub source: Option<String>,
+    pub published_at: Option<DateTime<Utc>>,
+    pub observed_at: DateTime<Utc>,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    /// H3 cell at [`super::RECORD_H3_RESOLUTION`] when located.
+    pub h3_cell: Option<u64>,
+    pub tags: Vec<String>,
+}
+
+/// An indicator: a kind and a normalised value, seen from `first_seen` to `last_seen`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Indicator {
+    /// `indicator--uuid5(kind:value)` ([`super::indicator_id`]).
+    pub id: String,
+    pub kind: String,
+    pub value: String,
+    /// The STIX 2.1 deterministic id of the observable it is, when STIX has one.
+    pub stix_id: Option<String>,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+}
+
+/// A report naming an indicator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sighting {
+    pub report_id: String,
+    pub indicator_id: String,
+    pub source: Option<String>,
+    pub seen_at: DateTime<Utc>,
+    /// The indicator as written.
+    pub raw: Option<String>,
+    /// 1-based character positions in the report's body, end exclusive.
+    pub start_pos: Option<i32>,
+    pub end_pos: Option<i32>,
+}
+
+/// A typed edge between any two ids.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Relationship {
+    pub id: String,
+    pub source_ref: String,
+    pub relationship_type: String,
+    pub target_ref: String,
+    pub created: DateTime<Utc>,
+}
+
+/// A STIX domain object an analyst names (intrusion set, malware, attack pattern, ...)
+/// or any object CTAS does not model otherwise, custom `x-` types included, kept whole.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entity {
+    pub id: String,
+    /// The STIX type: `intrusion-set`, `malware`, `x-mitre-tactic`, ...
+    pub entity_type: String,
+    pub name: Option<String>,
+    pub aliases: Vec<String>,
+    /// Ids in other catalogues: ATT&CK's `T1059.001`, `G0016`, CVE numbers.
+    pub external_ids: Vec<String>,
+    pub created: Option<DateTime<Utc>>,
+    pub modified: Option<DateTime<Utc>>,
+    pub revoked: bool,
+    /// The object as it came.
+    pub object: Value,
+}
+
+/// What one document holds, each object once (by id).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Intel {
+    pub sources: Vec<Source>,
+    pub reports: Vec<Report>,
+    pub indicators: Vec<Indicator>,
+    pub sightings: Vec<Sighting>,
+    pub relationships: Vec<Relationship>,
+    pub entities: Vec<Entity>,
+    #[serde(skip)]
+    index: Index,
+}
+
+/// Where each id sits, so that the same object met twice is kept once.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Index {
+    sources: HashMap<String, usize>,
+    indicators: HashMap<String, usize>,
+    sightings: HashMap<(String, String), usize>,
+    relationships: HashMap<(String, String, String), usize>,
+    reports: HashMap<String, usize>,
+    entities: HashMap<String, usize>,
+}
+
+impl Intel {
+    /// Records the indicator `value` of `kind` seen at `seen`; returns its id. The same
+    /// indicator added again widens its first/last seen.
+    pub fn add_indicator(&mut self, kind: &str, value: &str, seen: DateTime<Utc>) -> String {
+        let normal = normalise(kind, value);
+        let id = normal_indicator_id(kind, &normal);
+        match self.index.indicators.get(&id) {
+            Some(&i) => {
+                let ind = &mut self.indicators[i];
+                ind.first_seen = ind.first_seen.min(seen);
+                ind.last_seen = ind.last_seen.max(seen);
+            }
+            None => {
+                self.index
+                    .indicators
+                    .insert(id.clone(), self.indicators.len());
+                self.indicators.push(Indicator {
+                    id: id.clone(),
+                    stix_id: observable_id(kind, &normal),
+                    kind: kind.to_owned(),
+                    value: normal,
+                    first_seen: seen,
+                    last_seen: seen,
+                });
+            }
+        }
+        id
+    }
+
+    /// A report naming an indicator; the first sighting of a pair is kept.
+    pub fn add_sighting(&mut self, sighting: Sighting) {
+        let key = (sighting.report_id.clone(), sighting.indicator_id.clone());
+        if !self.index.sightings.contains_key(&key) {
+            self.index.sightings.insert(key, self.sightings.len());
+            self.sightings.push(sighting);
+        }
+    }
+
+    /// A relationship; one per (source, type, target), the earliest `created` kept.
+    pub fn add_relationship(&mut self, rel: Relationship) {
+        let key = (
+            rel.source_ref.clone(),
+            rel.relationship_type.clone(),
+            rel.target_ref.clone(),
+        );
+        match self.index.relationships.get(&key) {
+            Some(&i) => {
+                let kept = &mut self.relationships[i];
+                kept.created = kept.created.min(rel.created);
+            }
+            None => {
+                self.index
+                    .relationships
+                    .insert(key, self.relationships.len());
+                self.relationships.push(rel);
+            }
+        }
+    }
+
+    /// A relationship CTAS derives, with its derived id.
+    pub fn relate(&mut self, source: &str, rtype: &str, target: &str, created: DateTime<Utc>) {
+        self.add_relationship(Relationship {
+            id: relationship_id(source, rtype, target),
+            source_ref: source.to_owned(),
+            relationship_type: rtype.to_owned(),
+            target_ref: target.to_owned(),
+            created,
+        });
+    }
+
+    /// A source; what is known of its ratings is kept, the first word on each winning.
+    pub fn add_source(&mut self, source: Source) {
+        match self.index.sources.get(&source.name) {
+            Some(&i) => {
+                let kept = &mut self.sources[i];
+                kept.reliability = kept.reliability.take().or(source.reliability);
+                kept.credibility = kept.credibility.take().or(source.credibility);
+            }
+            None => {
+                self.index
+                    .sources
+                    .insert(source.name.clone(), self.sources.len());
+                self.sources.push(source);
+            }
+        }
+    }
+
+    /// A report, and its source; a second report of the same id replaces the first (a
+    /// later version).
+    pub fn add_report(&mut self, report: Report) {
+        if let Some(name) = &report.source {
+            self.add_source(Source {
+                name: name.clone(),
+                reliability: None,
+                credibility: None,
+            });
+        }
+        match self.index.reports.get(&report.id) {
+            Some(&i) => self.reports[i] = report,
+            None => {
+                self.index
+                    .reports
+                    .insert(report.id.clone(), self.reports.len());
+                self.reports.push(report);
+            }
+        }
+    }
+
+    /// An entity; of two versions of one id, the later `modified` is kept.
+    pub fn add_entity(&mut self, entity: Entity) {
+        match self.index.entities.get(&entity.id) {
+            Some(&i) => {
+                if entity.modified >= self.entities[i].modified {
+                    self.entities[i] = entity;
+                }
+            }
+            None => {
+                self.index
+                    .entities
+                    .insert(entity.id.clone(), self.entities.len());
+                self.entities.push(entity);
+            }
+        }
+    }
+
+    /// Reads every report's text for indicators, as `ctas_extract_iocs` does: each one
+    /// an indicator and a sighting with its place in the text.
+    pub fn extract_from_reports(&mut self) {
+        for r in 0..self.reports.len() {
+            // The body is lent out while indicators are added, then put back.
+            let body = std::mem::take(&mut self.reports[r].body);
+            let (report_id, source, seen) = {
+                let rep = &self.reports[r];
+                (rep.id.clone(), rep.source.clone(), rep.observed_at)
+            };
+            let iocs = ioc::extract(&body);
+            let pos = CharPositions::new(&body, iocs.iter().flat_map(|i| [i.start, i.end]));
+            for i in &iocs {
+                let indicator_id = self.add_indicator(i.kind.as_str(), &i.value, seen);
+                self.add_sighting(Sighting {
+                    report_id: report_id.clone(),
+                    indicator_id,
+                    source: source.clone(),
+                    seen_at: seen,
+                    raw: Some(body[i.start..i.end].to_owned()),
+                    start_pos: Some(pos.of(i.start)),
+                    end_pos: Some(pos.of(i.end)),
+                });
+            }
+            self.reports[r].body = body;
+        }
+    }
+
+    /// How many objects of each part it holds.
+    pub fn counts(&self) -> Counts {
+        Counts {
+            sources: self.sources.len(),
+            reports: self.reports.len(),
+            indicators: self.indicators.len(),
+            sightings: self.sightings.len(),
+            relationships: self.relationships.len(),
+            entities: self.entities.len(),
+        }
+    }
+}
+
+/// How many of each.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub sources: usize,
+    pub reports: usize,
+    pub indicators: usize,
+    pub sightings: usize,
+    pub relationships: usize,
+    pub entities: usize,
+}
