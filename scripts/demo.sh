@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # The main job from a fresh machine: install what is missing, build, install the
 # extension, start PostgreSQL (+PostGIS), Neo4j and the router with its embedded
-# sled and SurrealDB tiers, ingest the sample the repository ships, and show what
-# each tier now holds and what SQL says about it. Leaves everything running;
-# `make stop` stops what it started.
+# sled and SurrealDB tiers, ingest the samples the repository ships (scripts/demo/: a
+# STIX 2.1 bundle, a MISP event, NDJSON records, all written for the demo), and show
+# what each tier now holds and what SQL says about it: an indicator found in reports
+# with their scores, a correlation across feeds, the entities an indicator is tied to.
+# Leaves everything running; `make stop` stops what it started.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$CTAS_ROOT"
 bin="$CARGO_TARGET_DIR/debug/ctas-router"
-sample="$CTAS_ROOT/scripts/demo/records.ndjson"
+samples="$CTAS_ROOT/scripts/demo"
+sample="$samples/records.ndjson"
 
 bash scripts/install.sh
 bash scripts/pg.sh start
@@ -22,8 +25,8 @@ bash scripts/router.sh start
 
 section() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-section "ingest $(wc -l <"$sample") records from scripts/demo/records.ndjson"
-"$bin" ingest "$sample"
+section "ingest scripts/demo/: a STIX bundle, a MISP event and $(wc -l <"$sample") NDJSON records (ctas-router ingest)"
+"$bin" ingest "$samples"
 
 section "what each tier holds (ctas-router status)"
 "$bin" status --wait-synced 60
@@ -32,15 +35,47 @@ id=$(head -n 1 "$sample" | python3 -c 'import json,sys; print(json.load(sys.stdi
 section "one record, read back from sled, SurrealDB, PostgreSQL and Neo4j (ctas-router trace $id)"
 "$bin" trace "$id"
 
-section "SQL on the cold tier: records per H3 cell"
+section "SQL on the cold tier: 203.0.113.45 in every report that names it, with the report's score"
+psql -v ON_ERROR_STOP=1 -P pager=off <<'SQL'
+SELECT r.observed_at::date AS day, left(coalesce(r.title, r.body), 48) AS report, r.source,
+       s.raw AS written, round((ctas_analyze_row(r) -> 'score' ->> 'score')::numeric, 1) AS score
+FROM ctas.sightings s
+JOIN ctas.reports r ON r.id = s.report_id
+WHERE s.indicator_id = ctas_indicator_id('ipv4', '203.0.113[.]45')
+ORDER BY r.observed_at;
+SQL
+
+section "a correlation across feeds: reports sharing indicators with the STIX report, rarest first"
+psql -v ON_ERROR_STOP=1 -P pager=off <<'SQL'
+SELECT c.related_report, left(coalesce(r.title, r.body), 40) AS title, c.shared,
+       round(c.weight::numeric, 2) AS weight, c.shared_indicators
+FROM ctas_correlated_reports('report--c7a5d0e2-3f41-4b8e-9d2a-5e6f7a8b9c0c') c
+JOIN ctas.reports r ON r.id = c.related_report;
+SQL
+
+section "the entities 203.0.113.45 is tied to, through the STIX relationships"
+psql -v ON_ERROR_STOP=1 -P pager=off <<'SQL'
+WITH RECURSIVE near (id, hops, via) AS (
+    SELECT ctas_indicator_id('ipv4', '203.0.113.45'), 0, ''
+  UNION
+    SELECT CASE WHEN r.source_ref = n.id THEN r.target_ref ELSE r.source_ref END, n.hops + 1,
+           r.relationship_type
+    FROM near n JOIN ctas.relationships r ON n.id IN (r.source_ref, r.target_ref)
+    WHERE n.hops < 3 AND r.relationship_type <> 'object_refs')
+SELECT e.type, coalesce(e.name, e.id) AS name, e.external_ids, min(n.hops) AS hops
+FROM near n JOIN ctas.entities e ON e.id = n.id
+GROUP BY 1, 2, 3 ORDER BY hops, 1, 2;
+SQL
+
+section "SQL on the cold tier: reports per H3 cell"
 psql -v ON_ERROR_STOP=1 -P pager=off <<'SQL'
 SELECT to_hex(h3_cell)                          AS h3_cell_res7,
-       count(*)                                 AS records,
-       string_agg(DISTINCT kind, ', ')          AS kinds
-FROM ctas.threat_records
+       count(*)                                 AS reports,
+       string_agg(DISTINCT source, ', ')        AS sources
+FROM ctas.reports
 WHERE source LIKE 'ctas-demo%' AND h3_cell IS NOT NULL
 GROUP BY h3_cell
-ORDER BY records DESC, h3_cell_res7;
+ORDER BY reports DESC, h3_cell_res7;
 SQL
 
 section "the cells the router derived, checked against Uber's h3 package for Python"
@@ -53,11 +88,11 @@ from ctas import dsn
 
 with psycopg.connect(dsn()) as conn:
     rows = conn.execute(
-        "SELECT id, lat, lng, to_hex(h3_cell) FROM ctas.threat_records"
+        "SELECT id, lat, lng, to_hex(h3_cell) FROM ctas.reports"
         " WHERE source LIKE 'ctas-demo%' AND lat IS NOT NULL"
     ).fetchall()
 wrong = [r for r in rows if h3.latlng_to_cell(r[1], r[2], 7) != r[3]]
-print(f"{len(rows) - len(wrong)} of {len(rows)} located records have h3.latlng_to_cell's cell")
+print(f"{len(rows) - len(wrong)} of {len(rows)} located reports have h3.latlng_to_cell's cell")
 sys.exit(1 if wrong or not rows else 0)
 PY
 

@@ -46,15 +46,27 @@ SELECT count(*) FILTER (WHERE new) FROM ins";
 
 const REPORTS: &str = "
 WITH ins AS (
-    INSERT INTO ctas.reports (id, title, body, stix_id, misp_uuid, source, published_at, observed_at,
+    INSERT INTO ctas.reports AS r (id, title, body, stix_id, misp_uuid, source, published_at, observed_at,
                               lat, lng, h3_cell, tags)
     SELECT x.id, x.title, x.body, x.stix_id, x.misp_uuid, x.source, x.published_at, x.observed_at,
            x.lat, x.lng, x.h3_cell, x.tags
     FROM jsonb_to_recordset($1) AS x(id text, title text, body text, stix_id text, misp_uuid uuid,
                                      source text, published_at timestamptz, observed_at timestamptz,
                                      lat float8, lng float8, h3_cell bigint, tags text[])
-    ON CONFLICT (id) DO NOTHING RETURNING 1)
-SELECT count(*) FROM ins";
+    -- A report sent again with something changed is its later version.
+    ON CONFLICT (id) DO UPDATE
+        SET title = excluded.title, body = excluded.body, stix_id = excluded.stix_id,
+            misp_uuid = excluded.misp_uuid, source = excluded.source,
+            published_at = excluded.published_at, observed_at = excluded.observed_at,
+            lat = excluded.lat, lng = excluded.lng, h3_cell = excluded.h3_cell, tags = excluded.tags
+        WHERE (r.title, r.body, r.stix_id, r.misp_uuid, r.source, r.published_at, r.observed_at,
+               r.lat, r.lng, r.h3_cell, r.tags)
+              IS DISTINCT FROM
+              (excluded.title, excluded.body, excluded.stix_id, excluded.misp_uuid, excluded.source,
+               excluded.published_at, excluded.observed_at, excluded.lat, excluded.lng,
+               excluded.h3_cell, excluded.tags)
+    RETURNING xmax = 0 AS new)
+SELECT count(*) FILTER (WHERE new) FROM ins";
 
 const INDICATORS: &str = "
 WITH ins AS (
@@ -89,9 +101,10 @@ WITH ins AS (
     ON CONFLICT DO NOTHING RETURNING 1)
 SELECT count(*) FROM ins";
 
-/// Sightings that documents make together: a report refers (`object_refs`) to a STIX
-/// indicator whose values (`based-on`) were stored by another document, before or now.
-/// `$1` holds the ids of this document's reports and STIX indicators.
+/// Sightings that documents (or batches of one) make together: a report refers
+/// (`object_refs`) to a STIX indicator whose values (`based-on`) were stored before or
+/// now. `$1` holds the sources of this write's `object_refs` and `based-on`
+/// relationships: its reports and its STIX indicators.
 const SIGHTINGS_ACROSS: &str = "
 WITH mine AS (SELECT jsonb_array_elements_text($1) AS id),
 ins AS (
@@ -109,16 +122,12 @@ SELECT count(*) FROM ins";
 /// reports, reports and indicators before sightings); run them in one transaction.
 pub fn steps(intel: &Intel) -> Vec<Step> {
     let joined: Vec<&str> = intel
-        .reports
+        .relationships
         .iter()
-        .map(|r| r.id.as_str())
-        .chain(
-            intel
-                .entities
-                .iter()
-                .filter(|e| e.entity_type == "indicator")
-                .map(|e| e.id.as_str()),
-        )
+        .filter(|r| matches!(r.relationship_type.as_str(), "object_refs" | "based-on"))
+        .map(|r| r.source_ref.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
         .collect();
     let step = |part, sql, rows: Value| Step { part, sql, rows };
     let mut steps = Vec::new();
@@ -148,7 +157,7 @@ pub fn steps(intel: &Intel) -> Vec<Step> {
             steps.push(step(part, sql, rows));
         }
     }
-    if !joined.is_empty() && !intel.relationships.is_empty() {
+    if !joined.is_empty() {
         steps.push(step("sightings", SIGHTINGS_ACROSS, json!(joined)));
     }
     steps

@@ -30,3 +30,23 @@ CREATE SCHEMA IF NOT EXISTS ctas;
 CREATE TABLE IF NOT EXISTS ctas.schema_migrations (
     version text PRIMARY KEY,
     applied_at timestamptz NOT NULL DEFAULT now());";
+
+/// The version recorded once `ctas.threat_records` (the router's flat copy of records,
+/// which nothing in SQL read) has been moved into the history and dropped. The move
+/// needs ids only Rust derives, so each face runs it after the SQL migrations, in their
+/// transaction: read [`READ_THREAT_RECORDS`] in chunks, write each chunk as
+/// [`crate::model::Intel::add_record`] and [`crate::history::steps`] say, then run
+/// [`DROP_THREAT_RECORDS`] and record the version.
+pub const RETIRE_THREAT_RECORDS: &str = "0005_threat_records_retired";
+
+/// Whether the flat table is still there.
+pub const THREAT_RECORDS_LEFT: &str = "SELECT to_regclass('ctas.threat_records') IS NOT NULL";
+
+/// Up to 5,000 flat records after the id `$1`, as a jsonb array of records.
+pub const READ_THREAT_RECORDS: &str = "
+SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.id), '[]'::jsonb)
+FROM (SELECT id, kind, value, source, observed_at, lat, lng, h3_cell, tags, description
+      FROM ctas.threat_records WHERE id > $1 ORDER BY id LIMIT 5000) t";
+
+/// The flat table goes once its rows are in the history.
+pub const DROP_THREAT_RECORDS: &str = "DROP TABLE ctas.threat_records";

@@ -7,9 +7,13 @@
 //! so the extension installs before the schema does.
 
 use ctas_core::model::{indicator_id, normalise, observable_id};
-use ctas_core::schema::{MIGRATIONS, PREAMBLE};
+use ctas_core::model::{Intel, Item, ThreatRecord};
+use ctas_core::schema::{
+    DROP_THREAT_RECORDS, MIGRATIONS, PREAMBLE, READ_THREAT_RECORDS, RETIRE_THREAT_RECORDS,
+    THREAT_RECORDS_LEFT,
+};
 use pgrx::prelude::*;
-use pgrx::PgSqlErrorCode;
+use pgrx::{JsonB, PgSqlErrorCode};
 
 /// The schema could not be brought up to date (55000, with what SPI said).
 fn not_ready(message: String) -> ! {
@@ -44,6 +48,9 @@ fn ctas_schema_upgrade() -> SetOfIterator<'static, &'static str> {
             applied.push(*version);
         }
     }
+    if retire_threat_records() {
+        applied.push(RETIRE_THREAT_RECORDS);
+    }
     // With PostGIS, reports also carry their place as a geometry (kept in step with
     // lat/lng by PostgreSQL itself); checked on every upgrade, so installing PostGIS
     // later and upgrading again adds it.
@@ -62,6 +69,45 @@ fn ctas_schema_upgrade() -> SetOfIterator<'static, &'static str> {
         applied.push("reports.geom (PostGIS)");
     }
     SetOfIterator::new(applied)
+}
+
+/// Move `ctas.threat_records` (the router's flat copy, which nothing in SQL read) into
+/// the history and drop it, as the router does on its first connection; whether it did.
+fn retire_threat_records() -> bool {
+    let left = Spi::get_one::<bool>(THREAT_RECORDS_LEFT)
+        .unwrap_or_else(|e| not_ready(format!("ctas_schema_upgrade: {e}")));
+    if left != Some(true) {
+        return false;
+    }
+    let mut after = String::new();
+    loop {
+        let rows = Spi::get_one_with_args::<JsonB>(READ_THREAT_RECORDS, &[after.as_str().into()])
+            .unwrap_or_else(|e| {
+                not_ready(format!(
+                    "ctas_schema_upgrade: reading ctas.threat_records: {e}"
+                ))
+            });
+        // A row that is no record CTAS wrote stays behind with the table, not in the history.
+        let records: Vec<ThreatRecord> = rows
+            .and_then(|JsonB(v)| serde_json::from_value(v).ok())
+            .unwrap_or_default();
+        let Some(last) = records.last() else { break };
+        after = last.id.clone();
+        crate::ingest::write_intel(&Intel::from_items(records.into_iter().map(Item::Record)));
+    }
+    Spi::run(DROP_THREAT_RECORDS)
+        .and_then(|()| {
+            Spi::run_with_args(
+                "INSERT INTO ctas.schema_migrations (version) VALUES ($1) ON CONFLICT DO NOTHING",
+                &[RETIRE_THREAT_RECORDS.into()],
+            )
+        })
+        .unwrap_or_else(|e| {
+            not_ready(format!(
+                "ctas_schema_upgrade: dropping ctas.threat_records: {e}"
+            ))
+        });
+    true
 }
 
 /// The PostGIS form of a report's place: a generated column and its GiST index.

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use ctas_core::formats::{self, FormatError, Parsed};
 use ctas_core::history;
+use ctas_core::model::Intel;
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgSqlErrorCode};
 use serde_json::json;
@@ -69,6 +70,11 @@ fn read(function: &str, result: Result<Parsed, FormatError>) -> Parsed {
 /// Runs the history's statements in this transaction; how many rows of each part were
 /// new. An error in any of them ends the statement, so nothing of the document stays.
 fn write(parsed: &Parsed) -> BTreeMap<&'static str, i64> {
+    write_intel(&parsed.intel)
+}
+
+/// [`write`] of the model itself.
+pub(crate) fn write_intel(intel: &Intel) -> BTreeMap<&'static str, i64> {
     let ready = Spi::get_one::<bool>(
         "SELECT to_regclass('ctas.entities') IS NOT NULL AND EXISTS (
              SELECT 1 FROM information_schema.columns
@@ -90,7 +96,7 @@ fn write(parsed: &Parsed) -> BTreeMap<&'static str, i64> {
     .into_iter()
     .map(|part| (part, 0))
     .collect();
-    for step in history::steps(&parsed.intel) {
+    for step in history::steps(intel) {
         let n = Spi::get_one_with_args::<i64>(step.sql, &[JsonB(step.rows).into()])
             .unwrap_or_else(|e| {
                 raise(

@@ -18,13 +18,15 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use ctas_core::analyze::{self as analysis, Report, Settings};
 use ctas_core::ioc::warninglist::Warninglists;
-use ctas_core::model::{RecordInput, ThreatRecord};
+use ctas_core::model::Item;
 use ctas_core::score;
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 
-use crate::hot::{Hot, HotError, Prepared};
+use crate::hot::{Hot, HotError};
 use crate::metrics::Metrics;
+use crate::pipeline::{self, BodyFormat};
+pub use crate::problem::Problem;
 use crate::tiers::cold::Cold;
 use crate::tiers::graph::Graph;
 use crate::tiers::warm::Warm;
@@ -32,9 +34,6 @@ use crate::tiers::{Tier, TierName};
 
 /// Largest ingest request body.
 pub const MAX_BODY_BYTES: usize = 64 << 20;
-
-/// Most records in one ingest request.
-pub const MAX_RECORDS_PER_REQUEST: usize = 100_000;
 
 /// How long status and trace wait for a tier before saying it did not answer.
 pub const TIER_ANSWER_TIMEOUT: Duration = Duration::from_secs(3);
@@ -69,6 +68,7 @@ pub struct AppState {
 pub fn routes(state: AppState) -> Router {
     Router::new()
         .route("/v1/records", post(ingest))
+        .route("/v1/ingest", post(ingest_document))
         .route("/v1/records/{id}", get(lookup))
         .route("/v1/records/{id}/trace", get(trace))
         .route("/v1/analyze", post(analyze))
@@ -134,13 +134,6 @@ async fn problems(req: Request, next: Next) -> Response {
     problem
 }
 
-/// How a body is encoded, from its `Content-Type`.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum BodyFormat {
-    Json,
-    Ndjson,
-}
-
 /// Only a body that says it is JSON is read as JSON: a browser may send `text/plain`,
 /// a form or no type to any site without asking first (no CORS preflight), so
 /// accepting those would let any web page the operator opens write records.
@@ -175,157 +168,33 @@ fn body_format(headers: &HeaderMap, ndjson_too: bool) -> Result<BodyFormat, Prob
     }
 }
 
-/// An RFC 9457 problem; every error response of the API is one.
-#[derive(Debug)]
-pub struct Problem {
-    status: StatusCode,
-    kind: &'static str,
-    title: &'static str,
-    detail: String,
-    errors: Vec<Value>,
-}
-
-impl Problem {
-    fn new(status: StatusCode, kind: &'static str, title: &'static str, detail: String) -> Self {
-        Problem {
-            status,
-            kind,
-            title,
-            detail,
-            errors: Vec::new(),
-        }
-    }
-
-    fn internal(e: impl std::fmt::Display) -> Self {
-        Problem::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "Internal error",
-            e.to_string(),
-        )
-    }
-}
-
-impl IntoResponse for Problem {
-    fn into_response(self) -> Response {
-        let mut body = json!({
-            "type": format!("urn:ctas:problem:{}", self.kind),
-            "title": self.title,
-            "status": self.status.as_u16(),
-            "detail": self.detail,
-        });
-        if !self.errors.is_empty() {
-            body["errors"] = Value::Array(self.errors);
-        }
-        (
-            self.status,
-            [(header::CONTENT_TYPE, "application/problem+json")],
-            body.to_string(),
-        )
-            .into_response()
-    }
-}
-
-/// Parse a request body: a JSON object, a JSON array of objects, or NDJSON
-/// (`Content-Type: application/x-ndjson`, one object a line).
-fn parse_inputs(format: BodyFormat, body: &[u8]) -> Result<Vec<RecordInput>, Problem> {
-    let bad_json = |detail: String| {
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "invalid-json",
-            "Body is not valid JSON",
-            detail,
-        )
-    };
-    let values: Vec<Value> = if format == BodyFormat::Ndjson {
-        let text = std::str::from_utf8(body).map_err(|e| bad_json(e.to_string()))?;
-        text.lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-            .map(|(i, l)| {
-                serde_json::from_str(l).map_err(|e| bad_json(format!("line {}: {e}", i + 1)))
-            })
-            .collect::<Result<_, _>>()?
-    } else {
-        match serde_json::from_slice(body).map_err(|e| bad_json(e.to_string()))? {
-            Value::Array(items) => items,
-            one @ Value::Object(_) => vec![one],
-            _ => {
-                return Err(bad_json(
-                    "expected a record object or an array of record objects".into(),
-                ))
-            }
-        }
-    };
-    if values.is_empty() {
-        return Err(Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "no-records",
-            "No records",
-            "the request holds no record".into(),
-        ));
-    }
-    if values.len() > MAX_RECORDS_PER_REQUEST {
-        return Err(Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too-many-records",
-            "Too many records",
-            format!(
-                "{} records in one request; the limit is {MAX_RECORDS_PER_REQUEST}",
-                values.len()
-            ),
-        ));
-    }
-    let mut errors = Vec::new();
-    let mut inputs = Vec::with_capacity(values.len());
-    for (index, v) in values.into_iter().enumerate() {
-        match serde_json::from_value::<RecordInput>(v) {
-            Ok(i) => inputs.push(i),
-            Err(e) => errors.push(json!({"index": index, "message": e.to_string()})),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(invalid_records(errors));
-    }
-    Ok(inputs)
-}
-
-fn invalid_records(errors: Vec<Value>) -> Problem {
-    let mut p = Problem::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid-record",
-        "Invalid record",
-        format!(
-            "{} record(s) are invalid; nothing was stored: {}",
-            errors.len(),
-            errors[0]["message"].as_str().unwrap_or_default()
-        ),
-    );
-    p.errors = errors;
-    p
-}
-
-/// `POST /v1/records`: validate all, store all durably, or store none.
+/// `POST /v1/records`: flat records; validate all, store all durably, or store none.
 async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    commit(s, headers, body, pipeline::records).await
+}
+
+/// `POST /v1/ingest`: a STIX bundle, a MISP export or flat records, gzip or not; read
+/// whole, stored durably, or refused whole.
+async fn ingest_document(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    commit(s, headers, body, pipeline::document).await
+}
+
+/// Read a body with `read` and commit what it holds to the hot tier.
+async fn commit(s: AppState, headers: HeaderMap, body: Bytes, read: pipeline::Reader) -> Response {
     let result = async {
         let format = body_format(&headers, true)?;
         // Parsing, validating and encoding are CPU work: off the runtime's threads, so
         // lookups keep their latency while large requests come in.
-        let (prepared, ids) = s
+        let accepted = s
             .background
-            .spawn_blocking(move || validate(format, &body))
+            .spawn_blocking(move || read(format, &body, Utc::now()))
             .await
             .map_err(Problem::internal)??;
-        s.hot.ingest(prepared).await.map_err(hot_problem)?;
-        s.metrics
-            .ingested
-            .fetch_add(ids.len() as u64, Ordering::Relaxed);
+        let n = accepted.prepared.len() as u64;
+        s.hot.ingest(accepted.prepared).await.map_err(hot_problem)?;
+        s.metrics.ingested.fetch_add(n, Ordering::Relaxed);
         s.wake.notify_waiters();
-        Ok((
-            StatusCode::ACCEPTED,
-            Json(json!({"accepted": ids.len(), "ids": ids})),
-        )
-            .into_response())
+        Ok((StatusCode::ACCEPTED, Json(accepted.answer)).into_response())
     }
     .await;
     result.unwrap_or_else(|p: Problem| {
@@ -334,26 +203,6 @@ async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> R
         }
         p.into_response()
     })
-}
-
-/// A request's records, validated against what every tier can store and encoded for
-/// the hot tier, with their ids; or the problem naming each bad record.
-fn validate(format: BodyFormat, body: &[u8]) -> Result<(Prepared, Vec<String>), Problem> {
-    let inputs = parse_inputs(format, body)?;
-    let now = Utc::now();
-    let mut records: Vec<ThreatRecord> = Vec::with_capacity(inputs.len());
-    let mut errors = Vec::new();
-    for (index, input) in inputs.into_iter().enumerate() {
-        match input.into_record(now) {
-            Ok(r) => records.push(r),
-            Err(e) => errors.push(json!({"index": index, "message": e.to_string()})),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(invalid_records(errors));
-    }
-    let prepared = Prepared::new(&records).map_err(Problem::internal)?;
-    Ok((prepared, records.into_iter().map(|r| r.id).collect()))
 }
 
 /// A hot-tier failure: 503 while the router shuts down, 500 otherwise.
@@ -378,13 +227,17 @@ fn not_found(id: &str) -> Problem {
     )
 }
 
-/// `GET /v1/records/{id}`: the record from the hot tier.
-async fn lookup(
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<ThreatRecord>, Problem> {
+/// What the API shows of an item: its object (a record, a report, an entity...).
+fn shown(item: Item) -> Value {
+    serde_json::to_value(item)
+        .map(|mut v| v["object"].take())
+        .unwrap_or(Value::Null)
+}
+
+/// `GET /v1/records/{id}`: the record (or any object ingested, by its id) from the hot tier.
+async fn lookup(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, Problem> {
     match s.hot.get(&id).map_err(Problem::internal)? {
-        Some(r) => Ok(Json(r)),
+        Some(item) => Ok(Json(shown(item))),
         None => Err(not_found(&id)),
     }
 }
@@ -425,7 +278,7 @@ async fn trace(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json
         return Err(not_found(&id));
     }
     let hot = match hot {
-        Some(r) => json!({"found": true, "record": r}),
+        Some(r) => json!({"found": true, "record": shown(r)}),
         None => json!({"found": false}),
     };
     Ok(Json(json!({

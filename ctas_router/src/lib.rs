@@ -1,15 +1,18 @@
-//! ctas-router: takes threat records in, keeps them in four tiers, and keeps the
-//! tiers in sync without losing or doubling a record.
+//! ctas-router: takes threat intelligence in (STIX bundles, MISP exports, flat
+//! records), keeps it in four tiers, and keeps the tiers in sync without losing or
+//! doubling an object.
 //!
-//! A record is acknowledged only once it, and an outbox entry for every downstream
-//! tier, are flushed to sled (the hot tier). Workers then drain each outbox into its
-//! tier with idempotent upserts keyed by the record's deterministic id, so a crash or
-//! an unreachable tier delays a record but never loses or doubles it.
+//! A request is acknowledged only once its items are one entry of the hot tier's log,
+//! flushed to sled. Workers then feed each downstream tier from the log with idempotent
+//! upserts keyed by the items' deterministic ids, so a crash or an unreachable tier
+//! delays an item but never loses or doubles it.
 
 pub mod api;
 pub mod background;
 pub mod config;
 pub mod hot;
 pub mod metrics;
+pub mod pipeline;
+pub mod problem;
 pub mod sync;
 pub mod tiers;

@@ -1,6 +1,6 @@
 //! `ctas-router`: the service (`serve`) and the commands that talk to it.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -32,9 +32,11 @@ struct Cli {
 enum Command {
     /// Run the service.
     Serve(Settings),
-    /// Send records from NDJSON or JSON files (or - for stdin) to a running router.
+    /// Send STIX bundles, MISP exports and records (files, directories, or - for stdin;
+    /// gzip or not) to a running router.
     Ingest {
-        /// Files holding one record per line (NDJSON), or one JSON array or object.
+        /// STIX bundles and MISP exports (JSON, gzip or not), records as NDJSON or a JSON
+        /// array; a directory stands for its `.json`, `.json.gz`, `.ndjson` and `.jsonl` files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Router URL.
@@ -223,68 +225,170 @@ async fn problem_text(resp: reqwest::Response) -> String {
     }
 }
 
-fn read_records(path: &PathBuf) -> anyhow::Result<Vec<Value>> {
-    let reader: Box<dyn BufRead> = if path.as_os_str() == "-" {
-        Box::new(std::io::stdin().lock())
-    } else {
-        Box::new(std::io::BufReader::new(
-            std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?,
-        ))
-    };
-    let text = std::io::read_to_string(reader)?;
-    let trimmed = text.trim_start();
-    if trimmed.starts_with('[') {
-        return serde_json::from_str(trimmed)
-            .with_context(|| format!("{}: not a JSON array of records", path.display()));
+/// The files `paths` stand for: a directory for the files in it CTAS reads, sorted.
+fn files_of(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    const READ: [&str; 4] = [".json", ".json.gz", ".ndjson", ".jsonl"];
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut inside: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("cannot read the directory {}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| {
+                    let name = f.to_string_lossy();
+                    f.is_file() && READ.iter().any(|ext| name.ends_with(ext))
+                })
+                .collect();
+            inside.sort();
+            out.extend(inside);
+        } else {
+            out.push(p.clone());
+        }
     }
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            serde_json::from_str(l)
-                .with_context(|| format!("{}:{}: not a JSON record", path.display(), i + 1))
-        })
-        .collect()
+    Ok(out)
 }
 
-async fn ingest(files: &[PathBuf], url: &str, chunk: usize) -> anyhow::Result<()> {
-    let client = reqwest::Client::new();
-    let mut records = Vec::new();
-    for f in files {
-        records.extend(read_records(f)?);
+fn read_bytes(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
+    if path.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut buf)?;
+        return Ok(buf);
     }
-    let total = records.len();
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// What a file holds: a document for `/v1/ingest` (a STIX bundle, a MISP export, gzip
+/// as it is), or flat records to send in chunks to `/v1/records`.
+enum Contents {
+    Document(Vec<u8>),
+    Records(Vec<Value>),
+}
+
+fn contents(path: &PathBuf) -> anyhow::Result<Contents> {
+    let bytes = read_bytes(path)?;
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        return Ok(Contents::Document(bytes));
+    }
+    let is_record = |v: &Value| v.get("kind").is_some() && v.get("value").is_some();
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Array(items)) if items.first().is_some_and(is_record) => {
+            Ok(Contents::Records(items))
+        }
+        Ok(one) if is_record(&one) => Ok(Contents::Records(vec![one])),
+        Ok(_) => Ok(Contents::Document(bytes)),
+        // Not one JSON value: records, one a line.
+        Err(_) => {
+            let text = std::str::from_utf8(&bytes)
+                .with_context(|| format!("{}: not UTF-8 text", path.display()))?;
+            text.lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+                .map(|(i, l)| {
+                    serde_json::from_str(l).with_context(|| {
+                        format!(
+                            "{}:{}: not JSON (nor one JSON document)",
+                            path.display(),
+                            i + 1
+                        )
+                    })
+                })
+                .collect::<anyhow::Result<_>>()
+                .map(Contents::Records)
+        }
+    }
+}
+
+async fn ingest(paths: &[PathBuf], url: &str, chunk: usize) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let files = files_of(paths)?;
     let started = Instant::now();
     // A progress line that rewrites itself only makes sense on a terminal.
     let progress = std::io::stderr().is_terminal();
-    let mut sent = 0;
-    for batch in records.chunks(chunk.max(1)) {
-        let resp = client
-            .post(format!("{url}/v1/records"))
-            .json(&batch)
-            .send()
-            .await
-            .with_context(|| format!("cannot reach the router at {url}"))?;
-        if !resp.status().is_success() {
-            bail!(
-                "records {}..{} refused ({} accepted before): {}",
-                sent + 1,
-                sent + batch.len(),
-                sent,
-                problem_text(resp).await
-            );
-        }
-        sent += batch.len();
-        if progress {
-            eprint!("\ringested {sent}/{total} records");
-            let _ = std::io::stderr().flush();
+    let mut totals: std::collections::BTreeMap<String, u64> = Default::default();
+    for (n, file) in files.iter().enumerate() {
+        let name = file.display();
+        let post = |path: &str| {
+            client
+                .post(format!("{url}{path}"))
+                .header("content-type", "application/json")
+        };
+        match contents(file)? {
+            Contents::Document(bytes) => {
+                let resp = post("/v1/ingest")
+                    .body(bytes)
+                    .send()
+                    .await
+                    .with_context(|| format!("cannot reach the router at {url}"))?;
+                if !resp.status().is_success() {
+                    bail!(
+                        "{name} refused, nothing of it stored: {}",
+                        problem_text(resp).await
+                    );
+                }
+                let answer: Value = resp.json().await?;
+                for (part, count) in answer["accepted"].as_object().into_iter().flatten() {
+                    *totals.entry(part.clone()).or_default() += count.as_u64().unwrap_or(0);
+                }
+                eprintln!(
+                    "[{}/{}] {name}: {} {}",
+                    n + 1,
+                    files.len(),
+                    answer["format"].as_str().unwrap_or("?"),
+                    answer["accepted"]
+                );
+            }
+            Contents::Records(records) => {
+                let total = records.len();
+                let mut sent = 0;
+                for batch in records.chunks(chunk.max(1)) {
+                    let resp = post("/v1/records")
+                        .json(&batch)
+                        .send()
+                        .await
+                        .with_context(|| format!("cannot reach the router at {url}"))?;
+                    if !resp.status().is_success() {
+                        bail!(
+                            "{name}: records {}..{} refused ({} accepted before): {}",
+                            sent + 1,
+                            sent + batch.len(),
+                            sent,
+                            problem_text(resp).await
+                        );
+                    }
+                    sent += batch.len();
+                    if progress {
+                        eprint!(
+                            "\r[{}/{}] {name}: {sent}/{total} records",
+                            n + 1,
+                            files.len()
+                        );
+                        let _ = std::io::stderr().flush();
+                    }
+                }
+                *totals.entry("records".into()).or_default() += sent as u64;
+                eprintln!(
+                    "{}[{}/{}] {name}: {sent} records",
+                    if progress { "\r" } else { "" },
+                    n + 1,
+                    files.len()
+                );
+            }
         }
     }
     let secs = started.elapsed().as_secs_f64();
+    let said: Vec<String> = totals
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(part, n)| format!("{n} {part}"))
+        .collect();
     eprintln!(
-        "{}ingested {sent}/{total} records in {secs:.2} s ({:.0} records/s)",
-        if progress { "\r" } else { "" },
-        sent as f64 / secs.max(1e-9),
+        "ingested {} file(s) in {secs:.2} s: {}",
+        files.len(),
+        if said.is_empty() {
+            "nothing".into()
+        } else {
+            said.join(", ")
+        }
     );
     Ok(())
 }

@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ctas_core::model::ThreatRecord;
+use ctas_core::model::Item;
 use tokio::sync::{watch, Notify};
 
 use crate::hot::log::Position;
@@ -115,28 +115,36 @@ async fn drain_once<T: Tier>(
     if batch.items.is_empty() && batch.end == reader.cursor() {
         return Ok(0);
     }
-    // A record sent twice may be in one batch twice; its last version wins, and a
-    // statement must not touch one row twice (PostgreSQL refuses that).
-    let mut last = HashMap::with_capacity(batch.items.len());
-    for (i, (_, r)) in batch.items.iter().enumerate() {
-        last.insert(r.id.as_str(), i);
+    // An item sent twice may be in one batch twice: its last version goes, having
+    // absorbed the earlier ones (an indicator keeps the first and last time of both),
+    // since a statement must not touch one row twice (PostgreSQL refuses that).
+    let mut at: HashMap<String, usize> = HashMap::with_capacity(batch.items.len());
+    let mut positions: Vec<Position> = Vec::with_capacity(batch.items.len());
+    let mut records: Vec<Item> = Vec::with_capacity(batch.items.len());
+    for (p, item) in &batch.items {
+        match at.get(&item.key()) {
+            Some(&i) => {
+                let mut later = item.clone();
+                later.absorb(&records[i]);
+                records[i] = later;
+                positions[i] = *p;
+            }
+            None => {
+                at.insert(item.key(), records.len());
+                positions.push(*p);
+                records.push(item.clone());
+            }
+        }
     }
-    let (positions, records): (Vec<Position>, Vec<ThreatRecord>) = batch
-        .items
-        .iter()
-        .enumerate()
-        .filter(|(i, (_, r))| last[r.id.as_str()] == *i)
-        .map(|(_, (p, r))| (*p, r.clone()))
-        .unzip();
     let refused = deliver(tier, &records).await?;
     if !refused.is_empty() {
         let at = chrono::Utc::now();
         let letters = refused
             .iter()
             .map(|(i, e)| {
-                tracing::warn!(tier = %name, id = %records[*i].id, error = %e, "record set aside in the dead letter");
+                tracing::warn!(tier = %name, id = %records[*i].key(), error = %e, "item set aside in the dead letter");
                 let letter = DeadLetter {
-                    record: records[*i].clone(),
+                    item: records[*i].clone(),
                     error: e.message.clone(),
                     at,
                 };
@@ -160,7 +168,7 @@ async fn drain_once<T: Tier>(
 /// stops the whole batch, to be retried.
 async fn deliver<T: Tier>(
     tier: &T,
-    records: &[ThreatRecord],
+    records: &[Item],
 ) -> Result<Vec<(usize, TierError)>, TierError> {
     let mut refused = Vec::new();
     let mut todo = vec![(0, records.len())];

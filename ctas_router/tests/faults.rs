@@ -470,7 +470,7 @@ fn a_poison_record_waits_in_the_dead_letter_and_the_rest_flow() {
         })
     };
     sql(format!(
-        "ALTER TABLE ctas.threat_records ADD CONSTRAINT no_poison CHECK (id <> '{tag}-poison')"
+        "ALTER TABLE ctas.reports ADD CONSTRAINT no_poison CHECK (id <> '{tag}-poison')"
     ));
     let records: Vec<Value> = (0..1000)
         .map(|i| {
@@ -490,7 +490,7 @@ fn a_poison_record_waits_in_the_dead_letter_and_the_rest_flow() {
     let (_, letters) = router.get("/v1/dead-letters?tier=cold").unwrap();
     let letter = &letters["tiers"]["cold"]["letters"][0];
     assert_eq!(
-        letter["record"]["id"],
+        letter["item"]["object"]["id"],
         json!(format!("{tag}-poison")),
         "{letters}"
     );
@@ -524,7 +524,7 @@ fn a_poison_record_waits_in_the_dead_letter_and_the_rest_flow() {
     );
     assert!(!stores.contains(&format!("{tag}-poison")));
 
-    sql("ALTER TABLE ctas.threat_records DROP CONSTRAINT no_poison".into());
+    sql("ALTER TABLE ctas.reports DROP CONSTRAINT no_poison".into());
     let replayed = cli(&["dead-letters", "--replay", "--tier", "cold"]);
     assert!(
         replayed.status.success(),
@@ -538,13 +538,14 @@ fn a_poison_record_waits_in_the_dead_letter_and_the_rest_flow() {
     router.stop();
 }
 
-/// The ids PostgreSQL holds that start with `prefix`, read with tokio-postgres.
+/// The ids of the records PostgreSQL holds that start with `prefix` (a record with an id
+/// of its own is the report of that id in the history), read with tokio-postgres.
 fn read_cold_ids(prefix: &str) -> Vec<String> {
     rt().block_on(async {
         let client = pg().await;
         client
             .query(
-                "SELECT id FROM ctas.threat_records WHERE starts_with(id, $1)",
+                "SELECT id FROM ctas.reports WHERE starts_with(id, $1)",
                 &[&prefix],
             )
             .await
@@ -578,7 +579,7 @@ fn a_locked_cold_table_holds_up_nothing_but_its_worker() {
     let locker = runtime.block_on(async {
         let client = pg().await;
         client
-            .batch_execute("BEGIN; LOCK TABLE ctas.threat_records IN ACCESS EXCLUSIVE MODE")
+            .batch_execute("BEGIN; LOCK TABLE ctas.reports IN ACCESS EXCLUSIVE MODE")
             .await
             .unwrap();
         client

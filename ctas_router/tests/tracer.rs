@@ -33,7 +33,13 @@ fn one_record_reaches_every_tier_and_reads_back_from_each() {
     );
 
     // PostgreSQL, through its own client.
-    let row = cold_row(&id).expect("the record is in ctas.threat_records");
+    let row = cold_row(&id).expect("the record is in the history");
+    assert_eq!(
+        row["indicator"],
+        json!(id),
+        "the indicator of the history has the record's id"
+    );
+    assert_eq!(row["source"], "tracer-test");
     assert_eq!(row["value"], json!(value), "normalised to lower case");
     assert_eq!(row["kind"], "domain");
     assert_eq!(row["h3_cell"], json!(cell as i64));
@@ -57,7 +63,11 @@ fn one_record_reaches_every_tier_and_reads_back_from_each() {
     let stored: Value =
         serde_json::from_slice(&db.open_tree("records").unwrap().get(&id).unwrap().unwrap())
             .unwrap();
-    assert_eq!(stored["value"], json!(value));
+    assert_eq!(
+        stored["type"], "record",
+        "the hot tier holds items of the model"
+    );
+    assert_eq!(stored["object"]["value"], json!(value));
     // Every tier confirmed the record, so the log it was fed from is collected.
     assert!(db.open_tree("log").unwrap().is_empty(), "log collected");
     drop(db);
@@ -381,9 +391,10 @@ fn the_router_examples_in_the_docs_answer_what_they_say() {
             .and_then(|r| r.split_once("```"))
             .map(|(json, _)| json)
             .unwrap_or_else(|| panic!("no json block after {command}"));
-        if !command.trim_start().starts_with("curl") {
-            continue;
-        }
+        assert!(
+            command.contains("curl "),
+            "an sh example that is no curl: {command}"
+        );
         let command = command.replace("localhost:8077", &host);
         let out = std::process::Command::new("sh")
             .args(["-c", &command])

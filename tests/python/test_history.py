@@ -140,3 +140,64 @@ def test_a_report_row_is_analysed_like_its_json(history):
     assert from_row == from_json
     with pytest.raises(psycopg.errors.InvalidParameterValue, match="no body or text column"):
         history.execute("SELECT ctas_analyze_row(ROW(1, 2))")
+
+
+def test_the_routers_flat_table_is_moved_into_the_history_and_dropped():
+    """A database the earlier router wrote (migrations 0001-0003, rows in
+    ctas.threat_records): the upgrade moves each record into the history as the router
+    now writes it — a report (the record's id, or report-- and the UUID of an indicator
+    id), the indicator it names, a sighting — and drops the table."""
+    import uuid
+    from pathlib import Path
+
+    from conftest import history_database
+
+    stix_ns = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")
+    schema = Path(__file__).resolve().parents[2] / "sql" / "schema"
+    with history_database("ctas_retire_test") as conn:
+        conn.execute("DROP SCHEMA ctas CASCADE")
+        conn.execute("SET TimeZone = 'UTC'")
+        conn.execute(
+            "CREATE SCHEMA ctas; CREATE TABLE ctas.schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        for version in ("0001_threat_records", "0002_reports", "0003_threat_records_long_values"):
+            conn.execute((schema / f"{version}.sql").read_text())
+            conn.execute("INSERT INTO ctas.schema_migrations (version) VALUES (%s)", (version,))
+        default_id = f"indicator--{uuid.uuid5(stix_ns, 'domain:old-c2.example.net')}"
+        conn.execute(
+            "INSERT INTO ctas.threat_records (id, kind, value, source, observed_at, lat, lng, h3_cell, tags, description) VALUES"
+            " (%s, 'domain', 'old-c2.example.net', 'old-router', '2026-01-02T03:04:05Z', 52.52, 13.405, %s, '{tlp:clear}', NULL),"
+            " ('sensor-7-0001', 'ipv4', '198.51.100.77', NULL, '2026-01-03T00:00:00Z', NULL, NULL, NULL, '{}', 'scan from 198.51.100.77')",
+            (default_id, int("871f1d489ffffff", 16)),
+        )
+        applied = [r[0] for r in conn.execute("SELECT * FROM ctas_schema_upgrade()")]
+        assert applied == ["0004_entities", "0005_threat_records_retired"]
+        assert conn.execute("SELECT to_regclass('ctas.threat_records')").fetchone()[0] is None
+        rows = conn.execute(
+            "SELECT r.id, r.source, r.observed_at::text, r.h3_cell, r.tags, i.id, i.kind, i.value"
+            " FROM ctas.reports r JOIN ctas.sightings s ON s.report_id = r.id"
+            " JOIN ctas.indicators i ON i.id = s.indicator_id ORDER BY r.id"
+        ).fetchall()
+        assert rows == [
+            (
+                "report--" + default_id.removeprefix("indicator--"),
+                "old-router",
+                "2026-01-02 03:04:05+00",
+                int("871f1d489ffffff", 16),
+                ["tlp:clear"],
+                default_id,
+                "domain",
+                "old-c2.example.net",
+            ),
+            (
+                "sensor-7-0001",
+                None,
+                "2026-01-03 00:00:00+00",
+                None,
+                [],
+                f"indicator--{uuid.uuid5(stix_ns, 'ipv4:198.51.100.77')}",
+                "ipv4",
+                "198.51.100.77",
+            ),
+        ]
+        assert conn.execute("SELECT count(*) FROM ctas_schema_upgrade()").fetchone()[0] == 0

@@ -11,6 +11,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::ids::{normal_indicator_id, normalise, observable_id, relationship_id};
+use super::record::ThreatRecord;
 use crate::chars::CharPositions;
 use crate::ioc;
 
@@ -154,12 +155,24 @@ impl Intel {
         id
     }
 
-    /// A report naming an indicator; the first sighting of a pair is kept.
+    /// A report naming an indicator; one sighting per pair, the first kept, with the
+    /// place in the text a later one knows when the first did not (a STIX report names
+    /// an indicator by reference and again in its text).
     pub fn add_sighting(&mut self, sighting: Sighting) {
         let key = (sighting.report_id.clone(), sighting.indicator_id.clone());
-        if !self.index.sightings.contains_key(&key) {
-            self.index.sightings.insert(key, self.sightings.len());
-            self.sightings.push(sighting);
+        match self.index.sightings.get(&key) {
+            Some(&i) => {
+                let kept = &mut self.sightings[i];
+                if kept.start_pos.is_none() && sighting.start_pos.is_some() {
+                    kept.raw = sighting.raw;
+                    kept.start_pos = sighting.start_pos;
+                    kept.end_pos = sighting.end_pos;
+                }
+            }
+            None => {
+                self.index.sightings.insert(key, self.sightings.len());
+                self.sightings.push(sighting);
+            }
         }
     }
 
@@ -254,28 +267,33 @@ impl Intel {
     /// an indicator and a sighting with its place in the text.
     pub fn extract_from_reports(&mut self) {
         for r in 0..self.reports.len() {
-            // The body is lent out while indicators are added, then put back.
-            let body = std::mem::take(&mut self.reports[r].body);
-            let (report_id, source, seen) = {
-                let rep = &self.reports[r];
-                (rep.id.clone(), rep.source.clone(), rep.observed_at)
-            };
-            let iocs = ioc::extract(&body);
-            let pos = CharPositions::new(&body, iocs.iter().flat_map(|i| [i.start, i.end]));
-            for i in &iocs {
-                let indicator_id = self.add_indicator(i.kind.as_str(), &i.value, seen);
-                self.add_sighting(Sighting {
-                    report_id: report_id.clone(),
-                    indicator_id,
-                    source: source.clone(),
-                    seen_at: seen,
-                    raw: Some(body[i.start..i.end].to_owned()),
-                    start_pos: Some(pos.of(i.start)),
-                    end_pos: Some(pos.of(i.end)),
-                });
-            }
-            self.reports[r].body = body;
+            self.extract_from_report(r);
         }
+    }
+
+    /// [`Intel::extract_from_reports`] for the report at `r`.
+    fn extract_from_report(&mut self, r: usize) {
+        // The body is lent out while indicators are added, then put back.
+        let body = std::mem::take(&mut self.reports[r].body);
+        let (report_id, source, seen) = {
+            let rep = &self.reports[r];
+            (rep.id.clone(), rep.source.clone(), rep.observed_at)
+        };
+        let iocs = ioc::extract(&body);
+        let pos = CharPositions::new(&body, iocs.iter().flat_map(|i| [i.start, i.end]));
+        for i in &iocs {
+            let indicator_id = self.add_indicator(i.kind.as_str(), &i.value, seen);
+            self.add_sighting(Sighting {
+                report_id: report_id.clone(),
+                indicator_id,
+                source: source.clone(),
+                seen_at: seen,
+                raw: Some(body[i.start..i.end].to_owned()),
+                start_pos: Some(pos.of(i.start)),
+                end_pos: Some(pos.of(i.end)),
+            });
+        }
+        self.reports[r].body = body;
     }
 
     /// How many objects of each part it holds.
@@ -300,4 +318,177 @@ pub struct Counts {
     pub sightings: usize,
     pub relationships: usize,
     pub entities: usize,
+}
+
+/// One object of the model: what ctas-router's log carries and its tiers store, each
+/// with a key of its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "object", rename_all = "snake_case")]
+pub enum Item {
+    /// A flat record, as a client sent it (kept whole for the hot and warm tiers; the
+    /// history holds it as an observation, [`Intel::add_record`]).
+    Record(ThreatRecord),
+    Source(Source),
+    Report(Report),
+    Indicator(Indicator),
+    Sighting(Sighting),
+    Relationship(Relationship),
+    Entity(Entity),
+}
+
+impl Item {
+    /// The key the item is stored under: its id, or for a sighting the pair it ties
+    /// and for a source its name.
+    pub fn key(&self) -> String {
+        match self {
+            Item::Record(r) => r.id.clone(),
+            Item::Source(s) => format!("source:{}", s.name),
+            Item::Report(r) => r.id.clone(),
+            Item::Indicator(i) => i.id.clone(),
+            Item::Sighting(s) => format!("sighting:{} {}", s.report_id, s.indicator_id),
+            Item::Relationship(r) => r.id.clone(),
+            Item::Entity(e) => e.id.clone(),
+        }
+    }
+
+    /// What kind of item it is, as its tag says.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Item::Record(_) => "record",
+            Item::Source(_) => "source",
+            Item::Report(_) => "report",
+            Item::Indicator(_) => "indicator",
+            Item::Sighting(_) => "sighting",
+            Item::Relationship(_) => "relationship",
+            Item::Entity(_) => "entity",
+        }
+    }
+
+    /// This item, a later version of `earlier` (same key), takes what of it still
+    /// holds: an indicator seen in two documents was seen from the first to the last
+    /// time of either. Of other items the later version stands as it is.
+    pub fn absorb(&mut self, earlier: &Item) {
+        if let (Item::Indicator(later), Item::Indicator(earlier)) = (self, earlier) {
+            later.first_seen = later.first_seen.min(earlier.first_seen);
+            later.last_seen = later.last_seen.max(earlier.last_seen);
+            if later.stix_id.is_none() {
+                later.stix_id.clone_from(&earlier.stix_id);
+            }
+        }
+    }
+
+    /// About how many bytes it takes: for bounding batches.
+    pub fn weight(&self) -> usize {
+        256 + match self {
+            Item::Record(r) => r.value.len() + r.description.as_ref().map_or(0, String::len),
+            Item::Report(r) => r.body.len(),
+            Item::Indicator(i) => i.value.len(),
+            Item::Entity(e) => e.object.to_string().len(),
+            _ => 0,
+        }
+    }
+}
+
+impl Intel {
+    /// The items, in an order that lets each be stored after what it refers to:
+    /// sources, entities, reports, indicators, sightings, relationships.
+    pub fn into_items(self) -> Vec<Item> {
+        let mut items = Vec::with_capacity(
+            self.sources.len()
+                + self.entities.len()
+                + self.reports.len()
+                + self.indicators.len()
+                + self.sightings.len()
+                + self.relationships.len(),
+        );
+        items.extend(self.sources.into_iter().map(Item::Source));
+        items.extend(self.entities.into_iter().map(Item::Entity));
+        items.extend(self.reports.into_iter().map(Item::Report));
+        items.extend(self.indicators.into_iter().map(Item::Indicator));
+        items.extend(self.sightings.into_iter().map(Item::Sighting));
+        items.extend(self.relationships.into_iter().map(Item::Relationship));
+        items
+    }
+
+    /// The history of `items`: flat records become observations.
+    pub fn from_items(items: impl IntoIterator<Item = Item>) -> Intel {
+        let mut intel = Intel::default();
+        for item in items {
+            match item {
+                Item::Record(r) => intel.add_record(&r),
+                Item::Source(s) => intel.add_source(s),
+                Item::Report(r) => intel.add_report(r),
+                Item::Indicator(i) => {
+                    let (first, last) = (i.first_seen, i.last_seen);
+                    intel.add_indicator(&i.kind, &i.value, first);
+                    intel.add_indicator(&i.kind, &i.value, last);
+                }
+                Item::Sighting(s) => intel.add_sighting(s),
+                Item::Relationship(r) => intel.add_relationship(r),
+                Item::Entity(e) => intel.add_entity(e),
+            }
+        }
+        intel
+    }
+
+    /// A flat record as the history holds it: an observation, that is a report whose
+    /// id is [`observation_id`] of the record's — its description (or `kind value`) the
+    /// text, its source, time, place and tags — and, unless it is itself a report
+    /// (kind `report`, its value the text), the indicator it names and a sighting of it.
+    /// A report's text and a description are read for indicators like any report's.
+    pub fn add_record(&mut self, r: &ThreatRecord) {
+        let is_report = r.kind == "report";
+        let named = format!("{} {}", r.kind, r.value);
+        let body = if is_report {
+            r.value.clone()
+        } else {
+            r.description.clone().unwrap_or_else(|| named.clone())
+        };
+        let report_id = observation_id(&r.id);
+        self.add_report(Report {
+            id: report_id.clone(),
+            title: if is_report {
+                r.description.clone()
+            } else {
+                Some(named)
+            },
+            body,
+            stix_id: None,
+            misp_uuid: None,
+            source: r.source.clone(),
+            published_at: None,
+            observed_at: r.observed_at,
+            lat: r.lat,
+            lng: r.lng,
+            h3_cell: r.h3_cell,
+            tags: r.tags.clone(),
+        });
+        let at = self.index.reports[&report_id];
+        if !is_report {
+            let indicator_id = self.add_indicator(&r.kind, &r.value, r.observed_at);
+            self.add_sighting(Sighting {
+                report_id,
+                indicator_id,
+                source: r.source.clone(),
+                seen_at: r.observed_at,
+                raw: Some(r.value.clone()),
+                start_pos: None,
+                end_pos: None,
+            });
+        }
+        // A description is prose, read like a report's; `kind value` is only a name.
+        if is_report || r.description.is_some() {
+            self.extract_from_report(at);
+        }
+    }
+}
+
+/// The id of the report a flat record is in the history: the record's own id, except
+/// that an `indicator--` id (the default: the id of the indicator it names) becomes
+/// `report--` with the same UUID, so that report and indicator do not share an id.
+pub fn observation_id(record_id: &str) -> String {
+    match record_id.strip_prefix("indicator--") {
+        Some(uuid) => format!("report--{uuid}"),
+        None => record_id.to_owned(),
+    }
 }

@@ -13,7 +13,9 @@ pub mod intel;
 pub mod record;
 
 pub use ids::{indicator_id, normalise, observable_id, relationship_id, report_id};
-pub use intel::{Counts, Entity, Indicator, Intel, Relationship, Report, Sighting, Source};
+pub use intel::{
+    observation_id, Counts, Entity, Indicator, Intel, Item, Relationship, Report, Sighting, Source,
+};
 pub use record::{
     RecordError, RecordInput, ThreatRecord, MAX_NAME_LEN, MAX_TAGS, MAX_TAG_LEN, MAX_TEXT_LEN,
     OBSERVED_YEARS, RECORD_H3_RESOLUTION,

@@ -6,13 +6,15 @@
 //! at all by being one value, and everything else (the index by id, each tier's
 //! progress) is derived from the log and can be rebuilt from it.
 
-use ctas_core::model::ThreatRecord;
+use ctas_core::model::{Item, ThreatRecord};
 
 use super::HotError;
 use crate::tiers::TierName;
 
-/// Format of an entry's value; bumped if the layout changes.
-const FORMAT: u8 = 1;
+/// Format of an entry's value; bumped if the layout changes. Format 1 held flat records
+/// only; format 2 holds items of the model (a flat record is one kind of item).
+const FORMAT: u8 = 2;
+const FORMAT_RECORDS: u8 = 1;
 
 /// Bytes before an entry's JSON: format, tier mask, record count.
 const HEADER_LEN: usize = 1 + 1 + 4;
@@ -76,17 +78,17 @@ pub fn key_seq(k: &[u8]) -> Result<u64, HotError> {
         .map_err(|_| HotError::Corrupt(format!("log key of {} bytes", k.len())))
 }
 
-/// What the header of an entry says, readable without parsing its records.
+/// What the header of an entry says, readable without parsing its items.
 #[derive(Debug, Clone, Copy)]
 pub struct Header {
     /// The tiers it is for.
     pub tiers: TierMask,
-    /// How many records it holds.
+    /// How many items it holds.
     pub count: u32,
 }
 
-/// An entry: the header, then the records as one JSON array built from each record's
-/// JSON (so a record is encoded once, for the log and the index alike).
+/// An entry: the header, then the items as one JSON array built from each item's JSON
+/// (so an item is encoded once, for the log and the index alike).
 pub fn encode(tiers: TierMask, records: &[Vec<u8>]) -> Vec<u8> {
     let body: usize = records.iter().map(|r| r.len() + 1).sum();
     let mut out = Vec::with_capacity(HEADER_LEN + body + 1);
@@ -106,7 +108,7 @@ pub fn encode(tiers: TierMask, records: &[Vec<u8>]) -> Vec<u8> {
 
 /// The header of an entry.
 pub fn header(value: &[u8]) -> Result<Header, HotError> {
-    if value.len() < HEADER_LEN || value[0] != FORMAT {
+    if value.len() < HEADER_LEN || !matches!(value[0], FORMAT | FORMAT_RECORDS) {
         return Err(HotError::Corrupt(format!(
             "log entry of {} bytes with format {:?}",
             value.len(),
@@ -119,11 +121,17 @@ pub fn header(value: &[u8]) -> Result<Header, HotError> {
     })
 }
 
-/// The records of an entry.
-pub fn records(value: &[u8]) -> Result<Vec<ThreatRecord>, HotError> {
+/// The items of an entry.
+pub fn items(value: &[u8]) -> Result<Vec<Item>, HotError> {
     header(value)?;
-    serde_json::from_slice(&value[HEADER_LEN..])
-        .map_err(|e| HotError::Corrupt(format!("log entry does not decode: {e}")))
+    let body = &value[HEADER_LEN..];
+    let decoded = if value[0] == FORMAT_RECORDS {
+        serde_json::from_slice::<Vec<ThreatRecord>>(body)
+            .map(|records| records.into_iter().map(Item::Record).collect())
+    } else {
+        serde_json::from_slice(body)
+    };
+    decoded.map_err(|e| HotError::Corrupt(format!("log entry does not decode: {e}")))
 }
 
 #[cfg(test)]
@@ -144,12 +152,21 @@ mod tests {
                 .unwrap()
             })
             .collect();
-        let json: Vec<Vec<u8>> = rs.iter().map(|r| serde_json::to_vec(r).unwrap()).collect();
+        let written: Vec<Item> = rs.iter().cloned().map(Item::Record).collect();
+        let json: Vec<Vec<u8>> = written
+            .iter()
+            .map(|r| serde_json::to_vec(r).unwrap())
+            .collect();
         let value = encode(TierMask::only(TierName::Cold), &json);
         let h = header(&value).unwrap();
         assert_eq!(h.count, 2);
         assert!(h.tiers.contains(TierName::Cold) && !h.tiers.contains(TierName::Warm));
-        assert_eq!(records(&value).unwrap(), rs);
+        assert_eq!(items(&value).unwrap(), written);
+        // An entry of the earlier format (flat records) reads as record items.
+        let mut old = vec![FORMAT_RECORDS, value[1]];
+        old.extend_from_slice(&value[2..6]);
+        old.extend_from_slice(&serde_json::to_vec(&rs).unwrap());
+        assert_eq!(items(&old).unwrap(), written);
     }
 
     #[test]

@@ -13,7 +13,7 @@ mod writer;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
-use ctas_core::model::ThreatRecord;
+use ctas_core::model::{Item, ThreatRecord};
 use serde::{Deserialize, Serialize};
 use sled::{Db, Tree};
 use thiserror::Error;
@@ -63,48 +63,98 @@ pub struct CountsSnapshot {
     pub dead: [u64; 3],
 }
 
-/// A record a tier will never accept as it is, kept until it is replayed.
+/// An item a tier will never accept as it is, kept until it is replayed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(from = "StoredLetter")]
 pub struct DeadLetter {
-    /// The record as it was sent.
-    pub record: ThreatRecord,
+    /// The item as it was sent.
+    pub item: Item,
     /// What the tier said.
     pub error: String,
     /// When it was set aside.
     pub at: chrono::DateTime<chrono::Utc>,
 }
 
-/// Records encoded for the log and the index, ready for the writer. Encoding is CPU
-/// work, done by the caller (off the async runtime) rather than on the writer thread.
+/// A dead letter as sled may hold it: of items, or of the earlier layout (flat records).
+#[derive(Deserialize)]
+struct StoredLetter {
+    item: Option<Item>,
+    record: Option<ThreatRecord>,
+    error: String,
+    at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<StoredLetter> for DeadLetter {
+    fn from(l: StoredLetter) -> Self {
+        DeadLetter {
+            item: match (l.item, l.record) {
+                (Some(item), _) => item,
+                (None, Some(record)) => Item::Record(record),
+                // Neither: a letter CTAS never wrote; kept visible rather than dropped.
+                (None, None) => Item::Source(ctas_core::model::Source {
+                    name: "(dead letter without an item)".into(),
+                    reliability: None,
+                    credibility: None,
+                }),
+            },
+            error: l.error,
+            at: l.at,
+        }
+    }
+}
+
+/// An item as the index and the log hold it.
+pub(crate) fn encode_item(item: &Item) -> Result<Vec<u8>, HotError> {
+    serde_json::to_vec(item).map_err(|source| HotError::Decode {
+        id: item.key(),
+        source,
+    })
+}
+
+/// An item of the index, which may still hold flat records of the earlier layout.
+pub(crate) fn decode_item(key: &[u8], bytes: &[u8]) -> Result<Item, HotError> {
+    serde_json::from_slice::<Item>(bytes).or_else(|e| {
+        serde_json::from_slice::<ThreatRecord>(bytes)
+            .map(Item::Record)
+            .map_err(|_| HotError::Decode {
+                id: String::from_utf8_lossy(key).into_owned(),
+                source: e,
+            })
+    })
+}
+
+/// Items encoded for the log and the index, ready for the writer. Encoding is CPU work,
+/// done by the caller (off the async runtime) rather than on the writer thread.
 pub struct Prepared {
     ids: Vec<String>,
     json: Vec<Vec<u8>>,
 }
 
 impl Prepared {
-    /// Encode `records` once, for the log and the index.
-    pub fn new(records: &[ThreatRecord]) -> Result<Self, HotError> {
-        let json = records
-            .iter()
-            .map(|r| {
-                serde_json::to_vec(r).map_err(|source| HotError::Decode {
-                    id: r.id.clone(),
-                    source,
-                })
-            })
-            .collect::<Result<_, _>>()?;
+    /// Encode `items` once, for the log and the index.
+    pub fn new(items: &[Item]) -> Result<Self, HotError> {
         Ok(Prepared {
-            ids: records.iter().map(|r| r.id.clone()).collect(),
-            json,
+            ids: items.iter().map(Item::key).collect(),
+            json: items.iter().map(encode_item).collect::<Result<_, _>>()?,
         })
+    }
+
+    /// How many items.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
     }
 }
 
-/// Records a worker reads from the log for its tier, with where it will be once they
+/// Items a worker reads from the log for its tier, with where it will be once they
 /// are confirmed.
 pub struct Batch {
-    /// Each record with its place in the log.
-    pub items: Vec<(Position, ThreatRecord)>,
+    /// Each item with its place in the log.
+    pub items: Vec<(Position, Item)>,
     /// The tier's cursor after these records (past entries that are not for it).
     pub end: Position,
 }
@@ -114,7 +164,7 @@ pub struct Batch {
 pub struct Reader {
     tier: TierName,
     cursor: Position,
-    cached: Option<(u64, Arc<[ThreatRecord]>)>,
+    cached: Option<(u64, Arc<[Item]>)>,
 }
 
 impl Reader {
@@ -188,8 +238,8 @@ impl Hot {
         answer.await.map_err(|_| HotError::Closed)?
     }
 
-    /// Store records for every downstream tier, durably: when this returns Ok, the
-    /// records survive a crash of the router or the machine.
+    /// Store items for every downstream tier, durably: when this returns Ok, the items
+    /// survive a crash of the router or the machine.
     pub async fn ingest(&self, records: Prepared) -> Result<(), HotError> {
         self.send(writer::Op::Append {
             tiers: TierMask::ALL,
@@ -199,17 +249,12 @@ impl Hot {
         .map(drop)
     }
 
-    /// The record with this id, if the hot tier holds it.
-    pub fn get(&self, id: &str) -> Result<Option<ThreatRecord>, HotError> {
+    /// The item with this key (an id), if the hot tier holds it.
+    pub fn get(&self, id: &str) -> Result<Option<Item>, HotError> {
         self.trees
             .records
             .get(id.as_bytes())?
-            .map(|bytes| {
-                serde_json::from_slice(&bytes).map_err(|source| HotError::Decode {
-                    id: id.to_owned(),
-                    source,
-                })
-            })
+            .map(|bytes| decode_item(id.as_bytes(), &bytes))
             .transpose()
     }
 
@@ -258,7 +303,7 @@ impl Hot {
             let records = match &reader.cached {
                 Some((s, r)) if *s == seq => r.clone(),
                 _ => {
-                    let r: Arc<[ThreatRecord]> = log::records(&v)?.into();
+                    let r: Arc<[Item]> = log::items(&v)?.into();
                     reader.cached = Some((seq, r.clone()));
                     r
                 }
@@ -274,7 +319,7 @@ impl Hot {
                     break;
                 }
                 let r = &records[i];
-                bytes += r.value.len() + r.description.as_ref().map_or(0, String::len) + 256;
+                bytes += r.weight();
                 items.push((
                     Position {
                         seq,
@@ -328,7 +373,7 @@ impl Hot {
         let letters = letters
             .into_iter()
             .map(|(p, l)| {
-                let id = l.record.id.clone();
+                let id = l.item.key();
                 serde_json::to_vec(&l)
                     .map(|json| (p, json))
                     .map_err(|source| HotError::Decode { id, source })
@@ -459,6 +504,10 @@ mod tests {
         .unwrap()
     }
 
+    fn item(value: &str) -> Item {
+        Item::Record(record(value))
+    }
+
     /// A data directory of the router's earlier layout (a tree of record ids per tier)
     /// keeps what was waiting: it becomes log entries for those tiers.
     #[test]
@@ -484,8 +533,8 @@ mod tests {
         assert_eq!((counts.records, counts.pending), (2, [0, 2, 0]));
         let mut reader = hot.reader(TierName::Cold).unwrap();
         let batch = hot.read(&mut reader, 10, 1 << 20).unwrap();
-        let got: Vec<&ThreatRecord> = batch.items.iter().map(|(_, r)| r).collect();
-        assert_eq!(got, vec![&a, &b]);
+        let got: Vec<&Item> = batch.items.iter().map(|(_, r)| r).collect();
+        assert_eq!(got, vec![&Item::Record(a), &Item::Record(b)]);
         let mut warm = hot.reader(TierName::Warm).unwrap();
         assert!(hot.read(&mut warm, 10, 1 << 20).unwrap().items.is_empty());
         hot.close().unwrap();
@@ -503,12 +552,15 @@ mod tests {
     async fn the_log_is_read_in_batches_and_collected_when_every_tier_passed() {
         let d = dir("log");
         let hot = Hot::open(&d).unwrap();
-        let first: Vec<ThreatRecord> = (0..5).map(|i| record(&format!("{i}.example"))).collect();
-        let second: Vec<ThreatRecord> = (5..8).map(|i| record(&format!("{i}.example"))).collect();
+        let first: Vec<Item> = (0..5).map(|i| item(&format!("{i}.example"))).collect();
+        let second: Vec<Item> = (5..8).map(|i| item(&format!("{i}.example"))).collect();
         hot.ingest(Prepared::new(&first).unwrap()).await.unwrap();
         hot.ingest(Prepared::new(&second).unwrap()).await.unwrap();
         assert_eq!(hot.counts().pending, [8, 8, 8]);
-        assert_eq!(hot.get(&second[2].id).unwrap().as_ref(), Some(&second[2]));
+        assert_eq!(
+            hot.get(&second[2].key()).unwrap().as_ref(),
+            Some(&second[2])
+        );
         for tier in TierName::DOWNSTREAM {
             let mut reader = hot.reader(tier).unwrap();
             let mut seen = Vec::new();
@@ -517,10 +569,10 @@ mod tests {
                 if batch.items.is_empty() {
                     break;
                 }
-                seen.extend(batch.items.iter().map(|(_, r)| r.id.clone()));
+                seen.extend(batch.items.iter().map(|(_, r)| r.key()));
                 hot.advance(&mut reader, &batch).await.unwrap();
             }
-            let want: Vec<String> = first.iter().chain(&second).map(|r| r.id.clone()).collect();
+            let want: Vec<String> = first.iter().chain(&second).map(Item::key).collect();
             assert_eq!(seen, want, "{tier}");
         }
         assert_eq!(hot.counts().pending, [0, 0, 0]);
@@ -540,7 +592,7 @@ mod tests {
         let d = dir("replay");
         let hot = Hot::open(&d).unwrap();
         let n = writer::REPLAY_CHUNK + 5;
-        let records: Vec<ThreatRecord> = (0..n).map(|i| record(&format!("{i}.example"))).collect();
+        let records: Vec<Item> = (0..n).map(|i| item(&format!("{i}.example"))).collect();
         hot.ingest(Prepared::new(&records).unwrap()).await.unwrap();
         for tier in TierName::DOWNSTREAM {
             let mut reader = hot.reader(tier).unwrap();
@@ -552,7 +604,7 @@ mod tests {
                     .iter()
                     .map(|(p, r)| {
                         let letter = DeadLetter {
-                            record: r.clone(),
+                            item: r.clone(),
                             error: "check constraint (SQLSTATE 23514)".into(),
                             at: chrono::Utc::now(),
                         };
@@ -570,8 +622,8 @@ mod tests {
         assert_eq!(hot.counts().pending, [0, n as u64, 0]);
         let mut cold = hot.reader(TierName::Cold).unwrap();
         let again = hot.read(&mut cold, 2 * n, usize::MAX).unwrap();
-        let ids: std::collections::HashSet<&str> =
-            again.items.iter().map(|(_, r)| r.id.as_str()).collect();
+        let ids: std::collections::HashSet<String> =
+            again.items.iter().map(|(_, r)| r.key()).collect();
         assert_eq!(ids.len(), n, "every letter replayed once");
         let mut warm = hot.reader(TierName::Warm).unwrap();
         assert!(hot.read(&mut warm, n, usize::MAX).unwrap().items.is_empty());

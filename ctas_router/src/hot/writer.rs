@@ -1,6 +1,6 @@
 //! The one thread that writes sled, with group commit.
 //!
-//! Every write of the router (a request's records, a tier's confirmation, a dead
+//! Every write of the router (a request's items, a tier's confirmation, a dead
 //! letter, a replay) is a command on one queue. The thread takes whatever has queued,
 //! writes it all, flushes once if anything needs to be durable, and only then answers
 //! each command. Many concurrent requests therefore share one fsync, and no two
@@ -110,12 +110,10 @@ impl State {
         };
         for kv in trees.log.range(log::seq_key(indexed + 1)..) {
             let (k, v) = kv?;
-            for r in log::records(&v)? {
-                let json = serde_json::to_vec(&r).map_err(|source| HotError::Decode {
-                    id: r.id.clone(),
-                    source,
-                })?;
-                trees.records.insert(r.id.as_bytes(), json)?;
+            for item in log::items(&v)? {
+                let key = item.key();
+                let json = super::encode_item(&item)?;
+                trees.records.insert(key.as_bytes(), json)?;
             }
             trees.meta.insert(INDEXED, &k)?;
         }
@@ -141,7 +139,7 @@ impl State {
             for kv in old.iter() {
                 let (_, id) = kv?;
                 if let Some(r) = trees.records.get(&id)? {
-                    json.push(r.to_vec());
+                    json.push(super::encode_item(&super::decode_item(&id, &r)?)?);
                 }
             }
             if !json.is_empty() {
@@ -351,15 +349,13 @@ impl Writer {
             let (k, v) = kv?;
             let letter: super::DeadLetter = serde_json::from_slice(&v)
                 .map_err(|e| HotError::Corrupt(format!("dead letter does not decode: {e}")))?;
-            let json = match self.trees.records.get(letter.record.id.as_bytes())? {
-                Some(current) => current.to_vec(),
-                None => serde_json::to_vec(&letter.record).map_err(|source| HotError::Decode {
-                    id: letter.record.id.clone(),
-                    source,
-                })?,
+            let key = letter.item.key();
+            let item = match self.trees.records.get(key.as_bytes())? {
+                Some(current) => super::decode_item(key.as_bytes(), &current)?,
+                None => letter.item,
             };
-            prepared.ids.push(letter.record.id);
-            prepared.json.push(json);
+            prepared.json.push(super::encode_item(&item)?);
+            prepared.ids.push(key);
             keys.push(k);
         }
         if keys.is_empty() {

@@ -1,8 +1,12 @@
-//! The cold tier: PostgreSQL, the schema in `sql/schema`, one statement per batch.
+//! The cold tier: PostgreSQL, the history the extension queries (`ctas.reports`,
+//! `indicators`, `sightings`, `relationships`, `entities`), written by the statements
+//! of `ctas_core::history` — the ones `ctas_ingest_stix` runs — one transaction a batch.
 
 use std::time::Duration;
 
-use ctas_core::model::ThreatRecord;
+use ctas_core::history;
+use ctas_core::model::{observation_id, Intel, Item, ThreatRecord};
+use ctas_core::schema;
 use tokio::sync::Mutex;
 use tokio_postgres::{Client, Config, NoTls};
 
@@ -10,23 +14,6 @@ use super::{Tier, TierError, TierName};
 
 /// The cold-tier schema, in order; each file is applied once and recorded.
 pub use ctas_core::schema::MIGRATIONS;
-
-/// The whole batch goes in as one jsonb array, so a batch is one round trip and one
-/// statement whatever its size; ON CONFLICT makes a replay harmless.
-const UPSERT: &str = r#"
-INSERT INTO ctas.threat_records
-    (id, kind, value, source, observed_at, lat, lng, h3_cell, tags, description)
-SELECT r.id, r.kind, r.value, r.source, r.observed_at, r.lat, r.lng, r.h3_cell,
-       coalesce(r.tags, '{}'), r.description
-FROM jsonb_to_recordset($1::jsonb) AS r(
-    id text, kind text, value text, source text, observed_at timestamptz,
-    lat float8, lng float8, h3_cell bigint, tags text[], description text)
-ON CONFLICT (id) DO UPDATE SET
-    kind = EXCLUDED.kind, value = EXCLUDED.value, source = EXCLUDED.source,
-    observed_at = EXCLUDED.observed_at, lat = EXCLUDED.lat, lng = EXCLUDED.lng,
-    h3_cell = EXCLUDED.h3_cell, tags = EXCLUDED.tags,
-    description = EXCLUDED.description, updated_at = now()
-"#;
 
 /// How long the cold tier may take, so that nothing waits on PostgreSQL for ever.
 #[derive(Debug, Clone, Copy)]
@@ -169,6 +156,11 @@ impl Cold {
 /// Apply the migrations not yet recorded, each in its own transaction, under an
 /// advisory lock so that two routers starting together do not race.
 async fn migrate(client: &mut Client) -> Result<(), tokio_postgres::Error> {
+    migrate_sql(client).await?;
+    retire_threat_records(client).await
+}
+
+async fn migrate_sql(client: &mut Client) -> Result<(), tokio_postgres::Error> {
     let tx = client.transaction().await?;
     tx.batch_execute(ctas_core::schema::PREAMBLE).await?;
     for (version, sql) in MIGRATIONS {
@@ -191,35 +183,99 @@ async fn migrate(client: &mut Client) -> Result<(), tokio_postgres::Error> {
     tx.commit().await
 }
 
+/// Move `ctas.threat_records` into the history and drop it (`schema::RETIRE_THREAT_RECORDS`).
+async fn retire_threat_records(client: &mut Client) -> Result<(), tokio_postgres::Error> {
+    let tx = client.transaction().await?;
+    tx.batch_execute(schema::PREAMBLE).await?;
+    let left: bool = tx.query_one(schema::THREAT_RECORDS_LEFT, &[]).await?.get(0);
+    if !left {
+        return tx.commit().await;
+    }
+    let mut after = String::new();
+    let mut moved = 0usize;
+    loop {
+        let rows: serde_json::Value = tx
+            .query_one(schema::READ_THREAT_RECORDS, &[&after])
+            .await?
+            .get(0);
+        // A row that is no record CTAS wrote stays behind with the table, not in the history.
+        let records: Vec<ThreatRecord> = serde_json::from_value(rows).unwrap_or_default();
+        let Some(last) = records.last() else { break };
+        after = last.id.clone();
+        moved += records.len();
+        let intel = Intel::from_items(records.into_iter().map(Item::Record));
+        write(&tx, &intel).await?;
+    }
+    tx.batch_execute(schema::DROP_THREAT_RECORDS).await?;
+    tx.execute(
+        "INSERT INTO ctas.schema_migrations (version) VALUES ($1) ON CONFLICT DO NOTHING",
+        &[&schema::RETIRE_THREAT_RECORDS],
+    )
+    .await?;
+    tracing::info!(
+        moved,
+        "cold tier: ctas.threat_records moved into the history and dropped"
+    );
+    tx.commit().await
+}
+
+/// Run the history's statements for `intel` on `c` (in the caller's transaction).
+async fn write(
+    c: &impl tokio_postgres::GenericClient,
+    intel: &Intel,
+) -> Result<(), tokio_postgres::Error> {
+    for step in history::steps(intel) {
+        c.query_one(step.sql, &[&step.rows]).await?;
+    }
+    Ok(())
+}
+
+/// What `fetch` looks in, in order: the tables whose rows have an id of their own (a
+/// flat record's report is `$2`, its observation id).
+const FETCH: &str = "
+SELECT doc FROM (
+    SELECT 1 AS o, to_jsonb(t) AS doc FROM ctas.reports t WHERE id IN ($1, $2)
+    UNION ALL SELECT 2, to_jsonb(t) FROM ctas.indicators t WHERE id = $1
+    UNION ALL SELECT 3, to_jsonb(t) FROM ctas.entities t WHERE id = $1
+    UNION ALL SELECT 4, to_jsonb(t) FROM ctas.relationships t WHERE id = $1) f
+ORDER BY o LIMIT 1";
+
+/// Rows of the history, every table.
+const COUNT: &str = "
+SELECT (SELECT count(*) FROM ctas.reports) + (SELECT count(*) FROM ctas.indicators)
+     + (SELECT count(*) FROM ctas.sightings) + (SELECT count(*) FROM ctas.relationships)
+     + (SELECT count(*) FROM ctas.entities)";
+
 impl Tier for Cold {
     const NAME: TierName = TierName::Cold;
 
-    async fn upsert(&self, records: &[ThreatRecord]) -> Result<(), TierError> {
-        let rows = serde_json::to_value(records).map_err(err)?;
-        self.with_client(async |c| c.execute(UPSERT, &[&rows]).await.map(drop))
-            .await
+    async fn upsert(&self, items: &[Item]) -> Result<(), TierError> {
+        let intel = Intel::from_items(items.iter().cloned());
+        self.with_client(async |c| {
+            // A client is shared only by this worker, so a transaction on it is safe;
+            // `build_transaction` needs `&mut`, hence the explicit BEGIN/COMMIT.
+            c.batch_execute("BEGIN").await?;
+            match write(c, &intel).await {
+                Ok(()) => c.batch_execute("COMMIT").await,
+                Err(e) => {
+                    // The connection is dropped on error (with_client), which rolls back.
+                    Err(e)
+                }
+            }
+        })
+        .await
     }
 
     async fn fetch(&self, id: &str) -> Result<Option<serde_json::Value>, TierError> {
         let row = self
-            .with_client(async |c| {
-                c.query_opt(
-                    "SELECT to_jsonb(t) FROM ctas.threat_records t WHERE id = $1",
-                    &[&id],
-                )
-                .await
-            })
+            .with_client(async |c| c.query_opt(FETCH, &[&id, &observation_id(id)]).await)
             .await?;
         Ok(row.map(|r| r.get(0)))
     }
 
     async fn count(&self) -> Result<u64, TierError> {
         let n: i64 = self
-            .with_client(async |c| {
-                c.query_one("SELECT count(*) FROM ctas.threat_records", &[])
-                    .await
-                    .map(|r| r.get(0))
-            })
+            .with_client(async |c| c.query_one(COUNT, &[]).await.map(|r| r.get(0)))
             .await?;
         Ok(n as u64)
     }

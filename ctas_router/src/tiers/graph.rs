@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use ctas_core::model::ThreatRecord;
+use ctas_core::model::{Entity, Indicator, Item, Relationship, Report, Sighting, ThreatRecord};
 use neo4rs::{query, BoltType, Graph as Neo4j};
 use tokio::sync::OnceCell;
 
@@ -73,18 +73,107 @@ impl Graph {
     async fn ensure_schema(&self) -> Result<(), TierError> {
         self.schema
             .get_or_try_init(|| async {
-                self.neo4j
-                    .run(query(
-                        "CREATE CONSTRAINT threat_record_id IF NOT EXISTS \
-                         FOR (r:ThreatRecord) REQUIRE r.id IS UNIQUE",
-                    ))
-                    .await
-                    .map(drop)
-                    .map_err(err)
+                for constraint in [
+                    "CREATE CONSTRAINT threat_record_id IF NOT EXISTS \
+                     FOR (r:ThreatRecord) REQUIRE r.id IS UNIQUE",
+                    "CREATE CONSTRAINT object_id IF NOT EXISTS \
+                     FOR (n:Object) REQUIRE n.id IS UNIQUE",
+                    "CREATE INDEX related_id IF NOT EXISTS FOR ()-[e:RELATED]-() ON (e.id)",
+                ] {
+                    self.neo4j.run(query(constraint)).await.map_err(err)?;
+                }
+                Ok(())
             })
             .await
             .copied()
     }
+}
+
+/// Reports, indicators and entities: nodes labelled `Object` (what edges meet on,
+/// unique by id) and their own label. Placeholders made by an edge that arrived first
+/// get their properties when the object does.
+const NODES: &str = "
+UNWIND $rows AS row
+MERGE (n:Object {id: row.id})
+SET n += row.props
+FOREACH (_ IN CASE WHEN row.label = 'Report' THEN [1] ELSE [] END | SET n:Report)
+FOREACH (_ IN CASE WHEN row.label = 'Indicator' THEN [1] ELSE [] END | SET n:Indicator)
+FOREACH (_ IN CASE WHEN row.label = 'Entity' THEN [1] ELSE [] END | SET n:Entity)";
+
+/// A report naming an indicator.
+const SIGHTINGS: &str = "
+UNWIND $rows AS row
+MERGE (r:Object {id: row.report})
+MERGE (i:Object {id: row.indicator})
+MERGE (r)-[e:SIGHTED]->(i)
+SET e.seen_at = row.seen_at, e.source = row.source";
+
+/// STIX relationships and the ones CTAS derives, as edges between any two objects.
+const RELATIONSHIPS: &str = "
+UNWIND $rows AS row
+MERGE (a:Object {id: row.source})
+MERGE (b:Object {id: row.target})
+MERGE (a)-[e:RELATED {id: row.id}]->(b)
+SET e.type = row.type, e.created = row.created";
+
+fn report(r: &Report) -> HashMap<&'static str, BoltType> {
+    HashMap::from([
+        ("title", BoltType::from(r.title.clone())),
+        ("source", r.source.clone().into()),
+        ("observed_at", r.observed_at.into()),
+        ("h3_cell", r.h3_cell.map(|c| c as i64).into()),
+        ("tags", r.tags.clone().into()),
+    ])
+}
+
+fn indicator(i: &Indicator) -> HashMap<&'static str, BoltType> {
+    HashMap::from([
+        ("kind", BoltType::from(i.kind.as_str())),
+        ("value", i.value.as_str().into()),
+        ("stix_id", i.stix_id.clone().into()),
+        ("first_seen", i.first_seen.into()),
+        ("last_seen", i.last_seen.into()),
+    ])
+}
+
+fn entity(e: &Entity) -> HashMap<&'static str, BoltType> {
+    HashMap::from([
+        ("type", BoltType::from(e.entity_type.as_str())),
+        ("name", e.name.clone().into()),
+        ("aliases", e.aliases.clone().into()),
+        ("external_ids", e.external_ids.clone().into()),
+        ("revoked", e.revoked.into()),
+    ])
+}
+
+fn node(id: &str, label: &str, props: HashMap<&'static str, BoltType>) -> BoltType {
+    HashMap::from([
+        ("id", BoltType::from(id)),
+        ("label", label.into()),
+        ("props", props.into()),
+    ])
+    .into()
+}
+
+fn sighting(s: &Sighting) -> BoltType {
+    HashMap::from([
+        ("report", BoltType::from(s.report_id.as_str())),
+        ("indicator", s.indicator_id.as_str().into()),
+        ("seen_at", s.seen_at.into()),
+        ("source", s.source.clone().into()),
+    ])
+    .into()
+}
+
+fn relationship(r: &Relationship) -> BoltType {
+    HashMap::from([
+        ("id", BoltType::from(r.id.as_str())),
+        ("source", r.source_ref.as_str().into()),
+        ("target", r.target_ref.as_str().into()),
+        ("type", r.relationship_type.as_str().into()),
+        ("created", r.created.into()),
+    ])
+    .into()
 }
 
 fn row(r: &ThreatRecord) -> HashMap<&'static str, BoltType> {
@@ -103,17 +192,74 @@ fn row(r: &ThreatRecord) -> HashMap<&'static str, BoltType> {
     ])
 }
 
+impl Graph {
+    /// A report, indicator or entity node, with its labels and edges' count.
+    async fn fetch_object(&self, id: &str) -> Result<Option<serde_json::Value>, TierError> {
+        let mut rows = self
+            .neo4j
+            .execute(
+                query(
+                    "MATCH (n:Object {id: $id}) \
+                     RETURN n.id AS id, labels(n) AS labels, n.name AS name, n.type AS type, \
+                            n.kind AS kind, n.value AS value, n.title AS title, \
+                            COUNT { (n)--() } AS edges",
+                )
+                .param("id", id),
+            )
+            .await
+            .map_err(err)?;
+        let Some(row) = rows.next().await.map_err(err)? else {
+            return Ok(None);
+        };
+        #[derive(serde::Deserialize, serde::Serialize)]
+        struct Node {
+            id: String,
+            labels: Vec<String>,
+            name: Option<String>,
+            r#type: Option<String>,
+            kind: Option<String>,
+            value: Option<String>,
+            title: Option<String>,
+            edges: i64,
+        }
+        let node: Node = row.to().map_err(err)?;
+        Ok(Some(serde_json::to_value(node).map_err(err)?))
+    }
+}
+
 impl Tier for Graph {
     const NAME: TierName = TierName::Graph;
 
-    async fn upsert(&self, records: &[ThreatRecord]) -> Result<(), TierError> {
+    async fn upsert(&self, items: &[Item]) -> Result<(), TierError> {
         self.ensure_schema().await?;
-        let rows: Vec<BoltType> = records.iter().map(|r| row(r).into()).collect();
-        self.neo4j
-            .run(query(UPSERT).param("rows", rows))
-            .await
-            .map(drop)
-            .map_err(neo_err)
+        let (mut records, mut nodes, mut sightings, mut edges) = (vec![], vec![], vec![], vec![]);
+        for item in items {
+            match item {
+                Item::Record(r) => records.push(row(r).into()),
+                Item::Report(r) => nodes.push(node(&r.id, "Report", report(r))),
+                Item::Indicator(i) => nodes.push(node(&i.id, "Indicator", indicator(i))),
+                Item::Entity(e) => nodes.push(node(&e.id, "Entity", entity(e))),
+                Item::Sighting(s) => sightings.push(sighting(s)),
+                Item::Relationship(r) => edges.push(relationship(r)),
+                // A source is a name on reports and sightings, not a node of its own.
+                Item::Source(_) => {}
+            }
+        }
+        // Nodes before the edges that meet on them.
+        for (cypher, rows) in [
+            (UPSERT, records),
+            (NODES, nodes),
+            (SIGHTINGS, sightings),
+            (RELATIONSHIPS, edges),
+        ] {
+            if !rows.is_empty() {
+                self.neo4j
+                    .run(query(cypher).param("rows", rows))
+                    .await
+                    .map_err(neo_err)?;
+            }
+        }
+        Ok(())
     }
 
     async fn fetch(&self, id: &str) -> Result<Option<serde_json::Value>, TierError> {
@@ -131,7 +277,7 @@ impl Tier for Graph {
             .await
             .map_err(err)?;
         let Some(row) = rows.next().await.map_err(err)? else {
-            return Ok(None);
+            return self.fetch_object(id).await;
         };
         #[derive(serde::Deserialize, serde::Serialize)]
         struct Node {
@@ -150,7 +296,11 @@ impl Tier for Graph {
     async fn count(&self) -> Result<u64, TierError> {
         let mut rows = self
             .neo4j
-            .execute(query("MATCH (r:ThreatRecord) RETURN count(r) AS n"))
+            .execute(query(
+                "CALL () { MATCH (n) WHERE n:ThreatRecord OR n:Object RETURN count(n) AS nodes } \
+                 CALL () { MATCH ()-[e:RELATED|SIGHTED]->() RETURN count(e) AS edges } \
+                 RETURN nodes + edges AS n",
+            ))
             .await
             .map_err(err)?;
         let row = rows.next().await.map_err(err)?;

@@ -1,4 +1,4 @@
-//! The downstream tiers, one trait: idempotent upserts keyed by the record id.
+//! The downstream tiers, one trait: idempotent upserts keyed by the items' keys.
 
 pub mod cold;
 pub mod graph;
@@ -7,7 +7,7 @@ pub mod warm;
 use std::fmt;
 use std::future::Future;
 
-use ctas_core::model::ThreatRecord;
+use ctas_core::model::Item;
 
 /// Each tier downstream of the hot tier (sled), which feeds them through outboxes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -92,18 +92,15 @@ pub trait Tier: Send + Sync + 'static {
     /// Which tier this is.
     const NAME: TierName;
 
-    /// Insert or replace `records`, keyed by id; running it twice changes nothing.
-    fn upsert(
-        &self,
-        records: &[ThreatRecord],
-    ) -> impl Future<Output = Result<(), TierError>> + Send;
+    /// Insert or replace `items`, keyed by their keys; running it twice changes nothing.
+    fn upsert(&self, items: &[Item]) -> impl Future<Output = Result<(), TierError>> + Send;
 
-    /// The record with this id as the tier stores it, as JSON.
+    /// What the tier stores under this id, as JSON.
     fn fetch(
         &self,
         id: &str,
     ) -> impl Future<Output = Result<Option<serde_json::Value>, TierError>> + Send;
 
-    /// How many records the tier holds.
+    /// How many objects the tier holds.
     fn count(&self) -> impl Future<Output = Result<u64, TierError>> + Send;
 }

@@ -1,13 +1,32 @@
 //! The warm tier: SurrealDB, embedded (SurrealKV) by default or a remote server.
 
-use ctas_core::model::ThreatRecord;
+use ctas_core::model::Item;
 use surrealdb::engine::any::Any;
 use surrealdb::Surreal;
 
 use super::{Tier, TierError, TierName};
 
-/// SurrealDB table that holds the records; the record id is the threat record id.
+/// SurrealDB table that holds flat records; the record id is the threat record id.
 pub const TABLE: &str = "threat_record";
+
+/// The table of each kind of item (a table per item type, keyed by the item's key).
+fn table(item: &Item) -> &'static str {
+    match item {
+        Item::Record(_) => TABLE,
+        other => other.type_name(),
+    }
+}
+
+/// Where `fetch` looks, in order, and what `count` adds up.
+const TABLES: [&str; 7] = [
+    TABLE,
+    "report",
+    "indicator",
+    "entity",
+    "relationship",
+    "sighting",
+    "source",
+];
 
 /// The warm tier.
 #[derive(Clone)]
@@ -32,7 +51,7 @@ fn surreal_err(e: surrealdb::Error) -> TierError {
 
 /// A whole batch in one query (one round trip, not one a record); UPSERT by record id
 /// makes a replay harmless.
-const UPSERT: &str = "FOR $r IN $rows { UPSERT type::record($tb, $r.id) CONTENT $r.doc; };";
+const UPSERT: &str = "FOR $r IN $rows { UPSERT type::record($r.tb, $r.id) CONTENT $r.doc; };";
 
 impl Warm {
     /// Connect to `endpoint` (`surrealkv://path` or `ws://host:port`), namespace and database `ctas`.
@@ -41,13 +60,19 @@ impl Warm {
             .await
             .map_err(err)?;
         db.use_ns("ctas").use_db("ctas").await.map_err(err)?;
+        // Every table there from the start: SurrealDB refuses to read one never written.
+        let define: String = TABLES
+            .iter()
+            .map(|tb| format!("DEFINE TABLE IF NOT EXISTS {tb} SCHEMALESS;"))
+            .collect();
+        db.query(define).await.map_err(err)?.check().map_err(err)?;
         Ok(Warm { db })
     }
 }
 
-/// The record as a SurrealDB document: without `id`, which is the record's key there.
-fn document(record: &ThreatRecord) -> Result<serde_json::Value, TierError> {
-    let mut doc = serde_json::to_value(record).map_err(err)?;
+/// The item as a SurrealDB document: its object without `id`, which is its key there.
+fn document(item: &Item) -> Result<serde_json::Value, TierError> {
+    let mut doc = serde_json::to_value(item).map_err(err)?["object"].take();
     if let Some(map) = doc.as_object_mut() {
         map.remove("id");
     }
@@ -57,14 +82,13 @@ fn document(record: &ThreatRecord) -> Result<serde_json::Value, TierError> {
 impl Tier for Warm {
     const NAME: TierName = TierName::Warm;
 
-    async fn upsert(&self, records: &[ThreatRecord]) -> Result<(), TierError> {
-        let rows = records
+    async fn upsert(&self, items: &[Item]) -> Result<(), TierError> {
+        let rows = items
             .iter()
-            .map(|r| Ok(serde_json::json!({"id": r.id, "doc": document(r)?})))
+            .map(|r| Ok(serde_json::json!({"tb": table(r), "id": r.key(), "doc": document(r)?})))
             .collect::<Result<Vec<_>, TierError>>()?;
         self.db
             .query(UPSERT)
-            .bind(("tb", TABLE))
             .bind(("rows", serde_json::Value::Array(rows)))
             .await
             .map_err(surreal_err)?
@@ -74,22 +98,32 @@ impl Tier for Warm {
     }
 
     async fn fetch(&self, id: &str) -> Result<Option<serde_json::Value>, TierError> {
-        self.db.select((TABLE, id)).await.map_err(err)
+        for tb in TABLES {
+            let found: Option<serde_json::Value> = self.db.select((tb, id)).await.map_err(err)?;
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        Ok(None)
     }
 
     async fn count(&self) -> Result<u64, TierError> {
-        let mut res = self
-            .db
-            .query(format!("SELECT count() AS n FROM {TABLE} GROUP ALL"))
-            .await
-            .map_err(err)?;
-        // One row {n} when the table has records, none when it is empty.
-        let rows: Vec<serde_json::Value> = res.take(0).map_err(err)?;
-        match rows.first().map(|r| &r["n"]) {
-            None => Ok(0),
-            Some(n) => n
-                .as_u64()
-                .ok_or_else(|| err(format!("count() returned {n}, not a count"))),
+        let mut total = 0;
+        for tb in TABLES {
+            let mut res = self
+                .db
+                .query(format!("SELECT count() AS n FROM {tb} GROUP ALL"))
+                .await
+                .map_err(err)?;
+            // One row {n} when the table has records, none when it is empty.
+            let rows: Vec<serde_json::Value> = res.take(0).map_err(err)?;
+            total += match rows.first().map(|r| &r["n"]) {
+                None => 0,
+                Some(n) => n
+                    .as_u64()
+                    .ok_or_else(|| err(format!("count() returned {n}, not a count")))?,
+            };
         }
+        Ok(total)
     }
 }

@@ -38,6 +38,11 @@ impl Router {
 
     /// On a given port: a router restarted after a crash answers where it did.
     pub fn start_on(data_dir: &Path, port: u16) -> Router {
+        Router::start_with(data_dir, port, test_dsn())
+    }
+
+    /// With a cold tier of its own (a database made by [`fresh_database`]).
+    pub fn start_with(data_dir: &Path, port: u16, dsn: &str) -> Router {
         // Appended to, so the log of a restarted router keeps what came before the crash.
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -48,7 +53,7 @@ impl Router {
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .arg("--data-dir")
             .arg(data_dir)
-            .env("CTAS_PG_DSN", test_dsn())
+            .env("CTAS_PG_DSN", dsn)
             .env("NEO4J_URI", env("NEO4J_URI"))
             .env("NEO4J_USER", env("NEO4J_USER"))
             .env("NEO4J_PASSWORD", env("NEO4J_PASSWORD"))
@@ -243,28 +248,37 @@ pub fn rt() -> tokio::runtime::Runtime {
 /// fill is neither the demo's nor left from an earlier run.
 pub fn test_dsn() -> &'static str {
     static DSN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DSN.get_or_init(|| {
-        const DB: &str = concat!("ctas_router_", env!("CARGO_CRATE_NAME"));
-        let admin = env("CTAS_PG_DSN");
-        rt().block_on(async {
-            let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+    DSN.get_or_init(|| fresh_database(concat!("ctas_router_", env!("CARGO_CRATE_NAME"))))
+}
+
+/// A database made anew (dropped first if an earlier run left it); its connection string.
+pub fn fresh_database(name: &str) -> String {
+    let admin = env("CTAS_PG_DSN");
+    rt().block_on(async {
+        let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+            .await
+            .expect("connect to PostgreSQL");
+        tokio::spawn(conn);
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            format!("CREATE DATABASE {name}"),
+        ] {
+            client
+                .batch_execute(&sql)
                 .await
-                .expect("connect to PostgreSQL");
-            tokio::spawn(conn);
-            // Two statements: CREATE DATABASE cannot share a transaction.
-            for sql in [
-                format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)"),
-                format!("CREATE DATABASE {DB}"),
-            ] {
-                client
-                    .batch_execute(&sql)
-                    .await
-                    .expect("make the test database");
-            }
-        });
-        // A later keyword wins in a libpq key=value string, as scripts/env.sh writes it.
-        format!("{admin} dbname={DB}")
-    })
+                .expect("make a test database");
+        }
+    });
+    format!("{admin} dbname={name}")
+}
+
+/// A client of the database `dsn` names, its connection driven on the caller's runtime.
+pub async fn pg_at(dsn: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(dsn, tokio_postgres::NoTls)
+        .await
+        .expect("connect to PostgreSQL");
+    tokio::spawn(conn);
+    client
 }
 
 /// A client of the tests' database, its connection driven on the caller's runtime.
@@ -292,14 +306,20 @@ pub fn graph_forget(ids: &[&str]) {
     })
 }
 
-/// The record as PostgreSQL holds it, read with tokio-postgres.
+/// The record as PostgreSQL's history holds it, read with tokio-postgres: the report
+/// it is (`observation_id` of its id) with the indicator it names.
 pub fn cold_row(id: &str) -> Option<Value> {
+    let report = ctas_core::model::observation_id(id);
     rt().block_on(async {
         let client = pg().await;
         let rows = client
             .query(
-                "SELECT to_jsonb(t) FROM ctas.threat_records t WHERE id = $1",
-                &[&id],
+                "SELECT to_jsonb(r) || jsonb_build_object('kind', i.kind, 'value', i.value, 'indicator', i.id)
+                 FROM ctas.reports r
+                 LEFT JOIN ctas.sightings s ON s.report_id = r.id AND s.start_pos IS NULL
+                 LEFT JOIN ctas.indicators i ON i.id = s.indicator_id
+                 WHERE r.id = $1",
+                &[&report],
             )
             .await
             .unwrap();

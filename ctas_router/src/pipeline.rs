@@ -1,0 +1,256 @@
+//! Bytes in, items for the hot commit out: what `POST /v1/ingest`, `POST /v1/records`
+//! and `ctas-router ingest` share. A body is gunzipped when it is gzip, read as the
+//! format it is (a STIX bundle, a MISP export, flat records as JSON or NDJSON) by
+//! `ctas_core::formats` — the code `ctas_ingest_stix` and `ctas_ingest_misp` run — and
+//! validated whole: one bad field refuses it, named, before anything is stored.
+
+use std::io::Read;
+
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use ctas_core::formats::{self, Format, FormatError, Parsed};
+use ctas_core::model::{Item, RecordInput, ThreatRecord};
+use serde_json::{json, Value};
+
+use crate::hot::Prepared;
+use crate::problem::Problem;
+
+/// Most records in one request.
+pub const MAX_RECORDS_PER_REQUEST: usize = 100_000;
+
+/// Largest body once gunzipped: a compressed body may not unpack into more than this.
+pub const MAX_UNPACKED_BYTES: usize = 512 << 20;
+
+/// Most ids an answer lists (ATT&CK alone is 24,771 objects).
+const MAX_IDS_ANSWERED: usize = 10_000;
+
+/// How a body is encoded, from its `Content-Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFormat {
+    Json,
+    Ndjson,
+}
+
+/// A way of reading a request body: [`records`] or [`document`].
+pub type Reader = fn(BodyFormat, &[u8], DateTime<Utc>) -> Result<Accepted, Problem>;
+
+/// What a request brought, ready for the hot tier.
+pub struct Accepted {
+    /// The items, encoded.
+    pub prepared: Prepared,
+    /// What to answer: what was accepted, per part, and the ids.
+    pub answer: Value,
+}
+
+/// `POST /v1/records`: flat records only (one, an array, or NDJSON).
+pub fn records(format: BodyFormat, body: &[u8], now: DateTime<Utc>) -> Result<Accepted, Problem> {
+    let values = record_values(format, body)?;
+    accept_records(values, now)
+}
+
+/// `POST /v1/ingest`: whatever the body is — gzip or not, a STIX bundle, a MISP export,
+/// flat records.
+pub fn document(format: BodyFormat, body: &[u8], now: DateTime<Utc>) -> Result<Accepted, Problem> {
+    let unpacked = gunzip(body)?;
+    let body: &[u8] = &unpacked;
+    if format == BodyFormat::Ndjson {
+        return accept_records(record_values(format, body)?, now);
+    }
+    let doc: Value = serde_json::from_slice(body).map_err(|e| bad_json(e.to_string()))?;
+    let is_record = |v: &Value| v.get("kind").is_some() && v.get("value").is_some();
+    let records = match &doc {
+        Value::Object(_) if is_record(&doc) => true,
+        Value::Array(items) => items.first().is_some_and(is_record),
+        _ => false,
+    };
+    if records {
+        let values = match doc {
+            Value::Array(items) => items,
+            one => vec![one],
+        };
+        return accept_records(values, now);
+    }
+    let Some(kind) = Format::of(&doc) else {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown-format",
+            "Not a format CTAS reads",
+            "expected a STIX 2.x bundle ({\"type\": \"bundle\", \"objects\": [...]}), a MISP \
+             export ({\"Event\": ...}, {\"response\": [...]}) or records ({\"kind\", \"value\"})"
+                .into(),
+        ));
+    };
+    let parsed = formats::parse(kind, doc, now).map_err(|e| invalid_document(kind, e))?;
+    accept_document(kind, parsed)
+}
+
+fn accept_document(kind: Format, parsed: Parsed) -> Result<Accepted, Problem> {
+    let Parsed {
+        intel,
+        objects,
+        skipped,
+    } = parsed;
+    let counts = intel.counts();
+    let items = intel.into_items();
+    let ids = answered_ids(
+        items
+            .iter()
+            .filter(|i| matches!(i, Item::Report(_) | Item::Indicator(_) | Item::Entity(_)))
+            .map(Item::key),
+    );
+    let prepared = Prepared::new(&items).map_err(Problem::internal)?;
+    Ok(Accepted {
+        prepared,
+        answer: json!({
+            "format": kind,
+            "accepted": counts,
+            "objects": objects,
+            "skipped": skipped,
+            "ids": ids.0,
+            "ids_truncated": ids.1,
+        }),
+    })
+}
+
+/// At most [`MAX_IDS_ANSWERED`] ids, and whether there were more.
+fn answered_ids(ids: impl Iterator<Item = String>) -> (Vec<String>, bool) {
+    let mut out: Vec<String> = ids.take(MAX_IDS_ANSWERED + 1).collect();
+    let more = out.len() > MAX_IDS_ANSWERED;
+    out.truncate(MAX_IDS_ANSWERED);
+    (out, more)
+}
+
+fn invalid_document(kind: Format, e: FormatError) -> Problem {
+    let name = match kind {
+        Format::Stix => "STIX bundle",
+        Format::Misp => "MISP export",
+    };
+    let mut p = Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid-document",
+        "Invalid document",
+        format!("the {name} was refused whole, nothing was stored: {e}"),
+    );
+    p.errors = vec![json!({"path": e.path, "message": e.message})];
+    p
+}
+
+/// The body, gunzipped if it is gzip (by its magic bytes, whatever the headers say).
+fn gunzip(body: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, Problem> {
+    if !body.starts_with(&[0x1f, 0x8b]) {
+        return Ok(body.into());
+    }
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(body)
+        .take(MAX_UNPACKED_BYTES as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-gzip",
+                "Body is not valid gzip",
+                e.to_string(),
+            )
+        })?;
+    if out.len() > MAX_UNPACKED_BYTES {
+        return Err(Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            "Request body too large",
+            format!("the gzip body unpacks to over {MAX_UNPACKED_BYTES} bytes"),
+        ));
+    }
+    Ok(out.into())
+}
+
+fn bad_json(detail: String) -> Problem {
+    Problem::new(
+        StatusCode::BAD_REQUEST,
+        "invalid-json",
+        "Body is not valid JSON",
+        detail,
+    )
+}
+
+/// A body of flat records as JSON values: a JSON object, a JSON array of objects, or
+/// NDJSON (one object a line).
+fn record_values(format: BodyFormat, body: &[u8]) -> Result<Vec<Value>, Problem> {
+    if format == BodyFormat::Ndjson {
+        let text = std::str::from_utf8(body).map_err(|e| bad_json(e.to_string()))?;
+        text.lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| {
+                serde_json::from_str(l).map_err(|e| bad_json(format!("line {}: {e}", i + 1)))
+            })
+            .collect()
+    } else {
+        match serde_json::from_slice(body).map_err(|e| bad_json(e.to_string()))? {
+            Value::Array(items) => Ok(items),
+            one @ Value::Object(_) => Ok(vec![one]),
+            _ => Err(bad_json(
+                "expected a record object or an array of record objects".into(),
+            )),
+        }
+    }
+}
+
+/// Flat records validated against what every tier can store and encoded for the hot
+/// tier, with their ids; or the problem naming each bad record.
+fn accept_records(values: Vec<Value>, now: DateTime<Utc>) -> Result<Accepted, Problem> {
+    if values.is_empty() {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no-records",
+            "No records",
+            "the request holds no record".into(),
+        ));
+    }
+    if values.len() > MAX_RECORDS_PER_REQUEST {
+        return Err(Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-many-records",
+            "Too many records",
+            format!(
+                "{} records in one request; the limit is {MAX_RECORDS_PER_REQUEST}",
+                values.len()
+            ),
+        ));
+    }
+    let mut errors = Vec::new();
+    let mut records: Vec<ThreatRecord> = Vec::with_capacity(values.len());
+    for (index, v) in values.into_iter().enumerate() {
+        let record = serde_json::from_value::<RecordInput>(v)
+            .map_err(|e| e.to_string())
+            .and_then(|input| input.into_record(now).map_err(|e| e.to_string()));
+        match record {
+            Ok(r) => records.push(r),
+            Err(message) => errors.push(json!({"index": index, "message": message})),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(invalid_records(errors));
+    }
+    let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+    let items: Vec<Item> = records.into_iter().map(Item::Record).collect();
+    let prepared = Prepared::new(&items).map_err(Problem::internal)?;
+    Ok(Accepted {
+        prepared,
+        answer: json!({"accepted": ids.len(), "ids": ids}),
+    })
+}
+
+fn invalid_records(errors: Vec<Value>) -> Problem {
+    let mut p = Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid-record",
+        "Invalid record",
+        format!(
+            "{} record(s) are invalid; nothing was stored: {}",
+            errors.len(),
+            errors[0]["message"].as_str().unwrap_or_default()
+        ),
+    );
+    p.errors = errors;
+    p
+}

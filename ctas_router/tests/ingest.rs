@@ -1,0 +1,369 @@
+//! STIX bundles and MISP exports through the router (`POST /v1/ingest`, `ctas-router
+//! ingest`) into the history the extension queries: the same rows as SQL's own
+//! `ctas_ingest_stix`/`ctas_ingest_misp` store, found by correlation and retro-hunts;
+//! MITRE ATT&CK into every tier. Real PostgreSQL with the extension, real Neo4j, real
+//! SurrealDB and sled; a missing service fails the test.
+
+mod common;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use common::*;
+use serde_json::{json, Value};
+
+fn shared(path: &str) -> PathBuf {
+    PathBuf::from(env("CTAS_SHARED_DATA")).join(path)
+}
+
+fn files(dir: &str) -> Vec<PathBuf> {
+    let mut f: Vec<PathBuf> = std::fs::read_dir(shared(dir))
+        .unwrap_or_else(|e| panic!("{dir} of the shared data: {e}"))
+        .map(|e| e.unwrap().path())
+        .collect();
+    f.sort();
+    f
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+fn ingest(router: &Router, body: Vec<u8>) -> (u16, String, Value) {
+    http::send(
+        "POST",
+        &format!("{}/v1/ingest", router.url),
+        Some("application/json"),
+        body,
+    )
+}
+
+/// Every row of the history, table by table, without what the database itself stamps
+/// (created_at, a sighting's serial id).
+fn history(dsn: &str) -> Vec<(String, Vec<Value>)> {
+    rt().block_on(async {
+        let c = pg_at(dsn).await;
+        let mut out = Vec::new();
+        for (table, minus, order) in [
+            ("sources", "created_at", "name"),
+            ("reports", "created_at", "id"),
+            ("indicators", "", "id"),
+            (
+                "sightings",
+                "id",
+                "report_id, indicator_id, pattern_id, start_pos",
+            ),
+            ("relationships", "", "id"),
+            ("entities", "", "id"),
+        ] {
+            let sql =
+                format!("SELECT to_jsonb(t) - '{minus}' FROM ctas.{table} t ORDER BY {order}");
+            let rows: Vec<Value> = c
+                .query(&sql, &[])
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            out.push((table.to_owned(), rows));
+        }
+        out
+    })
+}
+
+#[test]
+fn feeds_through_the_router_are_the_rows_sql_ingest_stores() {
+    let dir = fresh_dir("feeds");
+    let dsn = fresh_database("ctas_router_ingest_feeds");
+    let router = Router::start_with(&dir, free_port(), &dsn);
+    let bundles = files("stix/unit42");
+    assert_eq!(bundles.len(), 50);
+    for (i, f) in bundles.iter().enumerate() {
+        let bytes = std::fs::read(f).unwrap();
+        // Every other bundle gzip'd: the router reads it by its magic bytes.
+        let body = if i % 2 == 0 {
+            gzip(&bytes)
+        } else {
+            bytes.clone()
+        };
+        let (status, _, answer) = ingest(&router, body);
+        assert_eq!(status, 202, "{}: {answer}", f.display());
+        let doc: Value = serde_json::from_slice(&bytes).unwrap();
+        let reports = doc["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["type"] == "report")
+            .count();
+        assert_eq!(answer["format"], "stix");
+        assert_eq!(answer["accepted"]["reports"], reports, "{answer}");
+    }
+    // The ESET events through the CLI, a directory at once.
+    let cli = Command::new(env!("CARGO_BIN_EXE_ctas-router"))
+        .arg("ingest")
+        .arg(shared("misp/eset"))
+        .args(["--url", &router.url])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&cli.stderr);
+    assert!(cli.status.success(), "{said}");
+    assert!(said.contains("[23/23]"), "{said}");
+    router.wait_synced_within(Duration::from_secs(180));
+
+    // The same files through SQL, into a database of their own.
+    let sql_dsn = fresh_database("ctas_router_ingest_sql");
+    rt().block_on(async {
+        let c = pg_at(&sql_dsn).await;
+        c.batch_execute("SET client_min_messages = warning; CREATE EXTENSION ctas; SELECT ctas_schema_upgrade()")
+            .await
+            .unwrap();
+        for f in &bundles {
+            let doc: Value = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
+            c.query_one("SELECT ctas_ingest_stix($1)", &[&doc]).await.unwrap();
+        }
+        for f in files("misp/eset") {
+            let doc: Value = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
+            c.query_one("SELECT ctas_ingest_misp($1)", &[&doc]).await.unwrap();
+        }
+    });
+    let (by_router, by_sql) = (history(&dsn), history(&sql_dsn));
+    for ((table, a), (_, b)) in by_router.iter().zip(&by_sql) {
+        assert!(!a.is_empty(), "{table} is empty");
+        assert_eq!(
+            a.len(),
+            b.len(),
+            "{table}: router {} rows, SQL {}",
+            a.len(),
+            b.len()
+        );
+        for (x, y) in a.iter().zip(b) {
+            assert_eq!(x, y, "{table}");
+        }
+    }
+    router.stop();
+}
+
+#[test]
+fn a_routed_bundle_is_found_by_correlation_and_by_a_retro_hunt() {
+    let dir = fresh_dir("correlate");
+    let dsn = fresh_database("ctas_router_ingest_correlate");
+    let router = Router::start_with(&dir, free_port(), &dsn);
+    let path = shared("stix/unit42/2024-03-06-Pikabot-with-Meduza-Stealer.json");
+    let bundle: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let objects = bundle["objects"].as_array().unwrap();
+    let report = objects.iter().find(|o| o["type"] == "report").unwrap();
+    // A SHA-256 the bundle's patterns name, read from its text here, not by CTAS.
+    let sha = objects
+        .iter()
+        .filter_map(|o| o["pattern"].as_str())
+        .find_map(|p| {
+            let at = p.find("file:hashes.'SHA-256' = '")? + "file:hashes.'SHA-256' = '".len();
+            Some(p[at..at + 64].to_owned())
+        })
+        .expect("a SHA-256 in the bundle");
+    let (status, _, answer) = ingest(&router, std::fs::read(&path).unwrap());
+    assert_eq!(status, 202, "{answer}");
+    // A MISP event, a week later, naming that hash in upper case.
+    let event = json!({"Event": {"uuid": "6b1f3c2e-5a47-4c1e-9a0e-0000000c0a01", "info": "Loader hash seen again",
+        "date": "2024-03-13", "Orgc": {"name": "Test CSIRT"},
+        "Attribute": [{"type": "sha256", "value": sha.to_uppercase()}]}});
+    let (status, _, answer) = ingest(&router, event.to_string().into_bytes());
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["format"], "misp");
+    router.wait_synced();
+
+    rt().block_on(async {
+        let c = pg_at(&dsn).await;
+        c.batch_execute("SET client_min_messages = warning; CREATE EXTENSION ctas")
+            .await
+            .unwrap();
+        let rid = report["id"].as_str().unwrap();
+        let rows = c
+            .query(
+                "SELECT related_report, shared, shared_indicators FROM ctas_correlated_reports($1)",
+                &[&rid],
+            )
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            rows[0].get::<_, String>(0),
+            "report--6b1f3c2e-5a47-4c1e-9a0e-0000000c0a01"
+        );
+        assert_eq!(rows[0].get::<_, i32>(1), 1);
+        assert_eq!(
+            rows[0].get::<_, Vec<String>>(2),
+            vec![format!("sha256:{}", sha.to_lowercase())]
+        );
+
+        // A retro-hunt over 2024 finds the word in the report that has it.
+        c.batch_execute(
+            "INSERT INTO ctas_pattern_sets (name) VALUES ('router-hunt');
+             INSERT INTO ctas_patterns (set_name, pattern_id, regex, severity)
+             VALUES ('router-hunt', 'pikabot', '(?i)pikabot', 'high');",
+        )
+        .await
+        .unwrap();
+        // A statement of its own: the procedure commits, which a batch's implicit
+        // transaction would not allow.
+        c.batch_execute("CALL ctas_retro_hunt('router-hunt', '2024-01-01', '2025-01-01')")
+            .await
+            .unwrap();
+        let hit: Vec<String> = c
+            .query(
+                "SELECT DISTINCT report_id FROM ctas.sightings WHERE pattern_set = 'router-hunt'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let text = format!("{} {}", report["name"], report["description"]).to_lowercase();
+        assert!(text.contains("pikabot"));
+        assert_eq!(hit, vec![rid.to_owned()]);
+    });
+    router.stop();
+}
+
+#[test]
+fn a_bad_document_is_refused_whole_naming_the_field() {
+    let dir = fresh_dir("baddoc");
+    let router = Router::start(&dir);
+    let bad = json!({"type": "bundle", "id": "bundle--1", "objects": [
+        {"type": "malware", "id": "malware--6b1f3c2e-5a47-4c1e-9a0e-00000000b001", "name": "ok"},
+        {"type": "report", "id": "report--6b1f3c2e-5a47-4c1e-9a0e-00000000b002", "name": "r", "published": "15/10/2026"}]});
+    let (status, ctype, body) = ingest(&router, bad.to_string().into_bytes());
+    assert_eq!(
+        (status, ctype.as_str()),
+        (422, "application/problem+json"),
+        "{body}"
+    );
+    assert_eq!(body["type"], "urn:ctas:problem:invalid-document");
+    assert_eq!(body["errors"][0]["path"], "objects[1].published");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("objects[1].published: not a timestamp: 15/10/2026"),
+        "{body}"
+    );
+    let (status, _, body) = ingest(&router, gzip(br#"{"Event": {"uuid": "12", "info": "x"}}"#));
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["path"], "Event.uuid");
+    let (status, _, body) = ingest(&router, br#"{"hello": "world"}"#.to_vec());
+    assert_eq!(
+        (status, body["type"].as_str()),
+        (422, Some("urn:ctas:problem:unknown-format"))
+    );
+    let (status, _, body) = ingest(&router, vec![0x1f, 0x8b, 1, 2, 3]);
+    assert_eq!(
+        (status, body["type"].as_str()),
+        (400, Some("urn:ctas:problem:invalid-gzip"))
+    );
+    // Flat records come through the same door.
+    let (status, _, body) = ingest(
+        &router,
+        br#"[{"kind": "ipv4", "value": "198.51.100.7"}]"#.to_vec(),
+    );
+    assert_eq!(
+        (status, body["accepted"].as_u64()),
+        (202, Some(1)),
+        "{body}"
+    );
+    let (_, status) = router.get("/v1/status").unwrap();
+    assert_eq!(
+        status["tiers"]["hot"]["records"], 1,
+        "only the record: {status}"
+    );
+    router.stop();
+}
+
+#[test]
+fn attack_through_the_router_reaches_every_tier_connected() {
+    let dir = fresh_dir("attack");
+    let dsn = fresh_database("ctas_router_ingest_attack");
+    let router = Router::start_with(&dir, free_port(), &dsn);
+    let gz = std::fs::read(shared("attack/enterprise-attack-v18.1.json.gz")).unwrap();
+    let (status, _, answer) = ingest(&router, gz.clone());
+    assert_eq!(status, 202, "{answer}");
+    let bundle: Value = {
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text).unwrap();
+        serde_json::from_slice(&text).unwrap()
+    };
+    let objects = bundle["objects"].as_array().unwrap();
+    let rels: Vec<&Value> = objects
+        .iter()
+        .filter(|o| o["type"] == "relationship")
+        .collect();
+    let entities = objects.len() - rels.len();
+    assert_eq!(answer["accepted"]["entities"], entities);
+    assert_eq!(answer["accepted"]["relationships"], rels.len());
+    let status = router.wait_synced_within(Duration::from_secs(600));
+    for tier in ["warm", "cold", "graph"] {
+        assert_eq!(status["tiers"][tier]["dead_letters"], 0, "{status}");
+    }
+
+    let (in_cold, apt29) = rt().block_on(async {
+        let c = pg_at(&dsn).await;
+        let n: i64 = c
+            .query_one("SELECT count(*) FROM ctas.entities", &[])
+            .await
+            .unwrap()
+            .get(0);
+        let name: String = c
+            .query_one(
+                "SELECT name FROM ctas.entities WHERE external_ids @> '{G0016}'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        (n, name)
+    });
+    assert_eq!(in_cold as usize, entities);
+    assert_eq!(apt29, "APT29");
+
+    // Neo4j: every relationship an edge between the two objects it names.
+    let ids: Vec<String> = rels
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
+    let edges: i64 = rt().block_on(async {
+        let graph = neo4rs::Graph::new(env("NEO4J_URI"), env("NEO4J_USER"), env("NEO4J_PASSWORD"))
+            .expect("connect to Neo4j");
+        let mut rows = graph
+            .execute(
+                neo4rs::query(
+                    "MATCH (a:Entity)-[e:RELATED]->(b:Entity) WHERE e.id IN $ids RETURN count(e) AS n",
+                )
+                .param("ids", ids.clone()),
+            )
+            .await
+            .unwrap();
+        rows.next().await.unwrap().unwrap().get("n").unwrap()
+    });
+    assert_eq!(edges as usize, rels.len());
+    router.stop();
+
+    // SurrealDB, read once the router is gone: every entity.
+    let warm: usize = rt().block_on(async {
+        let db =
+            surrealdb::engine::any::connect(format!("surrealkv://{}", dir.join("warm").display()))
+                .await
+                .expect("open the warm tier");
+        db.use_ns("ctas").use_db("ctas").await.unwrap();
+        let mut res = db
+            .query("SELECT count() AS n FROM entity GROUP ALL")
+            .await
+            .unwrap();
+        let rows: Vec<Value> = res.take(0).unwrap();
+        rows[0]["n"].as_u64().unwrap() as usize
+    });
+    assert_eq!(warm, entities);
+}
