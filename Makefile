@@ -1,6 +1,6 @@
 # The two commands of the README, and the pieces they are made of.
 # Every target is a script in scripts/, so CI and people run the same thing.
-.PHONY: demo test stop install build regress services fuzz bench-router bench-score bench-hotspot bench-dbscan bench-h3 bench-ioc bench-ioc-accuracy
+.PHONY: demo test stop install build regress services fuzz bench-router bench-ingest bench-score bench-hotspot bench-dbscan bench-h3 bench-ioc bench-ioc-accuracy
 SHELL := /bin/bash
 
 demo:      ## install, build, start everything, ingest the sample, show every tier
@@ -29,6 +29,9 @@ regress:   ## pg_regress against the running cluster
 
 bench-router: ## ctas-router ingest rate, lookup latency, time to sync every tier (benches/RESULTS.md)
 	bash scripts/bench_router.sh
+
+bench-ingest: ## ATT&CK through the router and ctas_ingest_stix, beside COPY of the same rows (benches/RESULTS.md)
+	bash scripts/bench_ingest.sh
 
 bench-score: ## scoring 10M rows in SQL against a trivial SQL function (benches/RESULTS.md)
 	bash scripts/bench.sh score

@@ -17,7 +17,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use ctas_core::analyze::{self as analysis, Report, Settings};
-use ctas_core::ioc::warninglist::Warninglists;
 use ctas_core::model::Item;
 use ctas_core::score;
 use serde_json::{json, Value};
@@ -59,6 +58,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Last error per downstream tier.
     pub last_error: Arc<[std::sync::Mutex<Option<String>>; 3]>,
+    /// The cold tier's warninglists and pattern sets, kept current.
+    pub knowledge: crate::knowledge::Shared,
     /// Where CPU work of requests (parsing, validating, analysing) runs, at a lower
     /// priority than the handlers ([`crate::background`]).
     pub background: tokio::runtime::Handle,
@@ -170,24 +171,58 @@ fn body_format(headers: &HeaderMap, ndjson_too: bool) -> Result<BodyFormat, Prob
 
 /// `POST /v1/records`: flat records; validate all, store all durably, or store none.
 async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    commit(s, headers, body, pipeline::records).await
+    commit(s, headers, body, pipeline::records, None).await
+}
+
+/// The query of `POST /v1/ingest`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestQuery {
+    /// When the reports' analyses are scored; now by default.
+    at: Option<DateTime<Utc>>,
 }
 
 /// `POST /v1/ingest`: a STIX bundle, a MISP export or flat records, gzip or not; read
 /// whole, stored durably, or refused whole.
-async fn ingest_document(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    commit(s, headers, body, pipeline::document).await
+async fn ingest_document(
+    State(s): State<AppState>,
+    query: Result<Query<IngestQuery>, QueryRejection>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match query {
+        Ok(Query(q)) => commit(s, headers, body, pipeline::document, q.at).await,
+        Err(e) => Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-query",
+            "The query is not valid",
+            e.body_text(),
+        )
+        .into_response(),
+    }
 }
 
 /// Read a body with `read` and commit what it holds to the hot tier.
-async fn commit(s: AppState, headers: HeaderMap, body: Bytes, read: pipeline::Reader) -> Response {
+async fn commit(
+    s: AppState,
+    headers: HeaderMap,
+    body: Bytes,
+    read: pipeline::Reader,
+    at: Option<DateTime<Utc>>,
+) -> Response {
     let result = async {
         let format = body_format(&headers, true)?;
         // Parsing, validating and encoding are CPU work: off the runtime's threads, so
         // lookups keep their latency while large requests come in.
+        let now = Utc::now();
+        let cx = pipeline::Context {
+            now,
+            at: at.unwrap_or(now),
+            knowledge: s.knowledge.get(),
+        };
         let accepted = s
             .background
-            .spawn_blocking(move || read(format, &body, Utc::now()))
+            .spawn_blocking(move || read(format, &body, &cx))
             .await
             .map_err(Problem::internal)??;
         let n = accepted.prepared.len() as u64;
@@ -322,6 +357,7 @@ async fn status(State(s): State<AppState>) -> Json<Value> {
             "hot": {"records": counts.records},
             "warm": warm, "cold": cold, "graph": graph,
         },
+        "knowledge": s.knowledge.summary(),
     }))
 }
 
@@ -414,14 +450,15 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AnalyzeQuery {
+    pattern_set: Option<String>,
     resolution: Option<i32>,
     model: Option<String>,
     at: Option<DateTime<Utc>>,
 }
 
 /// `POST /v1/analyze`: a report in, its analysis out, by the same `ctas_core` function
-/// as SQL's `ctas_analyze` (the router has no warninglists or pattern sets of its own:
-/// those live in the cold tier, where `ctas_analyze` reads them).
+/// as SQL's `ctas_analyze`, with the same warninglists and pattern sets: the cold tier's
+/// (`crate::knowledge`).
 async fn analyze(
     State(s): State<AppState>,
     query: Result<Query<AnalyzeQuery>, QueryRejection>,
@@ -461,11 +498,23 @@ async fn analyze(
         model,
         at: q.at.unwrap_or_else(Utc::now),
     };
+    let knowledge = s.knowledge.get();
+    if let Some(name) = &q.pattern_set {
+        if !knowledge.sets.contains_key(name) {
+            return Err(Problem::new(
+                StatusCode::NOT_FOUND,
+                "unknown-pattern-set",
+                "No such pattern set",
+                format!("pattern set {name:?} does not exist in the cold tier's ctas_pattern_sets"),
+            ));
+        }
+    }
     // Extraction over a long report is CPU work: off the runtime's threads.
     let result = s
         .background
         .spawn_blocking(move || {
-            analysis::analyze(&report, &Warninglists::default(), None, &settings)
+            let hunt = q.pattern_set.as_deref().and_then(|n| knowledge.hunt(n));
+            analysis::analyze(&report, &knowledge.lists, hunt.as_ref(), &settings)
         })
         .await
         .map_err(Problem::internal)?

@@ -11,6 +11,7 @@ pub mod api;
 pub mod background;
 pub mod config;
 pub mod hot;
+pub mod knowledge;
 pub mod metrics;
 pub mod pipeline;
 pub mod problem;

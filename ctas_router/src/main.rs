@@ -158,9 +158,15 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         last_error: last_error.clone(),
         batch_size: settings.batch_size.max(1),
     };
+    let knowledge = ctas_router::knowledge::Shared::default();
     let workers = [
         background.spawn(sync::run(warm.clone(), ctx.clone(), stopped.clone())),
         background.spawn(sync::run(cold.clone(), ctx.clone(), stopped.clone())),
+        background.spawn(ctas_router::knowledge::keep_current(
+            Arc::new(Cold::knowledge_reader(&settings.pg_dsn)?),
+            knowledge.clone(),
+            stopped.clone(),
+        )),
         background.spawn(sync::run(graph.clone(), ctx, stopped)),
     ];
 
@@ -172,6 +178,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         wake,
         metrics,
         last_error,
+        knowledge,
         background: background.handle().clone(),
     });
     let listener = tokio::net::TcpListener::bind(settings.listen)

@@ -8,11 +8,16 @@ use std::io::Read;
 
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+use ctas_core::analyze::{self as analysis, Settings};
 use ctas_core::formats::{self, Format, FormatError, Parsed};
-use ctas_core::model::{Item, RecordInput, ThreatRecord};
+use ctas_core::model::{Intel, Item, RecordInput, ThreatRecord};
+use ctas_core::score;
 use serde_json::{json, Value};
 
 use crate::hot::Prepared;
+use crate::knowledge::Knowledge;
 use crate::problem::Problem;
 
 /// Most records in one request.
@@ -31,8 +36,21 @@ pub enum BodyFormat {
     Ndjson,
 }
 
+/// What reading a body may need besides it.
+pub struct Context {
+    /// The time of records and documents that give none.
+    pub now: DateTime<Utc>,
+    /// The time reports are scored at (`?at=`; now by default).
+    pub at: DateTime<Utc>,
+    /// The cold tier's warninglists and pattern sets, for analysing reports.
+    pub knowledge: Arc<Knowledge>,
+}
+
 /// A way of reading a request body: [`records`] or [`document`].
-pub type Reader = fn(BodyFormat, &[u8], DateTime<Utc>) -> Result<Accepted, Problem>;
+pub type Reader = fn(BodyFormat, &[u8], &Context) -> Result<Accepted, Problem>;
+
+/// Most report analyses an answer lists.
+const MAX_ANALYSES_ANSWERED: usize = 1_000;
 
 /// What a request brought, ready for the hot tier.
 pub struct Accepted {
@@ -43,14 +61,15 @@ pub struct Accepted {
 }
 
 /// `POST /v1/records`: flat records only (one, an array, or NDJSON).
-pub fn records(format: BodyFormat, body: &[u8], now: DateTime<Utc>) -> Result<Accepted, Problem> {
+pub fn records(format: BodyFormat, body: &[u8], cx: &Context) -> Result<Accepted, Problem> {
     let values = record_values(format, body)?;
-    accept_records(values, now)
+    accept_records(values, cx.now)
 }
 
 /// `POST /v1/ingest`: whatever the body is — gzip or not, a STIX bundle, a MISP export,
 /// flat records.
-pub fn document(format: BodyFormat, body: &[u8], now: DateTime<Utc>) -> Result<Accepted, Problem> {
+pub fn document(format: BodyFormat, body: &[u8], cx: &Context) -> Result<Accepted, Problem> {
+    let now = cx.now;
     let unpacked = gunzip(body)?;
     let body: &[u8] = &unpacked;
     if format == BodyFormat::Ndjson {
@@ -81,16 +100,17 @@ pub fn document(format: BodyFormat, body: &[u8], now: DateTime<Utc>) -> Result<A
         ));
     };
     let parsed = formats::parse(kind, doc, now).map_err(|e| invalid_document(kind, e))?;
-    accept_document(kind, parsed)
+    accept_document(kind, parsed, cx)
 }
 
-fn accept_document(kind: Format, parsed: Parsed) -> Result<Accepted, Problem> {
+fn accept_document(kind: Format, parsed: Parsed, cx: &Context) -> Result<Accepted, Problem> {
     let Parsed {
         intel,
         objects,
         skipped,
     } = parsed;
     let counts = intel.counts();
+    let analysis = analyse_reports(&intel, cx)?;
     let items = intel.into_items();
     let ids = answered_ids(
         items
@@ -108,8 +128,65 @@ fn accept_document(kind: Format, parsed: Parsed) -> Result<Accepted, Problem> {
             "skipped": skipped,
             "ids": ids.0,
             "ids_truncated": ids.1,
+            "analysis": analysis,
         }),
     })
+}
+
+/// Each report analysed as `ctas_analyze` would (the cold tier's warninglists, the
+/// model `ctas:admiralty`, at ingest): its score, severity, confidence, how many
+/// indicators it names and how many of those a warninglist holds.
+fn analyse_reports(intel: &Intel, cx: &Context) -> Result<Vec<Value>, Problem> {
+    static MODELS: std::sync::LazyLock<Vec<score::DecayModel>> =
+        std::sync::LazyLock::new(score::builtin_models);
+    let model =
+        score::pick_model(&MODELS, "ctas:admiralty", Some("report")).map_err(Problem::internal)?;
+    let settings = Settings {
+        resolution: ctas_core::model::RECORD_H3_RESOLUTION,
+        model,
+        at: cx.at,
+    };
+    let mut out = Vec::new();
+    for r in intel.reports.iter().take(MAX_ANALYSES_ANSWERED) {
+        let source = r.source.as_ref().map(|name| {
+            let rated = intel.sources.iter().find(|s| &s.name == name);
+            score::Source {
+                name: Some(name.clone()),
+                confidence: None,
+                reliability: rated.and_then(|s| s.reliability.clone()),
+                credibility: rated.and_then(|s| s.credibility.clone()),
+                tags: Vec::new(),
+            }
+        });
+        let report = analysis::Report {
+            text: r.body.clone(),
+            lat: r.lat,
+            lng: r.lng,
+            observed_at: Some(r.observed_at),
+            source,
+            tags: r.tags.clone(),
+        };
+        let a = analysis::analyze(&report, &cx.knowledge.lists, None, &settings)
+            .map_err(|e| invalid_document_analysis(&r.id, e.to_string()))?;
+        out.push(json!({
+            "report": r.id,
+            "score": a.score.score,
+            "severity": a.severity,
+            "confidence": a.confidence,
+            "iocs": a.iocs.len(),
+            "warninglisted": a.iocs.iter().filter(|i| !i.warninglists.is_empty()).count(),
+        }));
+    }
+    Ok(out)
+}
+
+fn invalid_document_analysis(id: &str, e: String) -> Problem {
+    Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid-document",
+        "Invalid document",
+        format!("report {id} cannot be analysed, nothing was stored: {e}"),
+    )
 }
 
 /// At most [`MAX_IDS_ANSWERED`] ids, and whether there were more.

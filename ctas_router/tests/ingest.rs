@@ -367,3 +367,104 @@ fn attack_through_the_router_reaches_every_tier_connected() {
     });
     assert_eq!(warm, entities);
 }
+
+#[test]
+fn the_router_analyses_as_sql_does_with_the_cold_tiers_lists_and_patterns() {
+    let dir = fresh_dir("knowledge");
+    let dsn = fresh_database("ctas_router_ingest_knowledge");
+    let sql = |q: &str,
+               params: &[&(dyn tokio_postgres::types::ToSql + Sync)]|
+     -> Vec<tokio_postgres::Row> {
+        rt().block_on(async { pg_at(&dsn).await.query(q, params).await.unwrap() })
+    };
+    sql("CREATE EXTENSION ctas", &[]);
+    for list in ["public-dns-v4", "rfc1918", "rfc5735"] {
+        let doc: Value = serde_json::from_slice(
+            &std::fs::read(shared(&format!("warninglists/{list}.json"))).unwrap(),
+        )
+        .unwrap();
+        sql("SELECT ctas_warninglist_load($1)", &[&doc]);
+    }
+    sql(
+        "INSERT INTO ctas_pattern_sets (name) VALUES ('router-analyze')",
+        &[],
+    );
+    sql(
+        "INSERT INTO ctas_patterns (set_name, pattern_id, regex, severity, attack_id) VALUES
+         ('router-analyze', 'beacon', '(?i)beacon(s|ing)?', 'high', 'T1071'),
+         ('router-analyze', 'ssh', '(?i)\\bssh\\b', 'low', NULL)",
+        &[],
+    );
+    let router = Router::start_with(&dir, free_port(), &dsn);
+    router.wait_until(
+        Duration::from_secs(30),
+        "the router to read the lists",
+        |r| {
+            r.get("/v1/status")
+                .is_some_and(|(_, s)| s["knowledge"]["warninglists"] == 3)
+        },
+    );
+    let report = json!({"text": "Beaconing to 8.8.8.8 and 10.1.2.3 from loader-c2.example.net; SSH brute force from 198.51.100.9",
+        "observed_at": "2026-11-01T00:00:00Z", "lat": 48.85, "lng": 2.35,
+        "source": {"name": "Example CERT", "reliability": "B", "credibility": "2"}, "tags": ["tlp:green"]});
+    let at = "2026-11-20T00:00:00Z";
+    let routed = || {
+        let (status, _, body) = http::post(
+            &format!(
+                "{}/v1/analyze?pattern_set=router-analyze&at={at}",
+                router.url
+            ),
+            &report,
+        );
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    let in_sql = || -> Value {
+        sql(
+            "SELECT ctas_analyze($1, 'router-analyze', 7, 'ctas:admiralty', $2::text::timestamptz)",
+            &[&report, &at],
+        )[0]
+        .get(0)
+    };
+    let (a, b) = (routed(), in_sql());
+    assert_eq!(a, b);
+    let listed = a["iocs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| !i["warninglists"].as_array().unwrap().is_empty())
+        .count();
+    assert_eq!(
+        listed, 3,
+        "8.8.8.8 (public DNS), 10.1.2.3 (RFC 1918), 198.51.100.9 (RFC 5735, TEST-NET-2): {a}"
+    );
+    assert_eq!(a["matches"].as_array().unwrap().len(), 2, "{a}");
+
+    // A pattern added in SQL reaches the router within its refresh.
+    sql(
+        "INSERT INTO ctas_patterns (set_name, pattern_id, regex, severity) VALUES ('router-analyze', 'brute', '(?i)brute force', 'medium')",
+        &[],
+    );
+    router.wait_until(Duration::from_secs(30), "the new pattern", |_| {
+        routed()["matches"].as_array().unwrap().len() == 3
+    });
+    assert_eq!(routed(), in_sql());
+
+    // A report ingested is analysed with the same lists.
+    let event = json!({"Event": {"uuid": "6b1f3c2e-5a47-4c1e-9a0e-0000000c0b01", "info": "Resolver abuse",
+        "date": "2026-11-02", "Attribute": [{"type": "text", "value": "Queries to 8.8.8.8 from 203.0.113.5"}]}});
+    let (status, _, answer) = ingest(&router, event.to_string().into_bytes());
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["analysis"][0]["iocs"], 2, "{answer}");
+    // 8.8.8.8 a public resolver, 203.0.113.5 in RFC 5735's TEST-NET-3.
+    assert_eq!(answer["analysis"][0]["warninglisted"], 2, "{answer}");
+    let (status, _, body) = http::post(
+        &format!("{}/v1/analyze?pattern_set=nope", router.url),
+        &report,
+    );
+    assert_eq!(
+        (status, body["type"].as_str()),
+        (404, Some("urn:ctas:problem:unknown-pattern-set"))
+    );
+    router.stop();
+}

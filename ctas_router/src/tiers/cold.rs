@@ -84,6 +84,12 @@ impl Cold {
         Self::new(dsn, Timeouts::WRITER, true)
     }
 
+    /// A connection for reading the extension's warninglists and pattern sets: patient
+    /// (half a million entries take a while), no migrations.
+    pub fn knowledge_reader(dsn: &str) -> Result<Self, TierError> {
+        Self::new(dsn, Timeouts::WRITER, false)
+    }
+
     /// A connection for status and traces, with short timeouts.
     pub fn reader(dsn: &str) -> Result<Self, TierError> {
         Self::new(dsn, Timeouts::READER, false)
@@ -228,6 +234,119 @@ async fn write(
         c.query_one(step.sql, &[&step.rows]).await?;
     }
     Ok(())
+}
+
+/// A warninglist as `ctas_warninglists` holds it.
+pub struct WarninglistRow {
+    pub name: String,
+    pub list_type: String,
+    pub description: String,
+    pub version: i64,
+    pub matching_attributes: Vec<String>,
+    pub entries: Vec<String>,
+}
+
+/// A pattern as `ctas_patterns` holds it.
+pub struct PatternRow {
+    pub id: String,
+    pub regex: String,
+    pub severity: String,
+    pub tags: Vec<String>,
+    pub attack_id: Option<String>,
+}
+
+/// The extension's warninglists and pattern sets (each set's patterns in `pattern_id`
+/// order, as the extension compiles them), and the cache epochs they are of.
+pub struct KnowledgeRows {
+    pub epochs: (i64, i64),
+    pub warninglists: Vec<WarninglistRow>,
+    pub pattern_sets: Vec<(String, Vec<PatternRow>)>,
+}
+
+impl Cold {
+    /// The extension's warninglists and pattern sets, unless their cache epochs are
+    /// still `seen`; none at all (epochs -1) when the extension is not installed here.
+    pub async fn knowledge(
+        &self,
+        seen: Option<(i64, i64)>,
+    ) -> Result<Option<KnowledgeRows>, TierError> {
+        self.with_client(async |c| {
+            let installed: bool = c
+                .query_one("SELECT to_regclass('ctas_cache_epochs') IS NOT NULL", &[])
+                .await?
+                .get(0);
+            if !installed {
+                let none = KnowledgeRows {
+                    epochs: (-1, -1),
+                    warninglists: Vec::new(),
+                    pattern_sets: Vec::new(),
+                };
+                return Ok((seen != Some(none.epochs)).then_some(none));
+            }
+            let row = c
+                .query_one(
+                    "SELECT (SELECT epoch FROM ctas_cache_epochs WHERE name = 'warninglists'),
+                            (SELECT epoch FROM ctas_cache_epochs WHERE name = 'patterns')",
+                    &[],
+                )
+                .await?;
+            let epochs = (
+                row.get::<_, Option<i64>>(0).unwrap_or(0),
+                row.get::<_, Option<i64>>(1).unwrap_or(0),
+            );
+            if seen == Some(epochs) {
+                return Ok(None);
+            }
+            let warninglists = c
+                .query(
+                    "SELECT name, list_type, description, version, matching_attributes, entries
+                     FROM ctas_warninglists ORDER BY name",
+                    &[],
+                )
+                .await?
+                .iter()
+                .map(|r| WarninglistRow {
+                    name: r.get(0),
+                    list_type: r.get(1),
+                    description: r.get(2),
+                    version: r.get(3),
+                    matching_attributes: r.get(4),
+                    entries: r.get(5),
+                })
+                .collect();
+            let mut pattern_sets: Vec<(String, Vec<PatternRow>)> = c
+                .query("SELECT name FROM ctas_pattern_sets ORDER BY name", &[])
+                .await?
+                .iter()
+                .map(|r| (r.get(0), Vec::new()))
+                .collect();
+            for r in c
+                .query(
+                    "SELECT set_name, pattern_id, regex, severity, tags, attack_id
+                     FROM ctas_patterns ORDER BY set_name, pattern_id",
+                    &[],
+                )
+                .await?
+            {
+                let set: String = r.get(0);
+                if let Some((_, patterns)) = pattern_sets.iter_mut().find(|(n, _)| *n == set) {
+                    patterns.push(PatternRow {
+                        id: r.get(1),
+                        regex: r.get(2),
+                        severity: r.get(3),
+                        tags: r.get(4),
+                        attack_id: r.get(5),
+                    });
+                }
+            }
+            Ok(Some(KnowledgeRows {
+                epochs,
+                warninglists,
+                pattern_sets,
+            }))
+        })
+        .await
+    }
 }
 
 /// What `fetch` looks in, in order: the tables whose rows have an id of their own (a

@@ -1,0 +1,152 @@
+"""STIX ingest, by benchmark (benches/RESULTS.md): MITRE ATT&CK (24,771 objects)
+
+- acknowledged by the router (release build, POST /v1/ingest, fresh data directory and
+  database each run): objects/s until the 202, and the time until the cold tier holds it;
+- through SQL, `SELECT ctas_ingest_stix(bundle)` into a fresh database: objects/s;
+- the peer in the same run: a plain COPY of the very rows the ingest stored, into the
+  same tables emptied (same indexes and constraints), so the cold load's cost over the
+  floor PostgreSQL itself sets is a ratio.
+
+    python benches/ingest.py ROUTER_BINARY ATTACK_BUNDLE.json.gz [RUNS]
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import psycopg
+from psycopg import sql
+
+TABLES = ["sources", "entities", "reports", "indicators", "sightings", "relationships"]
+
+
+def admin_dsn() -> str:
+    return os.environ["CTAS_PG_DSN"]
+
+
+def fresh_db(name: str) -> str:
+    with psycopg.connect(admin_dsn(), autocommit=True) as c:
+        c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return f"{admin_dsn()} dbname={name}"
+
+
+def get(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return json.load(r)
+
+
+def router_run(binary: str, body: bytes, objects: int) -> tuple[float, float]:
+    """Seconds to the 202, and to the cold tier holding everything."""
+    dsn = fresh_db("ctas_bench_ingest_router")
+    # The schema first (the router would apply it on its first write, inside the clock).
+    with psycopg.connect(dsn, autocommit=True) as c:
+        c.execute("SET client_min_messages = warning")
+        c.execute("CREATE EXTENSION ctas")
+        c.execute("SELECT ctas_schema_upgrade()")
+    port = 8096
+    url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory() as data:
+        env = {**os.environ, "CTAS_PG_DSN": dsn, "CTAS_LOG": "warn"}
+        proc = subprocess.Popen(
+            [binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data],
+            env=env,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.time() + 60
+            while True:
+                try:
+                    get(f"{url}/health")
+                    break
+                except OSError:
+                    if time.time() > deadline:
+                        raise
+                    time.sleep(0.1)
+            req = urllib.request.Request(
+                f"{url}/v1/ingest", data=body, headers={"Content-Type": "application/json"}
+            )
+            t0 = time.perf_counter()
+            with urllib.request.urlopen(req, timeout=600) as r:
+                answer = json.load(r)
+            acked = time.perf_counter() - t0
+            assert sum(answer["objects"].values()) == objects, answer
+            while True:
+                cold = get(f"{url}/v1/status")["tiers"]["cold"]
+                if cold["pending"] == 0:
+                    break
+                time.sleep(0.02)
+            return acked, time.perf_counter() - t0
+        finally:
+            proc.terminate()
+            proc.wait(timeout=60)
+
+
+def sql_run(bundle_text: str) -> tuple[float, float, float]:
+    """Seconds of ctas_ingest_stix; of a COPY of the rows it stored into the same tables
+    emptied; of the rows' export (not counted in either)."""
+    dsn = fresh_db("ctas_bench_ingest_sql")
+    with psycopg.connect(dsn, autocommit=True) as c:
+        c.execute("SET client_min_messages = warning")
+        c.execute("CREATE EXTENSION ctas")
+        c.execute("SELECT ctas_schema_upgrade()")
+        t0 = time.perf_counter()
+        c.execute("SELECT ctas_ingest_stix(%s::jsonb)", (bundle_text,))
+        ingest = time.perf_counter() - t0
+        dumps = {}
+        t0 = time.perf_counter()
+        for t in TABLES:
+            buf = io.BytesIO()
+            with c.cursor().copy(f"COPY ctas.{t} TO STDOUT") as cp:
+                for chunk in cp:
+                    buf.write(chunk)
+            dumps[t] = buf.getvalue()
+        export = time.perf_counter() - t0
+        c.execute("TRUNCATE " + ", ".join(f"ctas.{t}" for t in TABLES) + " CASCADE")
+        t0 = time.perf_counter()
+        with c.transaction():
+            for t in TABLES:
+                with c.cursor().copy(f"COPY ctas.{t} FROM STDIN") as cp:
+                    cp.write(dumps[t])
+        copy = time.perf_counter() - t0
+    return ingest, copy, export
+
+
+def main() -> None:
+    binary, bundle_path = sys.argv[1], sys.argv[2]
+    runs = int(sys.argv[3]) if len(sys.argv) > 3 else 5
+    raw = open(bundle_path, "rb").read()
+    text = gzip.decompress(raw).decode() if raw[:2] == b"\x1f\x8b" else raw.decode()
+    objects = len(json.loads(text)["objects"])
+    body = text.encode()
+    print(
+        f"ATT&CK: {objects} objects, {len(body) / 1e6:.1f} MB of JSON;"
+        f" {runs} runs each, median (min-max)"
+    )
+
+    def line(name, secs, per=None):
+        med, lo, hi = statistics.median(secs), min(secs), max(secs)
+        rate = f", {objects / med:,.0f} objects/s" if per is None else ""
+        print(f"  {name:<52} {med:6.2f} s ({lo:.2f}-{hi:.2f}){rate}")
+
+    acked, cold = zip(*(router_run(binary, body, objects) for _ in range(runs)), strict=True)
+    line("router: POST /v1/ingest until 202 (acknowledged)", acked)
+    line("router: until the cold tier holds it all", cold)
+    ingest, copy, _ = zip(*(sql_run(text) for _ in range(runs)), strict=True)
+    line("SQL: SELECT ctas_ingest_stix(bundle)", ingest)
+    line("peer: COPY of the same rows into the same tables", copy, per=False)
+    ratios = [i / c for i, c in zip(ingest, copy, strict=True)]
+    print(f"  ctas_ingest_stix / COPY, per run: {', '.join(f'{r:.2f}' for r in ratios)}")
+
+
+if __name__ == "__main__":
+    main()
