@@ -45,8 +45,18 @@ def get(url: str) -> dict:
         return json.load(r)
 
 
-def router_run(binary: str, body: bytes, objects: int) -> tuple[float, float]:
-    """Seconds to the 202, and to the cold tier holding everything."""
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident set so far (VmHWM), in MB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM")
+
+
+def router_run(binary: str, body: bytes, objects: int) -> tuple[float, float, float, float, float]:
+    """Seconds to the 202, and to the cold tier holding everything; the router's peak
+    resident memory before the request, at the 202 and once the cold tier holds it (MB)."""
     dsn = fresh_db("ctas_bench_ingest_router")
     # The schema first (the router would apply it on its first write, inside the clock).
     with psycopg.connect(dsn, autocommit=True) as c:
@@ -75,17 +85,20 @@ def router_run(binary: str, body: bytes, objects: int) -> tuple[float, float]:
             req = urllib.request.Request(
                 f"{url}/v1/ingest", data=body, headers={"Content-Type": "application/json"}
             )
+            rss_before = peak_rss_mb(proc.pid)
             t0 = time.perf_counter()
             with urllib.request.urlopen(req, timeout=600) as r:
                 answer = json.load(r)
             acked = time.perf_counter() - t0
+            rss_acked = peak_rss_mb(proc.pid)
             assert sum(answer["objects"].values()) == objects, answer
             while True:
                 cold = get(f"{url}/v1/status")["tiers"]["cold"]
                 if cold["pending"] == 0:
                     break
                 time.sleep(0.02)
-            return acked, time.perf_counter() - t0
+            cold_done = time.perf_counter() - t0
+            return acked, cold_done, rss_before, rss_acked, peak_rss_mb(proc.pid)
         finally:
             proc.terminate()
             proc.wait(timeout=60)
@@ -138,9 +151,16 @@ def main() -> None:
         rate = f", {objects / med:,.0f} objects/s" if per is None else ""
         print(f"  {name:<52} {med:6.2f} s ({lo:.2f}-{hi:.2f}){rate}")
 
-    acked, cold = zip(*(router_run(binary, body, objects) for _ in range(runs)), strict=True)
+    acked, cold, rss0, rss1, rss2 = zip(
+        *(router_run(binary, body, objects) for _ in range(runs)), strict=True
+    )
     line("router: POST /v1/ingest until 202 (acknowledged)", acked)
     line("router: until the cold tier holds it all", cold)
+    med = statistics.median
+    print(
+        f"  router peak memory (VmHWM): {med(rss0):.0f} MB before, {med(rss1):.0f} MB at the"
+        f" 202, {med(rss2):.0f} MB once the cold tier holds it ({len(body) / 1e6:.0f} MB of JSON)"
+    )
     ingest, copy, _ = zip(*(sql_run(text) for _ in range(runs)), strict=True)
     line("SQL: SELECT ctas_ingest_stix(bundle)", ingest)
     line("peer: COPY of the same rows into the same tables", copy, per=False)
