@@ -80,7 +80,11 @@ pub async fn keep_current(cold: Arc<Cold>, shared: Shared, mut shutdown: watch::
         let seen = shared.get().epochs;
         let read = match cold.knowledge(seen).await {
             Ok(None) => Ok(None),
-            Ok(Some(rows)) => compile(rows).map(Some),
+            // Compiling half a million entries is CPU work: off the runtime's threads.
+            Ok(Some(rows)) => tokio::task::spawn_blocking(move || compile(rows))
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map(Some)),
             Err(e) => Err(e.to_string()),
         };
         match read {

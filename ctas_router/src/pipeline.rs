@@ -75,6 +75,13 @@ pub fn document(format: BodyFormat, body: &[u8], cx: &Context) -> Result<Accepte
     if format == BodyFormat::Ndjson {
         return accept_records(record_values(format, body)?, now);
     }
+    // A STIX bundle (the large documents: ATT&CK is 34 MB) is read object by object
+    // from its text, never held as a whole parsed tree.
+    if is_bundle(body) {
+        let parsed =
+            formats::stix::parse_slice(body, now).map_err(|e| invalid_document(Format::Stix, e))?;
+        return accept_document(Format::Stix, parsed, cx);
+    }
     let doc: Value = serde_json::from_slice(body).map_err(|e| bad_json(e.to_string()))?;
     let is_record = |v: &Value| v.get("kind").is_some() && v.get("value").is_some();
     let records = match &doc {
@@ -101,6 +108,17 @@ pub fn document(format: BodyFormat, body: &[u8], cx: &Context) -> Result<Accepte
     };
     let parsed = formats::parse(kind, doc, now).map_err(|e| invalid_document(kind, e))?;
     accept_document(kind, parsed, cx)
+}
+
+/// Whether the body is a JSON object whose `type` is `bundle`: one pass over the text
+/// that keeps nothing but that member.
+fn is_bundle(body: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Probe<'a> {
+        #[serde(rename = "type", borrow, default)]
+        kind: Option<std::borrow::Cow<'a, str>>,
+    }
+    serde_json::from_slice::<Probe>(body).is_ok_and(|p| p.kind.as_deref() == Some("bundle"))
 }
 
 fn accept_document(kind: Format, parsed: Parsed, cx: &Context) -> Result<Accepted, Problem> {

@@ -388,7 +388,8 @@ fn clusters(at: &At<'_>, holder: &Value) -> Result<Vec<Entity>, FormatError> {
                 created: None,
                 modified: None,
                 revoked: false,
-                object: cluster.clone(),
+                object: serde_json::value::to_raw_value(cluster)
+                    .map_err(|e| here.err("", format!("cannot be kept: {e}")))?,
             });
         }
     }

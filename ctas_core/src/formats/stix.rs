@@ -15,6 +15,8 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::{pattern, preview, At, FormatError, Parsed};
@@ -42,29 +44,12 @@ struct PendingReport {
 pub fn parse(doc: Value, now: DateTime<Utc>) -> Result<Parsed, FormatError> {
     let top = At { path: "" };
     let Value::Object(mut bundle) = doc else {
-        return Err(top.err(
-            "",
-            format!(
-                "expected a bundle {{\"type\": \"bundle\", \"objects\": [...]}}, got {}",
-                preview(&doc)
-            ),
-        ));
+        return Err(not_a_bundle(&top, &doc));
     };
-    if bundle.get("type").and_then(Value::as_str) != Some("bundle") {
-        return Err(top.err(
-            "type",
-            format!(
-                "expected a bundle {{\"type\": \"bundle\", \"objects\": [...]}}, got type {}",
-                bundle
-                    .get("type")
-                    .map(preview)
-                    .unwrap_or_else(|| "missing".into())
-            ),
-        ));
-    }
+    check_type(&top, bundle.get("type"))?;
     let objects = match bundle.remove("objects") {
         Some(Value::Array(objects)) => objects,
-        None => return Err(top.err("objects", "the bundle has no \"objects\" array")),
+        None => return Err(no_objects(&top)),
         Some(other) => {
             return Err(top.err(
                 "objects",
@@ -73,14 +58,179 @@ pub fn parse(doc: Value, now: DateTime<Utc>) -> Result<Parsed, FormatError> {
         }
     };
     drop(bundle);
-
-    let mut parsed = Parsed::default();
-    let mut identities: HashMap<String, String> = HashMap::new();
-    let mut reports: Vec<PendingReport> = Vec::new();
-    // STIX indicator id -> the ids of the indicators its pattern names.
-    let mut named: HashMap<String, Vec<String>> = HashMap::new();
-
+    let mut reader = Reader::new(now);
     for (i, object) in objects.into_iter().enumerate() {
+        reader.object(i, object, None)?;
+    }
+    Ok(reader.finish())
+}
+
+/// Reads a bundle from its JSON text, one object at a time: the bundle is never held as
+/// a whole parsed tree, and entities keep their object as the text it came as.
+pub fn parse_slice(json: &[u8], now: DateTime<Utc>) -> Result<Parsed, FormatError> {
+    let top = At { path: "" };
+    let mut reader = Reader::new(now);
+    let mut failed = None;
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let read = Bundle {
+        reader: &mut reader,
+        failed: &mut failed,
+    }
+    .deserialize(&mut de)
+    .and_then(|seen| de.end().map(|()| seen));
+    match (read, failed) {
+        (_, Some(e)) => Err(e),
+        (Err(e), None) if e.is_data() => Err(top.err(
+            "",
+            "expected a bundle {\"type\": \"bundle\", \"objects\": [...]}",
+        )),
+        (Err(e), None) => Err(top.err("", format!("not JSON: {e}"))),
+        (Ok((kind, seen_objects)), None) => {
+            check_type(&top, kind.map(Value::String).as_ref())?;
+            if !seen_objects {
+                return Err(no_objects(&top));
+            }
+            Ok(reader.finish())
+        }
+    }
+}
+
+fn not_a_bundle(top: &At<'_>, doc: &Value) -> FormatError {
+    top.err(
+        "",
+        format!(
+            "expected a bundle {{\"type\": \"bundle\", \"objects\": [...]}}, got {}",
+            preview(doc)
+        ),
+    )
+}
+
+fn no_objects(top: &At<'_>) -> FormatError {
+    top.err("objects", "the bundle has no \"objects\" array")
+}
+
+fn check_type(top: &At<'_>, kind: Option<&Value>) -> Result<(), FormatError> {
+    if kind.and_then(Value::as_str) == Some("bundle") {
+        return Ok(());
+    }
+    Err(top.err(
+        "type",
+        format!(
+            "expected a bundle {{\"type\": \"bundle\", \"objects\": [...]}}, got type {}",
+            kind.map(preview).unwrap_or_else(|| "missing".into())
+        ),
+    ))
+}
+
+/// The top of a bundle, read by serde: its `type`, and its `objects` handed to the
+/// reader one at a time; other members are skipped unparsed.
+struct Bundle<'r> {
+    reader: &'r mut Reader,
+    failed: &'r mut Option<FormatError>,
+}
+
+impl<'de> DeserializeSeed<'de> for Bundle<'_> {
+    type Value = (Option<String>, bool);
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Bundle<'_> {
+    type Value = (Option<String>, bool);
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a STIX bundle")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (mut kind, mut seen) = (None, false);
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                "type" => kind = Some(map.next_value::<Value>()?.as_str().unwrap_or("").to_owned()),
+                "objects" => {
+                    seen = true;
+                    map.next_value_seed(Objects {
+                        reader: &mut *self.reader,
+                        failed: &mut *self.failed,
+                    })?;
+                }
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok((kind, seen))
+    }
+}
+
+/// A bundle's `objects`, each parsed alone and given to the reader; the first refusal
+/// stops the parse (kept in `failed`, since serde's error cannot carry it).
+struct Objects<'r> {
+    reader: &'r mut Reader,
+    failed: &'r mut Option<FormatError>,
+}
+
+impl<'de> DeserializeSeed<'de> for Objects<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Objects<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of STIX objects")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0;
+        while let Some(raw) = seq.next_element::<&'de RawValue>()? {
+            let read = serde_json::from_str::<Value>(raw.get())
+                .map_err(|e| At { path: "" }.err(&format!("objects[{i}]"), e.to_string()))
+                .and_then(|object| self.reader.object(i, object, Some(raw)));
+            if let Err(e) = read {
+                *self.failed = Some(e);
+                return Err(serde::de::Error::custom("refused"));
+            }
+            i += 1;
+        }
+        Ok(())
+    }
+}
+
+/// What a bundle's objects build, object by object, and what waits for the end.
+struct Reader {
+    now: DateTime<Utc>,
+    parsed: Parsed,
+    identities: HashMap<String, String>,
+    reports: Vec<PendingReport>,
+    /// STIX indicator id -> the ids of the indicators its pattern names.
+    named: HashMap<String, Vec<String>>,
+}
+
+impl Reader {
+    fn new(now: DateTime<Utc>) -> Self {
+        Reader {
+            now,
+            parsed: Parsed::default(),
+            identities: HashMap::new(),
+            reports: Vec::new(),
+            named: HashMap::new(),
+        }
+    }
+
+    /// Object `i` of the bundle, with the text it came as when there is one.
+    fn object(
+        &mut self,
+        i: usize,
+        object: Value,
+        raw: Option<&RawValue>,
+    ) -> Result<(), FormatError> {
         let path = format!("objects[{i}]");
         let at = At { path: &path };
         if !object.is_object() {
@@ -93,7 +243,7 @@ pub fn parse(doc: Value, now: DateTime<Utc>) -> Result<Parsed, FormatError> {
             Some((prefix, _)) if prefix == stix_type => {}
             _ => return Err(at.err("id", format!("{id} is not of the form {stix_type}--<uuid>"))),
         }
-        *parsed.objects.entry(stix_type.clone()).or_default() += 1;
+        *self.parsed.objects.entry(stix_type.clone()).or_default() += 1;
         let created = at.time(&object, "created")?;
         let modified = at.time(&object, "modified")?;
         // Every timestamp is checked, whatever the type, so a bad one refuses the bundle.
@@ -108,14 +258,14 @@ pub fn parse(doc: Value, now: DateTime<Utc>) -> Result<Parsed, FormatError> {
         ] {
             at.time(&object, field)?;
         }
-        let intel = &mut parsed.intel;
+        let intel = &mut self.parsed.intel;
         match stix_type.as_str() {
             "relationship" => {
                 let rel = Relationship {
                     source_ref: at.str(&object, "source_ref")?.to_owned(),
                     relationship_type: at.str(&object, "relationship_type")?.to_owned(),
                     target_ref: at.str(&object, "target_ref")?.to_owned(),
-                    created: created.unwrap_or(now),
+                    created: created.unwrap_or(self.now),
                     id,
                 };
                 intel.add_relationship(rel);
@@ -136,21 +286,24 @@ pub fn parse(doc: Value, now: DateTime<Utc>) -> Result<Parsed, FormatError> {
                     misp_uuid: None,
                     source: None,
                     published_at: published,
-                    observed_at: published.or(created).unwrap_or(now),
+                    observed_at: published.or(created).unwrap_or(self.now),
                     lat: None,
                     lng: None,
                     h3_cell: None,
                     tags: at.strings(&object, "labels")?,
                     id,
                 };
-                reports.push(PendingReport {
+                self.reports.push(PendingReport {
                     report,
                     created_by: at.opt_str(&object, "created_by_ref")?.map(str::to_owned),
                     refs: at.strings(&object, "object_refs")?,
                 });
             }
             "indicator" => {
-                let seen = at.time(&object, "valid_from")?.or(created).unwrap_or(now);
+                let seen = at
+                    .time(&object, "valid_from")?
+                    .or(created)
+                    .unwrap_or(self.now);
                 let ids: Vec<String> = match at.opt_str(&object, "pattern")? {
                     Some(p) => pattern::observables(p)
                         .into_iter()
@@ -161,61 +314,67 @@ pub fn parse(doc: Value, now: DateTime<Utc>) -> Result<Parsed, FormatError> {
                 for target in &ids {
                     intel.relate(&id, "based-on", target, seen);
                 }
-                named.insert(id.clone(), ids);
-                intel.add_entity(entity(&at, stix_type, id, created, modified, object)?);
+                self.named.insert(id.clone(), ids);
+                intel.add_entity(entity(&at, stix_type, id, created, modified, &object, raw)?);
             }
             "sighting" => {
                 let of = at.str(&object, "sighting_of_ref")?.to_owned();
-                let seen = at.time(&object, "first_seen")?.or(created).unwrap_or(now);
+                let seen = at
+                    .time(&object, "first_seen")?
+                    .or(created)
+                    .unwrap_or(self.now);
                 for place in at.strings(&object, "where_sighted_refs")? {
                     intel.relate(&place, "sighting-of", &of, seen);
                 }
-                intel.add_entity(entity(&at, stix_type, id, created, modified, object)?);
+                intel.add_entity(entity(&at, stix_type, id, created, modified, &object, raw)?);
             }
             t => {
                 if let Some(kind_value) = observable(&at, t, &object)? {
                     let (kind, value) = kind_value;
-                    intel.add_indicator(kind, &value, created.unwrap_or(now));
+                    intel.add_indicator(kind, &value, created.unwrap_or(self.now));
                 } else {
                     if t == "identity" {
                         if let Some(name) = at.opt_str(&object, "name")? {
-                            identities.insert(id.clone(), name.to_owned());
+                            self.identities.insert(id.clone(), name.to_owned());
                         }
                     }
-                    intel.add_entity(entity(&at, stix_type, id, created, modified, object)?);
+                    intel.add_entity(entity(&at, stix_type, id, created, modified, &object, raw)?);
                 }
             }
         }
+        Ok(())
     }
 
-    // Reports last: their source is an identity of the bundle, their sightings the
-    // indicators named by the STIX indicators they refer to.
-    for PendingReport {
-        mut report,
-        created_by,
-        refs,
-    } in reports
-    {
-        report.source = created_by.and_then(|c| identities.get(&c).cloned());
-        let intel = &mut parsed.intel;
-        for r in &refs {
-            intel.relate(&report.id, "object_refs", r, report.observed_at);
-            for indicator_id in named.get(r).into_iter().flatten() {
-                intel.add_sighting(Sighting {
-                    report_id: report.id.clone(),
-                    indicator_id: indicator_id.clone(),
-                    source: report.source.clone(),
-                    seen_at: report.observed_at,
-                    raw: None,
-                    start_pos: None,
-                    end_pos: None,
-                });
+    /// Reports last: their source is an identity of the bundle, their sightings the
+    /// indicators named by the STIX indicators they refer to.
+    fn finish(mut self) -> Parsed {
+        for PendingReport {
+            mut report,
+            created_by,
+            refs,
+        } in self.reports
+        {
+            report.source = created_by.and_then(|c| self.identities.get(&c).cloned());
+            let intel = &mut self.parsed.intel;
+            for r in &refs {
+                intel.relate(&report.id, "object_refs", r, report.observed_at);
+                for indicator_id in self.named.get(r).into_iter().flatten() {
+                    intel.add_sighting(Sighting {
+                        report_id: report.id.clone(),
+                        indicator_id: indicator_id.clone(),
+                        source: report.source.clone(),
+                        seen_at: report.observed_at,
+                        raw: None,
+                        start_pos: None,
+                        end_pos: None,
+                    });
+                }
             }
+            intel.add_report(report);
         }
-        intel.add_report(report);
+        self.parsed.intel.extract_from_reports();
+        self.parsed
     }
-    parsed.intel.extract_from_reports();
-    Ok(parsed)
 }
 
 /// The indicator a cyber-observable object is: (kind, value).
@@ -263,17 +422,19 @@ fn observable(
     }
 }
 
-/// An object kept whole, with what SQL looks it up by.
+/// An object kept whole (as the text it came as, when there is one), with what SQL
+/// looks it up by.
 fn entity(
     at: &At<'_>,
     entity_type: String,
     id: String,
     created: Option<DateTime<Utc>>,
     modified: Option<DateTime<Utc>>,
-    object: Value,
+    object: &Value,
+    raw: Option<&RawValue>,
 ) -> Result<Entity, FormatError> {
-    let mut aliases = at.strings(&object, "aliases")?;
-    for a in at.strings(&object, "x_mitre_aliases")? {
+    let mut aliases = at.strings(object, "aliases")?;
+    for a in at.strings(object, "x_mitre_aliases")? {
         if !aliases.contains(&a) {
             aliases.push(a);
         }
@@ -285,8 +446,13 @@ fn entity(
             .collect(),
         _ => Vec::new(),
     };
+    let kept = match raw {
+        Some(raw) => raw.to_owned(),
+        None => serde_json::value::to_raw_value(object)
+            .map_err(|e| at.err("", format!("cannot be kept: {e}")))?,
+    };
     Ok(Entity {
-        name: at.opt_str(&object, "name")?.map(str::to_owned),
+        name: at.opt_str(object, "name")?.map(str::to_owned),
         revoked: object
             .get("revoked")
             .and_then(Value::as_bool)
@@ -297,7 +463,7 @@ fn entity(
         modified,
         id,
         entity_type,
-        object,
+        object: kept,
     })
 }
 
@@ -340,20 +506,48 @@ mod tests {
     }
 
     #[test]
+    fn streamed_and_parsed_bundles_read_alike() {
+        let bundle = json!({"objects": [
+            {"type": "indicator", "id": "indicator--1", "valid_from": "2026-10-14T08:00:00Z",
+             "pattern": "[ipv4-addr:value = '203.0.113.77']"},
+            {"type": "report", "id": "report--2", "name": "r", "published": "2026-10-15T09:00:00Z",
+             "object_refs": ["indicator--1"]}], "id": "bundle--9", "type": "bundle"});
+        let a = parse(bundle.clone(), now()).unwrap();
+        let b = parse_slice(bundle.to_string().as_bytes(), now()).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.intel.sightings.len(), 1);
+        let bad = json!({"type": "bundle", "objects": [{"type": "tool", "id": "tool--1", "created": "x"}]});
+        assert_eq!(
+            parse_slice(bad.to_string().as_bytes(), now()).unwrap_err(),
+            parse(bad, now()).unwrap_err()
+        );
+        let err = parse_slice(br#"{"type": "report", "objects": []}"#, now()).unwrap_err();
+        assert_eq!(err.path, "type");
+        let err = parse_slice(br#"{"type": "bundle"}"#, now()).unwrap_err();
+        assert_eq!(err.path, "objects");
+        let err = parse_slice(br#"{"type": "bundle", "objects": [}"#, now()).unwrap_err();
+        assert!(err.message.starts_with("not JSON"), "{err}");
+        let err = parse_slice(b"[1, 2]", now()).unwrap_err();
+        assert!(err.message.starts_with("expected a bundle"), "{err}");
+    }
+
+    #[test]
     fn custom_and_unmodelled_objects_are_kept_whole() {
         let doc = json!({"type": "bundle", "objects": [
             {"type": "x-mitre-tactic", "id": "x-mitre-tactic--1", "name": "Execution", "x_mitre_shortname": "execution"},
             {"type": "marking-definition", "id": "marking-definition--2", "definition": {"tlp": "green"}},
         ]});
-        let p = parse(doc.clone(), now()).unwrap();
-        let objects: Vec<&Value> = p.intel.entities.iter().map(|e| &e.object).collect();
-        assert_eq!(
-            objects,
-            doc["objects"]
-                .as_array()
-                .unwrap()
+        for p in [
+            parse(doc.clone(), now()).unwrap(),
+            parse_slice(doc.to_string().as_bytes(), now()).unwrap(),
+        ] {
+            let objects: Vec<Value> = p
+                .intel
+                .entities
                 .iter()
-                .collect::<Vec<_>>()
-        );
+                .map(|e| serde_json::from_str(e.object.get()).unwrap())
+                .collect();
+            assert_eq!(&Value::Array(objects), &doc["objects"]);
+        }
     }
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use super::ids::{normal_indicator_id, normalise, observable_id, relationship_id};
@@ -86,7 +86,7 @@ pub struct Relationship {
 
 /// A STIX domain object an analyst names (intrusion set, malware, attack pattern, ...)
 /// or any object CTAS does not model otherwise, custom `x-` types included, kept whole.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Entity {
     pub id: String,
     /// The STIX type: `intrusion-set`, `malware`, `x-mitre-tactic`, ...
@@ -98,8 +98,35 @@ pub struct Entity {
     pub created: Option<DateTime<Utc>>,
     pub modified: Option<DateTime<Utc>>,
     pub revoked: bool,
-    /// The object as it came.
-    pub object: Value,
+    /// The object as it came, as JSON text: a 30 MB bundle's entities are not held as
+    /// a parsed tree besides it.
+    pub object: Box<RawValue>,
+}
+
+impl PartialEq for Entity {
+    fn eq(&self, o: &Self) -> bool {
+        (
+            &self.id,
+            &self.entity_type,
+            &self.name,
+            &self.aliases,
+            &self.external_ids,
+            self.created,
+            self.modified,
+            self.revoked,
+            self.object.get(),
+        ) == (
+            &o.id,
+            &o.entity_type,
+            &o.name,
+            &o.aliases,
+            &o.external_ids,
+            o.created,
+            o.modified,
+            o.revoked,
+            o.object.get(),
+        )
+    }
 }
 
 /// What one document holds, each object once (by id).
@@ -383,7 +410,7 @@ impl Item {
             Item::Record(r) => r.value.len() + r.description.as_ref().map_or(0, String::len),
             Item::Report(r) => r.body.len(),
             Item::Indicator(i) => i.value.len(),
-            Item::Entity(e) => e.object.to_string().len(),
+            Item::Entity(e) => e.object.get().len(),
             _ => 0,
         }
     }

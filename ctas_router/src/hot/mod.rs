@@ -164,7 +164,7 @@ pub struct Batch {
 pub struct Reader {
     tier: TierName,
     cursor: Position,
-    cached: Option<(u64, Arc<[Item]>)>,
+    cached: Option<Decoded>,
 }
 
 impl Reader {
@@ -189,7 +189,13 @@ pub struct Hot {
     trees: Trees,
     counts: Arc<Counts>,
     writer: Arc<Mutex<Option<writer::Handle>>>,
+    /// The entry decoded last, shared by the tiers' readers: three workers reading one
+    /// large entry (a 34 MB bundle) decode it once, and hold it once.
+    decoded: Arc<Mutex<Option<Decoded>>>,
 }
+
+/// A log entry's sequence number and its items, decoded.
+type Decoded = (u64, Arc<[Item]>);
 
 const INDEXED: &[u8] = b"indexed";
 
@@ -219,6 +225,7 @@ impl Hot {
             trees,
             counts,
             writer: Arc::new(Mutex::new(Some(handle))),
+            decoded: Arc::default(),
         })
     }
 
@@ -303,7 +310,7 @@ impl Hot {
             let records = match &reader.cached {
                 Some((s, r)) if *s == seq => r.clone(),
                 _ => {
-                    let r: Arc<[Item]> = log::items(&v)?.into();
+                    let r = self.decode(seq, &v)?;
                     reader.cached = Some((seq, r.clone()));
                     r
                 }
@@ -347,6 +354,21 @@ impl Hot {
         Ok(Batch { items, end })
     }
 
+    /// The items of entry `seq`, decoded once for every reader that asks.
+    fn decode(&self, seq: u64, value: &[u8]) -> Result<Arc<[Item]>, HotError> {
+        // Held while decoding, so readers of the same entry wait for it rather than
+        // decode it again beside it.
+        let mut last = self.decoded.lock().expect("poisoned");
+        if let Some((s, items)) = last.as_ref() {
+            if *s == seq {
+                return Ok(items.clone());
+            }
+        }
+        let items: Arc<[Item]> = log::items(value)?.into();
+        *last = Some((seq, items.clone()));
+        Ok(items)
+    }
+
     /// The tier has confirmed `batch`: move its cursor past it. Durable soon after,
     /// not at once: a crash before then replays the batch, which the upserts absorb.
     pub async fn advance(&self, reader: &mut Reader, batch: &Batch) -> Result<(), HotError> {
@@ -360,6 +382,15 @@ impl Hot {
         reader.cursor = batch.end;
         if reader.cached.as_ref().is_some_and(|(s, _)| *s < to.seq) {
             reader.cached = None;
+            // The shared copy goes once no reader holds it (a reader that still needs
+            // it decodes it again; memory is not held for entries every tier passed).
+            let mut shared = self.decoded.lock().expect("poisoned");
+            if shared
+                .as_ref()
+                .is_some_and(|(s, items)| *s < to.seq && Arc::strong_count(items) == 1)
+            {
+                *shared = None;
+            }
         }
         Ok(())
     }
