@@ -276,7 +276,7 @@ fn contents(path: &PathBuf) -> anyhow::Result<Contents> {
     if bytes.starts_with(&[0x1f, 0x8b]) {
         return Ok(Contents::Document(bytes));
     }
-    let is_record = |v: &Value| v.get("kind").is_some() && v.get("value").is_some();
+    let is_record = ctas_router::pipeline::is_record;
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Array(items)) if items.first().is_some_and(is_record) => {
             Ok(Contents::Records(items))

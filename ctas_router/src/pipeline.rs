@@ -83,7 +83,6 @@ pub fn document(format: BodyFormat, body: &[u8], cx: &Context) -> Result<Accepte
         return accept_document(Format::Stix, parsed, cx);
     }
     let doc: Value = serde_json::from_slice(body).map_err(|e| bad_json(e.to_string()))?;
-    let is_record = |v: &Value| v.get("kind").is_some() && v.get("value").is_some();
     let records = match &doc {
         Value::Object(_) if is_record(&doc) => true,
         Value::Array(items) => items.first().is_some_and(is_record),
@@ -108,6 +107,12 @@ pub fn document(format: BodyFormat, body: &[u8], cx: &Context) -> Result<Accepte
     };
     let parsed = formats::parse(kind, doc, now).map_err(|e| invalid_document(kind, e))?;
     accept_document(kind, parsed, cx)
+}
+
+/// Whether a JSON value is a flat record (`{"kind", "value", ...}`) rather than a
+/// document: how `/v1/ingest` and `ctas-router ingest` tell records from MISP events.
+pub fn is_record(v: &Value) -> bool {
+    v.get("kind").is_some() && v.get("value").is_some()
 }
 
 /// Whether the body is a JSON object whose `type` is `bundle`: one pass over the text
