@@ -117,7 +117,7 @@ fn read_event(
 
     let mut prose = vec![info.to_owned()];
     let mut comments: Vec<String> = Vec::new();
-    let attrs = attributes(at, ev)?;
+    let attrs = attributes(at, ev, seen)?;
     for a in &attrs {
         if matches!(a.types.as_str(), "text" | "comment") {
             prose.push(a.value.clone());
@@ -236,7 +236,8 @@ impl Attribute {
     }
 }
 
-fn attributes(at: &At<'_>, ev: &Value) -> Result<Vec<Attribute>, FormatError> {
+/// The attributes of event `ev`; those without a time of their own get the event's, `seen`.
+fn attributes(at: &At<'_>, ev: &Value, seen: DateTime<Utc>) -> Result<Vec<Attribute>, FormatError> {
     let mut lists: Vec<(String, &Value)> = Vec::new();
     if let Some(list) = ev.get("Attribute") {
         lists.push(("Attribute".into(), list));
@@ -282,7 +283,7 @@ fn attributes(at: &At<'_>, ev: &Value) -> Result<Vec<Attribute>, FormatError> {
                 }
             }
             out.push(Attribute {
-                at: epoch(&here, a, "timestamp")?.unwrap_or_else(|| event_time(ev)),
+                at: epoch(&here, a, "timestamp")?.unwrap_or(seen),
                 comment: here
                     .opt_str(a, "comment")?
                     .filter(|c| !c.trim().is_empty())
@@ -295,16 +296,6 @@ fn attributes(at: &At<'_>, ev: &Value) -> Result<Vec<Attribute>, FormatError> {
         }
     }
     Ok(out)
-}
-
-/// The event's own time, for attributes without one.
-fn event_time(ev: &Value) -> DateTime<Utc> {
-    ev.get("date")
-        .and_then(Value::as_str)
-        .and_then(|d| NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok())
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|d| d.and_utc())
-        .unwrap_or_default()
 }
 
 /// What an attribute part becomes.
@@ -476,6 +467,17 @@ mod tests {
             assert_eq!(p.intel.indicators[0].value, "198.51.100.99");
             assert_eq!(p.skipped.get("port"), Some(&1));
         }
+    }
+
+    #[test]
+    fn an_attribute_without_a_time_has_its_events() {
+        let ev = json!({"Event": {"uuid": "6b1f3c2e-5a47-4c1e-9a0e-00000000e002", "info": "t",
+            "timestamp": "1792483200", "Attribute": [{"type": "domain", "value": "a.example.com"}]}});
+        let p = parse(ev, now()).unwrap();
+        let when: DateTime<Utc> = "2026-10-20T08:00:00Z".parse().unwrap();
+        assert_eq!(p.intel.reports[0].observed_at, when);
+        assert_eq!(p.intel.indicators[0].first_seen, when);
+        assert_eq!(p.intel.sightings[0].seen_at, when);
     }
 
     #[test]
