@@ -273,7 +273,7 @@ enum Contents {
 
 fn contents(path: &PathBuf) -> anyhow::Result<Contents> {
     let bytes = read_bytes(path)?;
-    if bytes.starts_with(&[0x1f, 0x8b]) {
+    if ctas_router::pipeline::is_gzip(&bytes) {
         return Ok(Contents::Document(bytes));
     }
     let is_record = ctas_router::pipeline::is_record;

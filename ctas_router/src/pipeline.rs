@@ -235,9 +235,14 @@ fn invalid_document(kind: Format, e: FormatError) -> Problem {
     p
 }
 
-/// The body, gunzipped if it is gzip (by its magic bytes, whatever the headers say).
+/// Whether bytes are gzip, by their magic bytes (whatever headers or names say).
+pub fn is_gzip(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0x1f, 0x8b])
+}
+
+/// The body, gunzipped if it is gzip.
 fn gunzip(body: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, Problem> {
-    if !body.starts_with(&[0x1f, 0x8b]) {
+    if !is_gzip(body) {
         return Ok(body.into());
     }
     let mut out = Vec::new();

@@ -122,15 +122,16 @@ async fn drain_once<T: Tier>(
     let mut positions: Vec<Position> = Vec::with_capacity(batch.items.len());
     let mut records: Vec<Item> = Vec::with_capacity(batch.items.len());
     for (p, item) in &batch.items {
-        match at.get(&item.key()) {
-            Some(&i) => {
+        match at.entry(item.key()) {
+            std::collections::hash_map::Entry::Occupied(seen) => {
+                let i = *seen.get();
                 let mut later = item.clone();
                 later.absorb(&records[i]);
                 records[i] = later;
                 positions[i] = *p;
             }
-            None => {
-                at.insert(item.key(), records.len());
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(records.len());
                 positions.push(*p);
                 records.push(item.clone());
             }

@@ -158,25 +158,31 @@ impl Intel {
     /// indicator added again widens its first/last seen.
     pub fn add_indicator(&mut self, kind: &str, value: &str, seen: DateTime<Utc>) -> String {
         let normal = normalise(kind, value);
-        let id = normal_indicator_id(kind, &normal);
+        self.merge_indicator(Indicator {
+            id: normal_indicator_id(kind, &normal),
+            stix_id: observable_id(kind, &normal),
+            kind: kind.to_owned(),
+            value: normal,
+            first_seen: seen,
+            last_seen: seen,
+        })
+    }
+
+    /// An indicator already in normal form with its ids (an item read back from the
+    /// router's log); the same indicator again widens its first/last seen. Its id.
+    pub fn merge_indicator(&mut self, ind: Indicator) -> String {
+        let id = ind.id.clone();
         match self.index.indicators.get(&id) {
             Some(&i) => {
-                let ind = &mut self.indicators[i];
-                ind.first_seen = ind.first_seen.min(seen);
-                ind.last_seen = ind.last_seen.max(seen);
+                let kept = &mut self.indicators[i];
+                kept.first_seen = kept.first_seen.min(ind.first_seen);
+                kept.last_seen = kept.last_seen.max(ind.last_seen);
             }
             None => {
                 self.index
                     .indicators
                     .insert(id.clone(), self.indicators.len());
-                self.indicators.push(Indicator {
-                    id: id.clone(),
-                    stix_id: observable_id(kind, &normal),
-                    kind: kind.to_owned(),
-                    value: normal,
-                    first_seen: seen,
-                    last_seen: seen,
-                });
+                self.indicators.push(ind);
             }
         }
         id
@@ -446,9 +452,7 @@ impl Intel {
                 Item::Source(s) => intel.add_source(s),
                 Item::Report(r) => intel.add_report(r),
                 Item::Indicator(i) => {
-                    let (first, last) = (i.first_seen, i.last_seen);
-                    intel.add_indicator(&i.kind, &i.value, first);
-                    intel.add_indicator(&i.kind, &i.value, last);
+                    intel.merge_indicator(i);
                 }
                 Item::Sighting(s) => intel.add_sighting(s),
                 Item::Relationship(r) => intel.add_relationship(r),
