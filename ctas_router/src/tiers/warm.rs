@@ -1,5 +1,10 @@
 //! The warm tier: SurrealDB, embedded (SurrealKV) by default or a remote server.
 
+use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
 use ctas_core::model::Item;
 use surrealdb::engine::any::Any;
 use surrealdb::Surreal;
@@ -56,9 +61,23 @@ const UPSERT: &str = "FOR $r IN $rows { UPSERT type::record($r.tb, $r.id) CONTEN
 impl Warm {
     /// Connect to `endpoint` (`surrealkv://path` or `ws://host:port`), namespace and database `ctas`.
     pub async fn connect(endpoint: &str) -> Result<Self, TierError> {
-        let db = surrealdb::engine::any::connect(endpoint)
+        let log = embedded_log(endpoint);
+        let before = log.as_deref().map(segments);
+        let mut db = surrealdb::engine::any::connect(endpoint)
             .await
             .map_err(err)?;
+        if let (Some(log), Some(before)) = (log.as_deref(), before) {
+            if replaced(&before, &segments(log)) {
+                // SurrealKV 0.21 repairs a log with a torn last record (a crash in the
+                // middle of a write) by writing a new file in its place, but keeps
+                // appending to the old, unlinked one: whatever it confirms from now on
+                // would be gone after the next crash. Opened again, it appends to the
+                // repaired file.
+                tracing::warn!(log = %log.display(), "SurrealKV repaired its log after a crash; opening it again");
+                drop(db);
+                db = reopen(endpoint).await?;
+            }
+        }
         db.use_ns("ctas").use_db("ctas").await.map_err(err)?;
         // Every table there from the start: SurrealDB refuses to read one never written.
         let define: String = TABLES
@@ -67,6 +86,43 @@ impl Warm {
             .collect();
         db.query(define).await.map_err(err)?.check().map_err(err)?;
         Ok(Warm { db })
+    }
+}
+
+/// The log directory of an embedded store (`surrealkv://path[?options]`).
+fn embedded_log(endpoint: &str) -> Option<PathBuf> {
+    let path = endpoint.strip_prefix("surrealkv://")?;
+    let path = path.split_once('?').map_or(path, |(p, _)| p);
+    Some(Path::new(path).join("wal"))
+}
+
+/// Each segment file of the log and the inode that holds it.
+fn segments(log: &Path) -> HashMap<PathBuf, u64> {
+    std::fs::read_dir(log)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| Some((e.path(), e.metadata().ok()?.ino())))
+        .collect()
+}
+
+/// Whether a segment there before is gone or is another file now.
+fn replaced(before: &HashMap<PathBuf, u64>, after: &HashMap<PathBuf, u64>) -> bool {
+    before
+        .iter()
+        .any(|(path, ino)| after.get(path) != Some(ino))
+}
+
+/// Open the store again once the handle just dropped has let go of it: its engine
+/// shuts down in the background, and the store stays locked until it has.
+async fn reopen(endpoint: &str) -> Result<Surreal<Any>, TierError> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match surrealdb::engine::any::connect(endpoint).await {
+            Ok(db) => return Ok(db),
+            Err(e) if Instant::now() >= deadline => return Err(err(e)),
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
     }
 }
 
