@@ -31,6 +31,24 @@ CREATE TABLE IF NOT EXISTS ctas.schema_migrations (
     version text PRIMARY KEY,
     applied_at timestamptz NOT NULL DEFAULT now());";
 
+/// The first object of schema `ctas` (the schema itself, a table, a view) that the
+/// current role must not touch because a role without superuser rights owns it while
+/// the current role is a superuser: its owner could have put triggers, rules or view
+/// functions there, which would run with the superuser's rights. One row
+/// `(what, owner)` or none. Both appliers and every SQL function that writes or reads
+/// the history check it first.
+pub const UNTRUSTED_OWNER: &str = "SELECT o.what, r.rolname::text FROM (
+    SELECT 'schema ctas' AS what, n.nspowner AS owner
+    FROM pg_catalog.pg_namespace n WHERE n.nspname = 'ctas'
+    UNION ALL
+    SELECT 'table ctas.' || c.relname, c.relowner
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = 'ctas' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+) o JOIN pg_catalog.pg_roles r ON r.oid = o.owner
+WHERE NOT r.rolsuper
+  AND (SELECT u.rolsuper FROM pg_catalog.pg_roles u WHERE u.rolname = current_user)
+ORDER BY 1 LIMIT 1";
+
 /// The version recorded once `ctas.threat_records` (the router's flat copy of records,
 /// which nothing in SQL read) has been moved into the history and dropped. The move
 /// needs ids only Rust derives, so each face runs it after the SQL migrations, in their

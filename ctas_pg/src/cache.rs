@@ -48,8 +48,10 @@ pub(crate) fn epoch(name: &'static str) -> Epoch {
     }) {
         return e;
     }
-    let query =
-        format!("SELECT epoch, xmin::text::bigint FROM ctas_cache_epochs WHERE name = '{name}'");
+    let query = format!(
+        "SELECT epoch, xmin::text::bigint FROM {} WHERE name = '{name}'",
+        crate::extension::table("ctas_cache_epochs")
+    );
     let read = Spi::connect(|c| {
         let table = c.select(&query, Some(1), &[])?;
         // An empty result has no first row to read: say what is missing instead.
@@ -90,9 +92,13 @@ COMMENT ON TABLE ctas_cache_epochs IS
 'One row per source of a per-backend cache (warninglists, patterns); a statement trigger on the source bumps epoch, and every backend rebuilds its cache at its next statement.';
 INSERT INTO ctas_cache_epochs (name) VALUES ('warninglists'), ('patterns');
 
-CREATE FUNCTION ctas_bump_cache_epoch() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Everyone reads the epochs (every cache checks them); whoever may write a source table
+-- bumps its epoch through the trigger, which runs as the extension's owner.
+GRANT SELECT ON ctas_cache_epochs TO PUBLIC;
+CREATE FUNCTION ctas_bump_cache_epoch() RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, @extschema@, pg_temp AS $$
 BEGIN
-    UPDATE ctas_cache_epochs SET epoch = epoch + 1 WHERE name = TG_ARGV[0];
+    UPDATE @extschema@.ctas_cache_epochs SET epoch = epoch + 1 WHERE name = TG_ARGV[0];
     RETURN NULL;
 END
 $$;

@@ -10,7 +10,7 @@ use ctas_core::model::{indicator_id, normalise, observable_id};
 use ctas_core::model::{Intel, Item, ThreatRecord};
 use ctas_core::schema::{
     DROP_THREAT_RECORDS, MIGRATIONS, PREAMBLE, READ_THREAT_RECORDS, RETIRE_THREAT_RECORDS,
-    THREAT_RECORDS_LEFT,
+    THREAT_RECORDS_LEFT, UNTRUSTED_OWNER,
 };
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgSqlErrorCode};
@@ -23,10 +23,44 @@ fn not_ready(message: String) -> ! {
     )
 }
 
+/// Refuse (42501) when the current role is a superuser and schema `ctas`, or a table or
+/// view in it, belongs to a role that is not: that role's triggers, rules and view
+/// functions would run with a superuser's rights.
+#[pg_extern(stable, parallel_safe)]
+pub(crate) fn ctas_check_history_owners() {
+    let found = Spi::connect(|c| {
+        let rows = c.select(UNTRUSTED_OWNER, Some(1), &[])?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        rows.first()
+            .get_two::<String, String>()
+            .map(|(what, owner)| what.zip(owner))
+    })
+    .unwrap_or_else(|e| not_ready(format!("cannot read the owners of schema ctas: {e}")));
+    if let Some((what, owner)) = found {
+        pgrx::pg_sys::panic::ErrorReport::new(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!(
+                "{what} is owned by role \"{owner}\", which is not a superuser: a superuser \
+                 using it would run that role's triggers, rules and view functions with a \
+                 superuser's rights"
+            ),
+            "ctas_check_history_owners",
+        )
+        .set_hint(format!(
+            "Run this as \"{owner}\", or make a superuser the owner (ALTER ... OWNER TO) after \
+             checking what {what} holds."
+        ))
+        .report(PgLogLevel::ERROR);
+    }
+}
+
 /// Apply the cold-tier migrations not yet recorded in `ctas.schema_migrations` (the
 /// same files, lock and record as ctas-router); returns the versions it applied.
 #[pg_extern(volatile)]
 fn ctas_schema_upgrade() -> SetOfIterator<'static, &'static str> {
+    ctas_check_history_owners();
     // IF NOT EXISTS is chatty about what exists; only the applied versions matter here.
     Spi::run("SELECT set_config('client_min_messages', 'warning', true)")
         .unwrap_or_else(|e| not_ready(format!("ctas_schema_upgrade: {e}")));
@@ -55,7 +89,7 @@ fn ctas_schema_upgrade() -> SetOfIterator<'static, &'static str> {
     // lat/lng by PostgreSQL itself); checked on every upgrade, so installing PostGIS
     // later and upgrading again adds it.
     let postgis = Spi::get_one::<bool>(
-        "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'postgis')",
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'postgis')",
     )
     .unwrap_or_else(|e| not_ready(format!("ctas_schema_upgrade: {e}")));
     let has_geom = Spi::get_one::<bool>(
@@ -136,7 +170,7 @@ extension_sql!(
     r#"
 CREATE FUNCTION ctas_analyze_row(r record, pattern_set text DEFAULT NULL, resolution int DEFAULT 7,
                                  model text DEFAULT 'ctas:admiralty', at timestamptz DEFAULT now())
-RETURNS jsonb LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+RETURNS jsonb LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
 DECLARE
     doc  jsonb := to_jsonb(r);
     rel  text;
@@ -163,8 +197,9 @@ COMMENT ON FUNCTION ctas_analyze_row(record, text, int, text, timestamptz) IS
 
 CREATE FUNCTION ctas_correlated_reports(report_id text, max_results int DEFAULT 20)
 RETURNS TABLE (related_report text, shared int, weight float8, shared_indicators text[])
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
 BEGIN
+    PERFORM ctas_check_history_owners();
     RETURN QUERY
     WITH mine AS (
         SELECT DISTINCT s.indicator_id FROM ctas.sightings s
@@ -193,10 +228,11 @@ COMMENT ON FUNCTION ctas_correlated_reports(text, int) IS
 
 CREATE FUNCTION ctas_related_indicators(kind text, value text, max_results int DEFAULT 20)
 RETURNS TABLE (related_kind text, related_value text, reports int, weight float8)
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
 DECLARE
     me text := ctas_indicator_id(kind, value);
 BEGIN
+    PERFORM ctas_check_history_owners();
     RETURN QUERY
     WITH mine AS (
         SELECT DISTINCT s.report_id FROM ctas.sightings s WHERE s.indicator_id = me
@@ -222,6 +258,7 @@ COMMENT ON FUNCTION ctas_related_indicators(text, text, int) IS
 
 CREATE PROCEDURE ctas_retro_hunt(pattern_set text, from_time timestamptz, to_time timestamptz, batch_size int DEFAULT 1000)
 LANGUAGE plpgsql AS $$
+-- A procedure that commits cannot pin search_path (SET): every name is qualified instead.
 DECLARE
     run    ctas.retro_hunts;
     batch  text[];
@@ -230,7 +267,8 @@ BEGIN
     IF batch_size < 1 OR batch_size > 1000000 THEN
         RAISE EXCEPTION 'batch_size must be between 1 and 1000000, not %', batch_size USING ERRCODE = '22023';
     END IF;
-    PERFORM ctas_matches('', pattern_set);  -- the set exists, and compiles, before any work
+    PERFORM @extschema@.ctas_check_history_owners();
+    PERFORM @extschema@.ctas_matches('', pattern_set);  -- the set exists, and compiles, before any work
     SELECT * INTO run FROM ctas.retro_hunts r
     WHERE r.pattern_set = ctas_retro_hunt.pattern_set AND r.from_time = ctas_retro_hunt.from_time
       AND r.to_time = ctas_retro_hunt.to_time AND r.finished_at IS NULL
@@ -242,7 +280,7 @@ BEGIN
         RAISE NOTICE 'retro-hunt %: resuming after report % (% reports, % hits so far)', run.id, run.last_report, run.reports, run.hits;
     END IF;
     LOOP
-        SELECT array_agg(id ORDER BY id) INTO batch FROM (
+        SELECT pg_catalog.array_agg(id ORDER BY id) INTO batch FROM (
             SELECT r.id FROM ctas.reports r
             WHERE r.observed_at >= from_time AND r.observed_at < to_time
               AND (run.last_report IS NULL OR r.id > run.last_report)
@@ -250,21 +288,23 @@ BEGIN
         EXIT WHEN batch IS NULL;
         INSERT INTO ctas.sightings (report_id, pattern_set, pattern_id, source, seen_at, raw, start_pos, end_pos)
         SELECT r.id, pattern_set, m.pattern_id, r.source, r.observed_at, m.matched, m.start_pos, m.end_pos
-        FROM ctas.reports r, ctas_match(r.body, pattern_set) m
+        FROM ctas.reports r, @extschema@.ctas_match(r.body, pattern_set) m
         WHERE r.id = ANY(batch)
         ON CONFLICT DO NOTHING;
         GET DIAGNOSTICS added = ROW_COUNT;
         UPDATE ctas.retro_hunts r
-        SET last_report = batch[cardinality(batch)], reports = r.reports + cardinality(batch),
-            hits = r.hits + added, updated_at = now()
+        SET last_report = batch[pg_catalog.cardinality(batch)], reports = r.reports + pg_catalog.cardinality(batch),
+            hits = r.hits + added, updated_at = pg_catalog.now()
         WHERE r.id = run.id RETURNING * INTO run;
         COMMIT;
         RAISE NOTICE 'retro-hunt %: % reports read, % hits', run.id, run.reports, run.hits;
     END LOOP;
-    UPDATE ctas.retro_hunts r SET finished_at = now(), updated_at = now() WHERE r.id = run.id;
+    UPDATE ctas.retro_hunts r SET finished_at = pg_catalog.now(), updated_at = pg_catalog.now() WHERE r.id = run.id;
     COMMIT;
 END
 $$;
+COMMENT ON FUNCTION ctas_check_history_owners() IS
+'ERROR 42501 when the current role is a superuser and schema ctas, or a table or view in it, belongs to a role that is not (whose triggers, rules and view functions would then run as a superuser); every function that writes or correlates the history checks it first.';
 COMMENT ON PROCEDURE ctas_retro_hunt(text, timestamptz, timestamptz, int) IS
 'Run a pattern set over the reports observed in [from_time, to_time), batch by batch (a COMMIT each), writing hits as ctas.sightings; progress in ctas.retro_hunts and NOTICEs; called again with the same arguments, an unfinished hunt resumes.';
 "#,
@@ -273,6 +313,7 @@ COMMENT ON PROCEDURE ctas_retro_hunt(text, timestamptz, timestamptz, int) IS
         ctas_indicator_id,
         "ctas_ioc_objects",
         "ctas_pattern_objects",
-        ctas_schema_upgrade
+        ctas_schema_upgrade,
+        ctas_check_history_owners
     ],
 );

@@ -75,8 +75,9 @@ fn write(parsed: &Parsed) -> BTreeMap<&'static str, i64> {
 
 /// [`write`] of the model itself.
 pub(crate) fn write_intel(intel: &Intel) -> BTreeMap<&'static str, i64> {
+    crate::history::ctas_check_history_owners();
     let ready = Spi::get_one::<bool>(
-        "SELECT to_regclass('ctas.entities') IS NOT NULL AND EXISTS (
+        "SELECT pg_catalog.to_regclass('ctas.entities') IS NOT NULL AND EXISTS (
              SELECT 1 FROM information_schema.columns
              WHERE table_schema = 'ctas' AND table_name = 'indicators' AND column_name = 'stix_id')",
     );

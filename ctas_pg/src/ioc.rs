@@ -41,12 +41,12 @@ pub(crate) fn warninglists() -> Rc<Warninglists> {
     // (half a million entries for MISP's lists) cost two seconds per backend to build,
     // print and parse again, twenty times the compilation itself.
     let read = Spi::connect(|c| {
-        let rows = c.select(
+        let query = format!(
             "SELECT name, list_type, description, version, matching_attributes, entries \
-             FROM ctas_warninglists ORDER BY name",
-            None,
-            &[],
-        )?;
+             FROM {} ORDER BY name",
+            crate::extension::table("ctas_warninglists")
+        );
+        let rows = c.select(&query, None, &[])?;
         let mut lists = Vec::new();
         for row in rows {
             let name: String = row.get(1)?.unwrap_or_default();
@@ -260,7 +260,10 @@ SELECT pg_catalog.pg_extension_config_dump('ctas_warninglists', '');
 CREATE TRIGGER ctas_warninglists_epoch AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ctas_warninglists
     FOR EACH STATEMENT EXECUTE FUNCTION ctas_bump_cache_epoch('warninglists');
 
-CREATE FUNCTION ctas_warninglist_load(list jsonb) RETURNS text VOLATILE STRICT LANGUAGE sql AS $$
+GRANT SELECT ON ctas_warninglists TO PUBLIC;
+
+CREATE FUNCTION ctas_warninglist_load(list jsonb) RETURNS text VOLATILE STRICT LANGUAGE sql
+SET search_path = pg_catalog, @extschema@, pg_temp AS $$
     INSERT INTO ctas_warninglists AS w (name, description, version, list_type, matching_attributes, entries)
     SELECT * FROM ctas_warninglist_parse(list)
     ON CONFLICT (name) DO UPDATE

@@ -9,6 +9,7 @@ mod bench;
 mod cache;
 mod cluster;
 mod error;
+mod extension;
 mod fmgr;
 mod h3;
 mod history;

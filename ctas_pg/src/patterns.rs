@@ -52,10 +52,12 @@ pub(crate) fn compiled(name: &str) -> Rc<Compiled> {
         return c;
     }
     let query = format!(
-        "SELECT (SELECT count(*) FROM ctas_pattern_sets WHERE name = {q}), \
+        "SELECT (SELECT count(*) FROM {sets} WHERE name = {q}), \
          (SELECT coalesce(jsonb_agg(jsonb_build_array(pattern_id, regex, severity, tags, attack_id) ORDER BY pattern_id), '[]') \
-          FROM ctas_patterns WHERE set_name = {q})",
-        q = quote(name)
+          FROM {patterns} WHERE set_name = {q})",
+        q = quote(name),
+        sets = crate::extension::table("ctas_pattern_sets"),
+        patterns = crate::extension::table("ctas_patterns"),
     );
     let read = Spi::connect(|c| {
         c.select(&query, Some(1), &[])?
@@ -191,6 +193,7 @@ COMMENT ON TABLE ctas_pattern_sets IS
 'Named sets of patterns for retro-hunts with ctas_match / ctas_matches.';
 COMMENT ON TABLE ctas_patterns IS
 'Patterns of the sets of ctas_pattern_sets: regular expressions of the linear-time regex crate (no look-around or back-references, so no pattern can hang a backend), at most 4096 bytes each, 10000 per set.';
+GRANT SELECT ON ctas_pattern_sets, ctas_patterns TO PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('ctas_pattern_sets', '');
 SELECT pg_catalog.pg_extension_config_dump('ctas_patterns', '');
 CREATE TRIGGER ctas_pattern_sets_epoch AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ctas_pattern_sets

@@ -221,15 +221,11 @@ struct StoredModel {
 fn load_models() -> Vec<DecayModel> {
     // Read-only SPI: a parallel worker (ctas_score and ctas_analyze are PARALLEL SAFE)
     // may not run the read-write kind, which wants a transaction id.
-    let json = Spi::connect(|c| {
-        c.select(
-            "SELECT coalesce(jsonb_agg(to_jsonb(m)), '[]') FROM ctas_decay_models m",
-            Some(1),
-            &[],
-        )?
-        .first()
-        .get_one::<JsonB>()
-    });
+    let query = format!(
+        "SELECT coalesce(jsonb_agg(to_jsonb(m)), '[]') FROM {} m",
+        crate::extension::table("ctas_decay_models")
+    );
+    let json = Spi::connect(|c| c.select(&query, Some(1), &[])?.first().get_one::<JsonB>());
     let rows: Vec<StoredModel> = match json {
         Ok(Some(JsonB(v))) => serde_json::from_value(v).unwrap_or_else(|e| {
             raise(
@@ -401,6 +397,7 @@ COMMENT ON TABLE ctas_decay_models IS
 INSERT INTO ctas_decay_models
 SELECT *, true FROM ctas_builtin_decay_models();
 SELECT pg_catalog.pg_extension_config_dump('ctas_decay_models', 'WHERE NOT builtin');
+GRANT SELECT ON ctas_decay_models TO PUBLIC;
 
 CREATE FUNCTION ctas_decay(base float8, last_seen timestamptz, lifetime interval, speed float8,
                            at timestamptz)
@@ -409,7 +406,9 @@ AS 'MODULE_PATHNAME', 'ctas_decay_v1';
 
 CREATE FUNCTION ctas_decay(base float8, last_seen timestamptz, lifetime interval, speed float8)
 RETURNS float8 STABLE STRICT PARALLEL SAFE LANGUAGE sql
-AS $$ SELECT ctas_decay(base, last_seen, lifetime, speed, now()) $$;
+-- A standard SQL body: its names are bound here, not looked up on each call (and it is
+-- still inlined into the query that calls it).
+RETURN ctas_decay(base, last_seen, lifetime, speed, now());
 
 COMMENT ON FUNCTION ctas_decay(float8, timestamptz, interval, float8, timestamptz) IS
 'Score base (0-100) decayed from last_seen to at: base * (1 - (t/lifetime)^(1/speed)), base before last_seen, 0 after the lifetime. Example: ctas_decay(80, ''2026-01-01'', ''120 days'', 2, ''2026-01-11'') = 56.906.';

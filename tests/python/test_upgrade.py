@@ -9,12 +9,14 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 import ctas
 
-# Every object of the extension, with its definition where it has one.
+# Every object of the extension, with its definition where it has one, and its grants.
 MEMBERS = """
 SELECT pg_describe_object(d.classid, d.objid, 0) AS object,
        CASE WHEN d.classid = 'pg_proc'::regclass AND p.prokind <> 'a' THEN pg_get_functiondef(d.objid) END AS definition,
-       obj_description(d.objid, d.classid::regclass::text) AS comment
+       obj_description(d.objid, d.classid::regclass::text) AS comment,
+       coalesce(p.proacl, c.relacl)::text AS grants
 FROM pg_depend d LEFT JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
+LEFT JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid
 WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
   AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'ctas')
 ORDER BY 1
@@ -71,3 +73,43 @@ def test_an_upgraded_extension_equals_a_new_one(databases):
         "a.b",
         new.execute("SELECT count(*) FROM ctas_decay_models").fetchone()[0],
     )
+
+
+POSTGIS_MEMBERS = MEMBERS.replace("extname = 'ctas'", "extname = 'ctas_postgis'")
+
+
+def test_an_upgraded_ctas_postgis_equals_a_new_one(databases):
+    old, new = databases
+    for conn in (old, new):
+        conn.execute("CREATE EXTENSION ctas")
+        conn.execute("CREATE EXTENSION postgis")
+    old.execute("CREATE EXTENSION ctas_postgis VERSION '0.1.0'")
+    old.execute("ALTER EXTENSION ctas_postgis UPDATE")
+    new.execute("CREATE EXTENSION ctas_postgis")
+    version = "SELECT extversion FROM pg_extension WHERE extname = 'ctas_postgis'"
+    assert old.execute(version).fetchone() == new.execute(version).fetchone() == ("0.2.0",)
+    assert old.execute(POSTGIS_MEMBERS).fetchall() == new.execute(POSTGIS_MEMBERS).fetchall()
+    # Every PL/pgSQL function of it pins search_path.
+    unpinned = """
+        SELECT p.proname FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.deptype = 'e'
+        JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'ctas_postgis'
+        JOIN pg_language l ON l.oid = p.prolang AND l.lanname = 'plpgsql'
+        WHERE p.proconfig IS NULL"""
+    assert old.execute(unpinned).fetchall() == [] and new.execute(unpinned).fetchall() == []
+
+
+def test_every_sql_function_of_ctas_pins_its_search_path(databases):
+    """A PL/pgSQL or SQL function of ctas either pins search_path or has a standard SQL
+    body (bound at creation); the one procedure, which commits and so cannot pin it,
+    names everything by schema (the pg_regress security test plays the attack)."""
+    _, new = databases
+    new.execute("CREATE EXTENSION ctas")
+    unpinned = new.execute(
+        """
+        SELECT p.proname FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.deptype = 'e'
+        JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'ctas'
+        JOIN pg_language l ON l.oid = p.prolang AND l.lanname IN ('plpgsql', 'sql')
+        WHERE p.proconfig IS NULL AND p.prosqlbody IS NULL AND p.prokind <> 'p'
+        ORDER BY 1"""
+    ).fetchall()
+    assert unpinned == []
