@@ -9,6 +9,7 @@ pub mod chars;
 pub mod formats;
 pub mod geo;
 pub mod history;
+pub mod interrupt;
 pub mod ioc;
 pub mod model;
 pub mod patterns;

@@ -103,9 +103,13 @@ pub fn dbscan_rtree(
     let tree = RTree::bulk_load(points);
     let min = minpoints as usize;
 
+    let mut every = crate::interrupt::Every::default();
     let core: Vec<bool> = xyz
         .iter()
-        .map(|p| tree.locate_within_distance(*p, r2).take(min).count() >= min)
+        .map(|p| {
+            every.tick();
+            tree.locate_within_distance(*p, r2).take(min).count() >= min
+        })
         .collect();
 
     let n = xyz.len();
@@ -113,6 +117,7 @@ pub fn dbscan_rtree(
     // For a border point: its nearest core point so far, and the squared distance.
     let mut nearest_core: Vec<Option<(f64, u32)>> = vec![None; n];
     for i in 0..n {
+        every.tick();
         if !core[i] {
             continue;
         }
@@ -430,8 +435,10 @@ pub fn dbscan(
     let close = |a: usize, b: usize| dist2(&pts[a], &pts[b]) <= r2;
 
     // Core points, by position.
+    let mut every = crate::interrupt::Every::default();
     let mut core = vec![false; n];
     for q in 0..grid.cubes() {
+        every.tick();
         let own = grid.points(q);
         if own.len() >= min {
             core[own].iter_mut().for_each(|c| *c = true);
@@ -447,6 +454,7 @@ pub fn dbscan(
             continue;
         }
         for i in own {
+            every.tick();
             let mut count = 0;
             'count: for &r in near {
                 for j in grid.points(r as usize) {
@@ -481,6 +489,7 @@ pub fn dbscan(
         }
     }
     for q in 0..grid.cubes() {
+        every.tick();
         let cs = cores_of(q);
         let Some(&first) = cs.first() else {
             continue;
@@ -519,6 +528,7 @@ pub fn dbscan(
             continue;
         }
         for i in own {
+            every.tick();
             if core[i] {
                 continue;
             }

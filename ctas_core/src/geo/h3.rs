@@ -230,7 +230,13 @@ pub fn children(cell: u64, res: i32) -> Result<Vec<u64>, GeoError> {
         });
     }
     bounded(c.children_count(r))?;
-    Ok(c.children(r).map(u64::from).collect())
+    let mut every = crate::interrupt::Every::default();
+    Ok(c.children(r)
+        .map(|c| {
+            every.tick();
+            u64::from(c)
+        })
+        .collect())
 }
 
 fn bounded(count: u64) -> Result<(), GeoError> {
@@ -305,7 +311,13 @@ pub fn uncompact(cells: &[u64], res: i32) -> Result<Vec<u64>, GeoError> {
         });
     }
     bounded(CellIndex::uncompact_size(parsed.iter().copied(), r))?;
-    Ok(CellIndex::uncompact(parsed, r).map(u64::from).collect())
+    let mut every = crate::interrupt::Every::default();
+    Ok(CellIndex::uncompact(parsed, r)
+        .map(|c| {
+            every.tick();
+            u64::from(c)
+        })
+        .collect())
 }
 
 /// The H3 cell at resolution `res` that contains the point (`lat`, `lng`) in degrees.

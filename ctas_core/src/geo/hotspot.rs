@@ -134,7 +134,9 @@ pub fn getis_ord(
         .sqrt();
     let weights: Vec<f64> = (0..=k).map(|d| kernel.weight(d, k)).collect();
     let mut out = Vec::with_capacity(cells.len());
+    let mut every = crate::interrupt::Every::default();
     for (at, (&c, &cell)) in cells.iter().zip(&parsed).enumerate() {
+        every.tick();
         let neighbours = Neighbours {
             at: at as u32,
             index: &index,

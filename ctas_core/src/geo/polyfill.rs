@@ -162,11 +162,13 @@ pub fn polygon_to_cells(geojson: &Value, res: i32) -> Result<Vec<u64>, GeoError>
             limit: MAX_CELLS,
         });
     }
+    let mut every = crate::interrupt::Every::default();
     for p in polygons {
         let fence = fence(&p, resolution)?;
         let mut seen: AHashSet<CellIndex> = fence.clone();
         let mut queue: VecDeque<CellIndex> = fence.iter().copied().collect();
         while let Some(c) = queue.pop_front() {
+            every.tick();
             let inside = contains(&p, centre(c));
             if inside {
                 out.insert(c);

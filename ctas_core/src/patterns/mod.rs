@@ -122,8 +122,10 @@ impl PatternSet {
     /// at all; only those are run again for their spans.
     pub fn matches(&self, text: &str) -> Vec<Match> {
         let mut out = Vec::new();
+        let mut every = crate::interrupt::Every::default();
         for pattern in self.set.matches(text).iter() {
             for m in self.each[pattern].find_iter(text) {
+                every.tick();
                 out.push(Match {
                     pattern,
                     start: m.start(),
