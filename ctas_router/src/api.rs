@@ -113,11 +113,7 @@ async fn problems(req: Request, next: Next) -> Response {
             "Method not allowed",
             format!("{method} is not allowed on {path}"),
         ),
-        StatusCode::PAYLOAD_TOO_LARGE => (
-            "too-large",
-            "Request body too large",
-            format!("the body is over the limit of {MAX_BODY_BYTES} bytes"),
-        ),
+        StatusCode::PAYLOAD_TOO_LARGE => return too_large().into_response(),
         _ => (
             "http",
             status.canonical_reason().unwrap_or("Error"),
@@ -169,9 +165,57 @@ fn body_format(headers: &HeaderMap, ndjson_too: bool) -> Result<BodyFormat, Prob
     }
 }
 
+/// An ingest body read into one buffer sized by its `Content-Length`. axum's `Bytes`
+/// gathers the chunks and then copies them into one buffer, so a 34 MB bundle would be
+/// held twice before it is even parsed.
+pub struct WholeBody(Bytes);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for WholeBody {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, Problem> {
+        use http_body_util::BodyExt;
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+        // A body over the limit is still read up to it before the 413, as axum does:
+        // answering while the client is still sending would reset its connection, and
+        // it would see a broken pipe instead of the problem.
+        let mut buf = Vec::with_capacity(declared.unwrap_or(0).min(MAX_BODY_BYTES));
+        let mut body = req.into_body();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| {
+                Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "unreadable-body",
+                    "The request body could not be read",
+                    e.to_string(),
+                )
+            })?;
+            if let Ok(data) = frame.into_data() {
+                if buf.len() + data.len() > MAX_BODY_BYTES {
+                    return Err(too_large());
+                }
+                buf.extend_from_slice(&data);
+            }
+        }
+        Ok(WholeBody(Bytes::from(buf)))
+    }
+}
+
+fn too_large() -> Problem {
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too-large",
+        "Request body too large",
+        format!("the body is over the limit of {MAX_BODY_BYTES} bytes"),
+    )
+}
+
 /// `POST /v1/records`: flat records; validate all, store all durably, or store none.
-async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    commit(s, headers, body, pipeline::records, None).await
+async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: WholeBody) -> Response {
+    commit(s, headers, body.0, pipeline::records, None).await
 }
 
 /// The query of `POST /v1/ingest`.
@@ -188,10 +232,10 @@ async fn ingest_document(
     State(s): State<AppState>,
     query: Result<Query<IngestQuery>, QueryRejection>,
     headers: HeaderMap,
-    body: Bytes,
+    body: WholeBody,
 ) -> Response {
     match query {
-        Ok(Query(q)) => commit(s, headers, body, pipeline::document, q.at).await,
+        Ok(Query(q)) => commit(s, headers, body.0, pipeline::document, q.at).await,
         Err(e) => Problem::new(
             StatusCode::BAD_REQUEST,
             "invalid-query",
@@ -222,7 +266,7 @@ async fn commit(
         };
         let accepted = s
             .background
-            .spawn_blocking(move || read(format, &body, &cx))
+            .spawn_blocking(move || read(format, body, &cx))
             .await
             .map_err(Problem::internal)??;
         let n = accepted.prepared.len() as u64;

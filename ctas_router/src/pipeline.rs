@@ -6,6 +6,7 @@
 
 use std::io::Read;
 
+use axum::body::Bytes;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use ctas_core::model::{Intel, Item, RecordInput, ThreatRecord};
 use ctas_core::score;
 use serde_json::{json, Value};
 
+use crate::hot::log::TierMask;
 use crate::hot::Prepared;
 use crate::knowledge::Knowledge;
 use crate::problem::Problem;
@@ -46,8 +48,9 @@ pub struct Context {
     pub knowledge: Arc<Knowledge>,
 }
 
-/// A way of reading a request body: [`records`] or [`document`].
-pub type Reader = fn(BodyFormat, &[u8], &Context) -> Result<Accepted, Problem>;
+/// A way of reading a request body: [`records`] or [`document`]. It takes the body, to
+/// let it go once parsed: a 34 MB bundle is not held as text while it is encoded.
+pub type Reader = fn(BodyFormat, Bytes, &Context) -> Result<Accepted, Problem>;
 
 /// Most report analyses an answer lists.
 const MAX_ANALYSES_ANSWERED: usize = 1_000;
@@ -61,26 +64,44 @@ pub struct Accepted {
 }
 
 /// `POST /v1/records`: flat records only (one, an array, or NDJSON).
-pub fn records(format: BodyFormat, body: &[u8], cx: &Context) -> Result<Accepted, Problem> {
-    let values = record_values(format, body)?;
+pub fn records(format: BodyFormat, body: Bytes, cx: &Context) -> Result<Accepted, Problem> {
+    let values = record_values(format, &body)?;
+    drop(body);
     accept_records(values, cx.now)
 }
 
 /// `POST /v1/ingest`: whatever the body is — gzip or not, a STIX bundle, a MISP export,
 /// flat records.
-pub fn document(format: BodyFormat, body: &[u8], cx: &Context) -> Result<Accepted, Problem> {
-    let now = cx.now;
-    let unpacked = gunzip(body)?;
-    let body: &[u8] = &unpacked;
+pub fn document(format: BodyFormat, body: Bytes, cx: &Context) -> Result<Accepted, Problem> {
+    let body = gunzip(body)?;
+    match read_document(format, &body, cx.now)? {
+        Body::Records(values) => {
+            drop(body);
+            accept_records(values, cx.now)
+        }
+        Body::Document(kind, parsed) => {
+            drop(body);
+            accept_document(kind, *parsed, cx)
+        }
+    }
+}
+
+/// What a body held.
+enum Body {
+    Records(Vec<Value>),
+    Document(Format, Box<Parsed>),
+}
+
+fn read_document(format: BodyFormat, body: &[u8], now: DateTime<Utc>) -> Result<Body, Problem> {
     if format == BodyFormat::Ndjson {
-        return accept_records(record_values(format, body)?, now);
+        return Ok(Body::Records(record_values(format, body)?));
     }
     // A STIX bundle (the large documents: ATT&CK is 34 MB) is read object by object
     // from its text, never held as a whole parsed tree.
     if is_bundle(body) {
         let parsed =
             formats::stix::parse_slice(body, now).map_err(|e| invalid_document(Format::Stix, e))?;
-        return accept_document(Format::Stix, parsed, cx);
+        return Ok(Body::Document(Format::Stix, Box::new(parsed)));
     }
     let doc: Value = serde_json::from_slice(body).map_err(|e| bad_json(e.to_string()))?;
     let records = match &doc {
@@ -89,11 +110,10 @@ pub fn document(format: BodyFormat, body: &[u8], cx: &Context) -> Result<Accepte
         _ => false,
     };
     if records {
-        let values = match doc {
+        return Ok(Body::Records(match doc {
             Value::Array(items) => items,
             one => vec![one],
-        };
-        return accept_records(values, now);
+        }));
     }
     let Some(kind) = Format::of(&doc) else {
         return Err(Problem::new(
@@ -106,7 +126,7 @@ pub fn document(format: BodyFormat, body: &[u8], cx: &Context) -> Result<Accepte
         ));
     };
     let parsed = formats::parse(kind, doc, now).map_err(|e| invalid_document(kind, e))?;
-    accept_document(kind, parsed, cx)
+    Ok(Body::Document(kind, Box::new(parsed)))
 }
 
 /// Whether a JSON value is a flat record (`{"kind", "value", ...}`) rather than a
@@ -141,7 +161,7 @@ fn accept_document(kind: Format, parsed: Parsed, cx: &Context) -> Result<Accepte
             .filter(|i| matches!(i, Item::Report(_) | Item::Indicator(_) | Item::Entity(_)))
             .map(Item::key),
     );
-    let prepared = Prepared::new(&items).map_err(Problem::internal)?;
+    let prepared = Prepared::new(items, TierMask::ALL).map_err(Problem::internal)?;
     Ok(Accepted {
         prepared,
         answer: json!({
@@ -241,12 +261,19 @@ pub fn is_gzip(bytes: &[u8]) -> bool {
 }
 
 /// The body, gunzipped if it is gzip.
-fn gunzip(body: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, Problem> {
-    if !is_gzip(body) {
-        return Ok(body.into());
+fn gunzip(body: Bytes) -> Result<Bytes, Problem> {
+    if !is_gzip(&body) {
+        return Ok(body);
     }
-    let mut out = Vec::new();
-    flate2::read::MultiGzDecoder::new(body)
+    // Sized by the gzip trailer (the unpacked size, modulo 4 GiB, of the last member), so
+    // a large body is not grown by doubling into a buffer twice its size; never beyond
+    // what deflate can unpack to (1,032:1), whatever a forged trailer says.
+    let hint = body
+        .last_chunk::<4>()
+        .map_or(0, |n| u32::from_le_bytes(*n) as usize)
+        .min(body.len().saturating_mul(1032));
+    let mut out = Vec::with_capacity(hint.min(MAX_UNPACKED_BYTES) + 1);
+    flate2::read::MultiGzDecoder::new(&body[..])
         .take(MAX_UNPACKED_BYTES as u64 + 1)
         .read_to_end(&mut out)
         .map_err(|e| {
@@ -338,7 +365,7 @@ fn accept_records(values: Vec<Value>, now: DateTime<Utc>) -> Result<Accepted, Pr
     }
     let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
     let items: Vec<Item> = records.into_iter().map(Item::Record).collect();
-    let prepared = Prepared::new(&items).map_err(Problem::internal)?;
+    let prepared = Prepared::new(items, TierMask::ALL).map_err(Problem::internal)?;
     Ok(Accepted {
         prepared,
         answer: json!({"accepted": ids.len(), "ids": ids}),

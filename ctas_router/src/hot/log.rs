@@ -6,6 +6,8 @@
 //! at all by being one value, and everything else (the index by id, each tier's
 //! progress) is derived from the log and can be rebuilt from it.
 
+use std::ops::Range;
+
 use ctas_core::model::{Item, ThreatRecord};
 
 use super::HotError;
@@ -87,23 +89,91 @@ pub struct Header {
     pub count: u32,
 }
 
-/// An entry: the header, then the items as one JSON array built from each item's JSON
-/// (so an item is encoded once, for the log and the index alike).
-pub fn encode(tiers: TierMask, records: &[Vec<u8>]) -> Vec<u8> {
-    let body: usize = records.iter().map(|r| r.len() + 1).sum();
-    let mut out = Vec::with_capacity(HEADER_LEN + body + 1);
-    out.push(FORMAT);
-    out.push(tiers.0);
-    out.extend_from_slice(&(records.len() as u32).to_be_bytes());
-    out.push(b'[');
-    for (i, r) in records.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
+/// An entry as it is built: the header, then the items as one JSON array, each item
+/// written straight into it and where it lies noted, so that the index stores the same
+/// bytes and nothing is encoded twice or held as items and bytes at once.
+pub struct EntryBuilder {
+    buf: Vec<u8>,
+    spans: Vec<Range<usize>>,
+}
+
+impl EntryBuilder {
+    /// An entry with no items yet.
+    pub fn new() -> Self {
+        let mut buf = Vec::with_capacity(HEADER_LEN + 2);
+        buf.extend_from_slice(&[FORMAT, 0, 0, 0, 0, 0]);
+        buf.push(b'[');
+        EntryBuilder {
+            buf,
+            spans: Vec::new(),
         }
-        out.extend_from_slice(r);
     }
-    out.push(b']');
-    out
+
+    /// Add one item: `write` appends its JSON.
+    pub fn push(
+        &mut self,
+        write: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
+    ) -> serde_json::Result<()> {
+        let mark = self.buf.len();
+        if !self.spans.is_empty() {
+            self.buf.push(b',');
+        }
+        let start = self.buf.len();
+        if let Err(e) = write(&mut self.buf) {
+            self.buf.truncate(mark);
+            return Err(e);
+        }
+        self.spans.push(start..self.buf.len());
+        Ok(())
+    }
+
+    /// The entry, for `tiers`, as sled's value: moved into sled's shared buffer here
+    /// (off the writer thread), which the log keeps and the index's values are cut from.
+    pub fn finish(mut self, tiers: TierMask) -> Entry {
+        self.buf[1] = tiers.0;
+        self.buf[2..HEADER_LEN].copy_from_slice(&(self.spans.len() as u32).to_be_bytes());
+        self.buf.push(b']');
+        Entry {
+            tiers,
+            value: sled::IVec::from(self.buf),
+            spans: self.spans,
+        }
+    }
+}
+
+impl Default for EntryBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// An entry ready for the log.
+pub struct Entry {
+    /// The tiers it is for.
+    pub tiers: TierMask,
+    /// The entry as sled stores it.
+    pub value: sled::IVec,
+    spans: Vec<Range<usize>>,
+}
+
+impl Entry {
+    /// How many items it holds.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Each item's JSON, in order: a view of the entry's buffer, not a copy, so the
+    /// index and the log hold one buffer between them in sled's cache.
+    pub fn items(&self) -> impl Iterator<Item = sled::IVec> + '_ {
+        self.spans
+            .iter()
+            .map(|s| self.value.subslice(s.start, s.len()))
+    }
 }
 
 /// The header of an entry.
@@ -153,11 +223,15 @@ mod tests {
             })
             .collect();
         let written: Vec<Item> = rs.iter().cloned().map(Item::Record).collect();
-        let json: Vec<Vec<u8>> = written
-            .iter()
-            .map(|r| serde_json::to_vec(r).unwrap())
-            .collect();
-        let value = encode(TierMask::only(TierName::Cold), &json);
+        let mut entry = EntryBuilder::new();
+        for r in &written {
+            entry.push(|buf| serde_json::to_writer(buf, r)).unwrap();
+        }
+        let entry = entry.finish(TierMask::only(TierName::Cold));
+        let value = entry.value.to_vec();
+        for (bytes, r) in entry.items().zip(&written) {
+            assert_eq!(&*bytes, serde_json::to_vec(r).unwrap(), "the index's bytes");
+        }
         let h = header(&value).unwrap();
         assert_eq!(h.count, 2);
         assert!(h.tiers.contains(TierName::Cold) && !h.tiers.contains(TierName::Warm));

@@ -103,14 +103,6 @@ impl From<StoredLetter> for DeadLetter {
     }
 }
 
-/// An item as the index and the log hold it.
-pub(crate) fn encode_item(item: &Item) -> Result<Vec<u8>, HotError> {
-    serde_json::to_vec(item).map_err(|source| HotError::Decode {
-        id: item.key(),
-        source,
-    })
-}
-
 /// An item of the index, which may still hold flat records of the earlier layout.
 pub(crate) fn decode_item(key: &[u8], bytes: &[u8]) -> Result<Item, HotError> {
     serde_json::from_slice::<Item>(bytes).or_else(|e| {
@@ -127,15 +119,29 @@ pub(crate) fn decode_item(key: &[u8], bytes: &[u8]) -> Result<Item, HotError> {
 /// done by the caller (off the async runtime) rather than on the writer thread.
 pub struct Prepared {
     ids: Vec<String>,
-    json: Vec<Vec<u8>>,
+    entry: log::Entry,
 }
 
 impl Prepared {
-    /// Encode `items` once, for the log and the index.
-    pub fn new(items: &[Item]) -> Result<Self, HotError> {
+    /// Encode `items` once, for the log and the index, for `tiers`. Each item is dropped
+    /// as soon as it is written, so a large request is not held as items and as bytes.
+    pub fn new(items: Vec<Item>, tiers: TierMask) -> Result<Self, HotError> {
+        let mut ids = Vec::with_capacity(items.len());
+        let mut entry = log::EntryBuilder::new();
+        for item in items {
+            let id = item.key();
+            entry
+                .push(|buf| serde_json::to_writer(buf, &item))
+                .map_err(|source| HotError::Decode {
+                    id: id.clone(),
+                    source,
+                })?;
+            ids.push(id);
+        }
+        release_freed_memory();
         Ok(Prepared {
-            ids: items.iter().map(Item::key).collect(),
-            json: items.iter().map(encode_item).collect::<Result<_, _>>()?,
+            ids,
+            entry: entry.finish(tiers),
         })
     }
 
@@ -147,6 +153,17 @@ impl Prepared {
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.ids.is_empty()
+    }
+}
+
+/// Give the memory of the items just dropped back to the system before the entry is
+/// copied into sled's buffer. They were many small allocations, which the allocator
+/// otherwise keeps: a 34 MB bundle would be held as items, entry and sled's copy at once.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory of glibc's heaps to the system.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
@@ -245,15 +262,10 @@ impl Hot {
         answer.await.map_err(|_| HotError::Closed)?
     }
 
-    /// Store items for every downstream tier, durably: when this returns Ok, the items
-    /// survive a crash of the router or the machine.
+    /// Store items for the tiers they were prepared for, durably: when this returns Ok,
+    /// the items survive a crash of the router or the machine.
     pub async fn ingest(&self, records: Prepared) -> Result<(), HotError> {
-        self.send(writer::Op::Append {
-            tiers: TierMask::ALL,
-            records,
-        })
-        .await
-        .map(drop)
+        self.send(writer::Op::Append(records)).await.map(drop)
     }
 
     /// The item with this key (an id), if the hot tier holds it.
@@ -585,8 +597,12 @@ mod tests {
         let hot = Hot::open(&d).unwrap();
         let first: Vec<Item> = (0..5).map(|i| item(&format!("{i}.example"))).collect();
         let second: Vec<Item> = (5..8).map(|i| item(&format!("{i}.example"))).collect();
-        hot.ingest(Prepared::new(&first).unwrap()).await.unwrap();
-        hot.ingest(Prepared::new(&second).unwrap()).await.unwrap();
+        hot.ingest(Prepared::new(first.clone(), TierMask::ALL).unwrap())
+            .await
+            .unwrap();
+        hot.ingest(Prepared::new(second.clone(), TierMask::ALL).unwrap())
+            .await
+            .unwrap();
         assert_eq!(hot.counts().pending, [8, 8, 8]);
         assert_eq!(
             hot.get(&second[2].key()).unwrap().as_ref(),
@@ -624,7 +640,9 @@ mod tests {
         let hot = Hot::open(&d).unwrap();
         let n = writer::REPLAY_CHUNK + 5;
         let records: Vec<Item> = (0..n).map(|i| item(&format!("{i}.example"))).collect();
-        hot.ingest(Prepared::new(&records).unwrap()).await.unwrap();
+        hot.ingest(Prepared::new(records.clone(), TierMask::ALL).unwrap())
+            .await
+            .unwrap();
         for tier in TierName::DOWNSTREAM {
             let mut reader = hot.reader(tier).unwrap();
             let batch = hot.read(&mut reader, n, usize::MAX).unwrap();

@@ -11,6 +11,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 
+use ctas_core::model::Item;
 use tokio::sync::oneshot;
 
 use super::log::{self, Position, TierMask};
@@ -38,7 +39,7 @@ pub struct Command {
 /// The writes the writer knows.
 pub enum Op {
     /// Records for some tiers: one new log entry, and the index by id.
-    Append { tiers: TierMask, records: Prepared },
+    Append(Prepared),
     /// A tier confirmed the records up to `to` (`confirmed` of them).
     Advance {
         tier: TierName,
@@ -110,10 +111,11 @@ impl State {
         };
         for kv in trees.log.range(log::seq_key(indexed + 1)..) {
             let (k, v) = kv?;
-            for item in log::items(&v)? {
-                let key = item.key();
-                let json = super::encode_item(&item)?;
-                trees.records.insert(key.as_bytes(), json)?;
+            let items = log::items(&v)?;
+            let ids: Vec<String> = items.iter().map(Item::key).collect();
+            let entry = Prepared::new(items, TierMask::ALL)?.entry;
+            for (id, json) in ids.iter().zip(entry.items()) {
+                trees.records.insert(id.as_bytes(), json)?;
             }
             trees.meta.insert(INDEXED, &k)?;
         }
@@ -135,20 +137,19 @@ impl State {
                 continue;
             }
             let old = trees.db.open_tree(&name)?;
-            let mut json = Vec::new();
+            let mut items = Vec::new();
             for kv in old.iter() {
                 let (_, id) = kv?;
                 if let Some(r) = trees.records.get(&id)? {
-                    json.push(super::encode_item(&super::decode_item(&id, &r)?)?);
+                    items.push(super::decode_item(&id, &r)?);
                 }
             }
-            if !json.is_empty() {
+            if !items.is_empty() {
+                let entry = Prepared::new(items, TierMask::only(tier))?.entry;
                 let seq = self.take_seq();
-                trees
-                    .log
-                    .insert(log::seq_key(seq), log::encode(TierMask::only(tier), &json))?;
+                trees.log.insert(log::seq_key(seq), entry.value.clone())?;
                 trees.meta.insert(INDEXED, &log::seq_key(seq))?;
-                tracing::info!(%tier, records = json.len(), "hot tier: adopted an outbox of the earlier layout");
+                tracing::info!(%tier, records = entry.len(), "hot tier: adopted an outbox of the earlier layout");
             }
             // clear() removes key by key; drop_tree would take sled's global write lock.
             old.clear()?;
@@ -256,13 +257,13 @@ impl Writer {
     fn apply(&mut self, op: Op) -> Result<Effect, HotError> {
         let mut effect = Effect::default();
         match op {
-            Op::Append { tiers, records } => {
-                effect.records = self.append(tiers, &records)?;
+            Op::Append(records) => {
+                effect.records = self.append(&records)?;
                 for t in TierName::DOWNSTREAM
                     .into_iter()
-                    .filter(|&t| tiers.contains(t))
+                    .filter(|&t| records.entry.tiers.contains(t))
                 {
-                    effect.pending[t.index()] = records.json.len() as i64;
+                    effect.pending[t.index()] = records.len() as i64;
                 }
                 effect.durable = true;
             }
@@ -294,20 +295,14 @@ impl Writer {
 
     /// One log entry, then the index by id, then the mark that it is indexed: written
     /// in that order, a crash leaves at worst an entry to index again at start-up.
-    fn append(&mut self, tiers: TierMask, records: &Prepared) -> Result<u64, HotError> {
+    fn append(&mut self, records: &Prepared) -> Result<u64, HotError> {
         let seq = self.state.take_seq();
         let key = log::seq_key(seq);
-        self.trees
-            .log
-            .insert(key, log::encode(tiers, &records.json))?;
+        // The log keeps the entry's buffer itself (an IVec is shared, not copied).
+        self.trees.log.insert(key, records.entry.value.clone())?;
         let mut added = 0;
-        for (id, json) in records.ids.iter().zip(&records.json) {
-            if self
-                .trees
-                .records
-                .insert(id.as_bytes(), json.as_slice())?
-                .is_none()
-            {
+        for (id, json) in records.ids.iter().zip(records.entry.items()) {
+            if self.trees.records.insert(id.as_bytes(), json)?.is_none() {
                 added += 1;
             }
         }
@@ -341,27 +336,22 @@ impl Writer {
     fn replay(&mut self, tier: TierName) -> Result<u64, HotError> {
         let tree = self.trees.dead[tier.index()].clone();
         let mut keys = Vec::new();
-        let mut prepared = Prepared {
-            ids: Vec::new(),
-            json: Vec::new(),
-        };
+        let mut items = Vec::new();
         for kv in tree.iter().take(REPLAY_CHUNK) {
             let (k, v) = kv?;
             let letter: super::DeadLetter = serde_json::from_slice(&v)
                 .map_err(|e| HotError::Corrupt(format!("dead letter does not decode: {e}")))?;
             let key = letter.item.key();
-            let item = match self.trees.records.get(key.as_bytes())? {
+            items.push(match self.trees.records.get(key.as_bytes())? {
                 Some(current) => super::decode_item(key.as_bytes(), &current)?,
                 None => letter.item,
-            };
-            prepared.json.push(super::encode_item(&item)?);
-            prepared.ids.push(key);
+            });
             keys.push(k);
         }
         if keys.is_empty() {
             return Ok(0);
         }
-        self.append(TierMask::only(tier), &prepared)?;
+        self.append(&Prepared::new(items, TierMask::only(tier))?)?;
         for k in keys.iter() {
             tree.remove(k)?;
         }
