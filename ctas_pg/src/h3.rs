@@ -3,7 +3,7 @@
 //! Cells are `bigint` (h3-pg has its own `h3index` type); `to_hex(cell)` shows the
 //! usual form. A bigint that is not a cell is an ERROR naming the argument.
 
-use ctas_core::geo::{h3, polyfill, shape};
+use ctas_core::geo::{h3, h3_edges, measure, polyfill, shape};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 
@@ -124,6 +124,116 @@ fn ctas_h3_polygon_to_cells(geojson: JsonB, res: i32) -> SetOfIterator<'static, 
     set(or_raise(polyfill::polygon_to_cells(&geojson.0, res)))
 }
 
+/// The exact area of a cell in `unit`: `km^2` (the default), `m^2` or `rads^2`.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn ctas_h3_cell_area(cell: i64, unit: default!(&str, "'km^2'")) -> f64 {
+    or_raise(measure::cell_area(from_sql(cell), unit))
+}
+
+/// The exact length of a directed edge in `unit`: `km` (the default), `m` or `rads`.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn ctas_h3_edge_length(edge: i64, unit: default!(&str, "'km'")) -> f64 {
+    or_raise(measure::edge_length(from_sql(edge), unit))
+}
+
+/// The great-circle distance between two points (x = lng, y = lat, as
+/// `ctas_h3_cell_to_latlng` gives them) in `unit`: `km` (the default), `m` or `rads`.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn ctas_h3_great_circle_distance(
+    a: pg_sys::Point,
+    b: pg_sys::Point,
+    unit: default!(&str, "'km'"),
+) -> f64 {
+    or_raise(measure::great_circle_distance((a.y, a.x), (b.y, b.x), unit))
+}
+
+/// The line of cells from `origin` to `destination`, both included.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn ctas_h3_grid_path_cells(origin: i64, destination: i64) -> SetOfIterator<'static, i64> {
+    set(or_raise(h3::grid_path(
+        from_sql(origin),
+        from_sql(destination),
+    )))
+}
+
+/// The number of the resolution 0 cell a cell descends from (0-121).
+#[pg_extern(immutable, strict, parallel_safe)]
+fn ctas_h3_get_base_cell_number(cell: i64) -> i32 {
+    or_raise(h3::base_cell(from_sql(cell)))
+}
+
+/// Whether a cell is a pentagon.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn ctas_h3_is_pentagon(cell: i64) -> bool {
+    or_raise(h3::is_pentagon(from_sql(cell)))
+}
+
+/// The icosahedron faces (0-19) a cell intersects.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn ctas_h3_get_icosahedron_faces(cell: i64) -> Vec<i32> {
+    or_raise(h3::icosahedron_faces(from_sql(cell)))
+}
+
+/// The vertices of a cell, each as its own index.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn ctas_h3_cell_to_vertexes(cell: i64) -> SetOfIterator<'static, i64> {
+    set(or_raise(h3_edges::cell_vertexes(from_sql(cell))))
+}
+
+/// Where a vertex lies, as a `point` (x = lng, y = lat).
+#[pg_extern(immutable, strict, parallel_safe)]
+fn ctas_h3_vertex_to_latlng(vertex: i64) -> pg_sys::Point {
+    let (lat, lng) = or_raise(h3_edges::vertex_latlng(from_sql(vertex)));
+    pg_sys::Point { x: lng, y: lat }
+}
+
+/// Whether a bigint is a valid H3 vertex index.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn ctas_h3_is_valid_vertex(vertex: i64) -> bool {
+    h3_edges::is_valid_vertex(from_sql(vertex))
+}
+
+/// The directed edge from `origin` to its neighbour `destination`.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn ctas_h3_cells_to_directed_edge(origin: i64, destination: i64) -> i64 {
+    to_sql(or_raise(h3_edges::edge(
+        from_sql(origin),
+        from_sql(destination),
+    )))
+}
+
+/// Whether a bigint is a valid H3 directed edge index.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn ctas_h3_is_valid_directed_edge(edge: i64) -> bool {
+    h3_edges::is_valid_edge(from_sql(edge))
+}
+
+/// The directed edges from a cell to each of its neighbours.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn ctas_h3_origin_to_directed_edges(cell: i64) -> SetOfIterator<'static, i64> {
+    set(or_raise(h3_edges::origin_to_edges(from_sql(cell))))
+}
+
+/// The cell a directed edge starts from.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn ctas_h3_get_directed_edge_origin(edge: i64) -> i64 {
+    to_sql(or_raise(h3_edges::edge_origin(from_sql(edge))))
+}
+
+/// The cell a directed edge leads to.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn ctas_h3_get_directed_edge_destination(edge: i64) -> i64 {
+    to_sql(or_raise(h3_edges::edge_destination(from_sql(edge))))
+}
+
+/// The line a directed edge is drawn along, as a GeoJSON LineString.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn ctas_h3_directed_edge_to_boundary_geojson(edge: i64) -> JsonB {
+    JsonB(shape::line_geojson(&or_raise(h3_edges::edge_boundary(
+        from_sql(edge),
+    ))))
+}
+
 extension_sql!(
     r#"
 COMMENT ON FUNCTION ctas_h3_cell(float8, float8, int) IS
@@ -158,5 +268,47 @@ COMMENT ON FUNCTION ctas_h3_uncompact_cells(bigint[], int) IS 'The cells at res 
         ctas_h3_compact_cells,
         ctas_h3_uncompact_cells,
         ctas_h3_polygon_to_cells
+    ]
+);
+
+// The functions of 0.5.0, commented in a block of their own so that 0.4.0's block is
+// unchanged and the upgrade script only adds.
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION ctas_h3_cell_area(bigint, text) IS 'The exact area of a cell in unit km^2 (default), m^2 or rads^2 (h3_cell_area).';
+COMMENT ON FUNCTION ctas_h3_edge_length(bigint, text) IS 'The exact length of a directed edge in unit km (default), m or rads (h3_edge_length).';
+COMMENT ON FUNCTION ctas_h3_great_circle_distance(point, point, text) IS 'The great-circle distance between two points (x = lng, y = lat) in unit km (default), m or rads, on H3''s sphere (h3_great_circle_distance).';
+COMMENT ON FUNCTION ctas_h3_grid_path_cells(bigint, bigint) IS 'The line of cells from origin to destination, both included; an error when H3 cannot draw it (h3_grid_path_cells).';
+COMMENT ON FUNCTION ctas_h3_get_base_cell_number(bigint) IS 'The resolution 0 cell (0-121) a cell descends from (h3_get_base_cell_number).';
+COMMENT ON FUNCTION ctas_h3_is_pentagon(bigint) IS 'Whether a cell is one of the 12 pentagons of its resolution (h3_is_pentagon).';
+COMMENT ON FUNCTION ctas_h3_get_icosahedron_faces(bigint) IS 'The icosahedron faces (0-19) a cell intersects (h3_get_icosahedron_faces).';
+COMMENT ON FUNCTION ctas_h3_cell_to_vertexes(bigint) IS 'The vertices of a cell as vertex indexes, 6 (5 for a pentagon) (h3_cell_to_vertexes).';
+COMMENT ON FUNCTION ctas_h3_vertex_to_latlng(bigint) IS 'Where a vertex lies, as a point x = lng, y = lat (h3_vertex_to_latlng).';
+COMMENT ON FUNCTION ctas_h3_is_valid_vertex(bigint) IS 'Whether the bigint is a valid H3 vertex index (h3_is_valid_vertex).';
+COMMENT ON FUNCTION ctas_h3_cells_to_directed_edge(bigint, bigint) IS 'The directed edge from origin to its neighbour destination (h3_cells_to_directed_edge).';
+COMMENT ON FUNCTION ctas_h3_is_valid_directed_edge(bigint) IS 'Whether the bigint is a valid H3 directed edge index (h3_is_valid_directed_edge).';
+COMMENT ON FUNCTION ctas_h3_origin_to_directed_edges(bigint) IS 'The directed edges from a cell to each neighbour (h3_origin_to_directed_edges).';
+COMMENT ON FUNCTION ctas_h3_get_directed_edge_origin(bigint) IS 'The cell a directed edge starts from (h3_get_directed_edge_origin).';
+COMMENT ON FUNCTION ctas_h3_get_directed_edge_destination(bigint) IS 'The cell a directed edge leads to (h3_get_directed_edge_destination).';
+COMMENT ON FUNCTION ctas_h3_directed_edge_to_boundary_geojson(bigint) IS 'The line a directed edge is drawn along, as a GeoJSON LineString [lng, lat] (h3_directed_edge_to_boundary).';
+"#,
+    name = "ctas_h3_edges_comments",
+    requires = [
+        ctas_h3_cell_area,
+        ctas_h3_edge_length,
+        ctas_h3_great_circle_distance,
+        ctas_h3_grid_path_cells,
+        ctas_h3_get_base_cell_number,
+        ctas_h3_is_pentagon,
+        ctas_h3_get_icosahedron_faces,
+        ctas_h3_cell_to_vertexes,
+        ctas_h3_vertex_to_latlng,
+        ctas_h3_is_valid_vertex,
+        ctas_h3_cells_to_directed_edge,
+        ctas_h3_is_valid_directed_edge,
+        ctas_h3_origin_to_directed_edges,
+        ctas_h3_get_directed_edge_origin,
+        ctas_h3_get_directed_edge_destination,
+        ctas_h3_directed_edge_to_boundary_geojson
     ]
 );

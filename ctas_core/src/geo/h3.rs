@@ -113,6 +113,36 @@ pub enum GeoError {
     /// A DBSCAN minimum that is not positive.
     #[error("minpoints must be an integer >= 1, got {0}")]
     MinPoints(i32),
+    /// A number that is not a valid H3 directed edge index.
+    #[error("{arg} must be a valid H3 directed edge index, got {} ({value:#x})", *value as i64)]
+    Edge {
+        /// The argument at fault.
+        arg: &'static str,
+        /// What was given.
+        value: u64,
+    },
+    /// A number that is not a valid H3 vertex index.
+    #[error("{arg} must be a valid H3 vertex index, got {} ({value:#x})", *value as i64)]
+    Vertex {
+        /// The argument at fault.
+        arg: &'static str,
+        /// What was given.
+        value: u64,
+    },
+    /// A unit name that is not one of those the measure takes.
+    #[error("unit must be one of {expected}, got {got:?}")]
+    Unit {
+        /// What was given.
+        got: String,
+        /// The names taken.
+        expected: &'static str,
+    },
+    /// Two cells that share no edge.
+    #[error("origin and destination must be neighbouring cells of one resolution")]
+    NotNeighbors,
+    /// Two cells H3 cannot draw a path between.
+    #[error("no grid path from origin to destination: {0}")]
+    NoGridPath(String),
     /// The answer would be too large.
     #[error("the result would have {count} cells; the limit is {limit}")]
     TooMany {
@@ -284,6 +314,40 @@ pub fn grid_distance(a: u64, b: u64) -> Result<Option<i64>, GeoError> {
     Ok(a.grid_distance(b).ok().map(i64::from))
 }
 
+/// The cells of the line of cells from `origin` to `destination`, both included (H3's
+/// gridPathCells): distance + 1 cells of one resolution.
+pub fn grid_path(origin: u64, destination: u64) -> Result<Vec<u64>, GeoError> {
+    let a = parse_cell(origin, "origin")?;
+    let b = parse_cell(destination, "destination")?;
+    let no_path = |e: h3o::error::LocalIjError| GeoError::NoGridPath(e.to_string());
+    let size = a.grid_path_cells_size(b).map_err(no_path)?;
+    bounded(size as u64)?;
+    let mut every = crate::interrupt::Every::default();
+    a.grid_path_cells(b)
+        .map_err(no_path)?
+        .map(|c| {
+            every.tick();
+            c.map(u64::from).map_err(no_path)
+        })
+        .collect()
+}
+
+/// The number (0-121) of the resolution 0 cell a cell descends from.
+pub fn base_cell(cell: u64) -> Result<i32, GeoError> {
+    Ok(i32::from(u8::from(parse_cell(cell, "cell")?.base_cell())))
+}
+
+/// Whether a cell is one of the twelve pentagons of its resolution.
+pub fn is_pentagon(cell: u64) -> Result<bool, GeoError> {
+    Ok(parse_cell(cell, "cell")?.is_pentagon())
+}
+
+/// The icosahedron faces (0-19) a cell intersects, in increasing order.
+pub fn icosahedron_faces(cell: u64) -> Result<Vec<i32>, GeoError> {
+    let faces = parse_cell(cell, "cell")?.icosahedron_faces();
+    Ok(faces.iter().map(|f| i32::from(u8::from(f))).collect())
+}
+
 /// The smallest set of cells, of mixed resolutions, that covers exactly the same area.
 pub fn compact(cells: &[u64]) -> Result<Vec<u64>, GeoError> {
     let mut parsed = cells
@@ -325,6 +389,12 @@ pub fn uncompact(cells: &[u64], res: i32) -> Result<Vec<u64>, GeoError> {
 /// The cell is returned as the 64-bit H3 index, the same number h3-pg and the `h3`
 /// Python package print in hexadecimal.
 pub fn cell(lat: f64, lng: f64, res: i32) -> Result<u64, GeoError> {
+    let point = latlng(lat, lng)?;
+    Ok(u64::from(point.to_cell(resolution(res)?)))
+}
+
+/// A point on the globe from degrees.
+pub(crate) fn latlng(lat: f64, lng: f64) -> Result<LatLng, GeoError> {
     // h3o would wrap an out-of-range longitude silently; a coordinate outside the
     // globe is almost always swapped lat/lng or a unit error, so refuse it instead.
     if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
@@ -333,9 +403,7 @@ pub fn cell(lat: f64, lng: f64, res: i32) -> Result<u64, GeoError> {
     if !lng.is_finite() || !(-180.0..=180.0).contains(&lng) {
         return Err(GeoError::Longitude(lng));
     }
-    let resolution = resolution(res)?;
-    let point = LatLng::new(lat, lng).map_err(|_| GeoError::Latitude(lat))?;
-    Ok(u64::from(point.to_cell(resolution)))
+    LatLng::new(lat, lng).map_err(|_| GeoError::Latitude(lat))
 }
 
 #[cfg(test)]

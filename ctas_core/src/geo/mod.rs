@@ -3,7 +3,9 @@
 pub mod cluster;
 pub mod dbscan;
 pub mod h3;
+pub mod h3_edges;
 pub mod hotspot;
+pub mod measure;
 pub mod polyfill;
 mod positions;
 mod sets;

@@ -36,6 +36,12 @@ pub fn polygon_geojson(ring: &[(f64, f64)]) -> Value {
     json!({"type": "Polygon", "coordinates": [coords]})
 }
 
+/// A line through points, as a GeoJSON LineString (an H3 edge's boundary).
+pub fn line_geojson(points: &[(f64, f64)]) -> Value {
+    let coords: Vec<[f64; 2]> = points.iter().map(|&(lat, lng)| [lng, lat]).collect();
+    json!({"type": "LineString", "coordinates": coords})
+}
+
 /// Whether a point lies inside a ring, both as (x = lng, y = lat), by ray crossing in
 /// the plane: how GeoJSON and PostGIS geometry read a polygon, and how H3 decides
 /// which cell centres a polygon holds.
