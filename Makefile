@@ -51,5 +51,5 @@ bench-ioc: ## IOC extraction on 10 MB of reports: ctas_core, SQL, iocextract, io
 bench-ioc-accuracy: ## IOC extraction recall/precision, CTAS and ioc-finder on ioc-finder's cases
 	bash scripts/bench.sh ioc-accuracy
 
-fuzz:      ## fuzz IOC extraction and refang/defang (cargo-fuzz, nightly), 300 s per target
+fuzz:      ## fuzz extraction, refang, STIX, MISP, pattern sets (cargo-fuzz, nightly), 300 s per target
 	bash scripts/fuzz.sh

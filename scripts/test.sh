@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test, against the real services: formatting and lints, cargo tests (core unit
 # tests and the router's tracer tests through sled, SurrealDB, PostgreSQL and Neo4j),
-# pg_regress on the installed extension, and the Python testbed (pytest + psycopg).
+# pg_regress on the installed extension, the Python testbed (pytest + psycopg), and a
+# bounded fuzzing run of every fuzz target.
 # Installs what is missing and starts what is not running; stops only what it started.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -43,14 +44,17 @@ log "ruff"
 "$CTAS_VENV/bin/ruff" format --check python tests/python benches
 log "pytest (Python testbed against PostgreSQL with the extension)"
 "$CTAS_VENV/bin/pytest" -q tests/python 2>&1 | tee "$results/pytest.log"
+log "fuzzing: extraction, refang, STIX, MISP, pattern sets (scripts/fuzz.sh)"
+bash scripts/fuzz.sh "${CTAS_FUZZ_SECONDS:-20}" 2>&1 | tee "$results/fuzz.log"
 
 # One closing line for the whole run, summed from what each runner reported.
 count() { grep -oE "$1" "$2" | grep -oE '[0-9]+' | awk '{s += $1} END {print s + 0}' || true; }
 cargo_passed=$(count 'test result: ok\. [0-9]+ passed' "$results/cargo.log")
 regress_passed=$(grep -cE '^test .* \.\.\. ok' "$results/regress.log" || true)
 pytest_passed=$(grep -oE '[0-9]+ passed' "$results/pytest.log" | tail -n 1 | grep -oE '[0-9]+' || true)
-log "cargo: $cargo_passed passed; pg_regress: $regress_passed passed; pytest: $pytest_passed passed"
+fuzz_passed=$(grep -cE '^fuzz: .* ok' "$results/fuzz.log" || true)
+log "cargo: $cargo_passed passed; pg_regress: $regress_passed passed; pytest: $pytest_passed passed; fuzz targets: $fuzz_passed passed"
 # Stop what this run started now, so the summary below is the run's last line.
 trap - EXIT
 cleanup_services
-echo "all: $((cargo_passed + regress_passed + pytest_passed)) passed, 0 failed"
+echo "all: $((cargo_passed + regress_passed + pytest_passed + fuzz_passed)) passed, 0 failed"

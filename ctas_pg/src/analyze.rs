@@ -2,6 +2,7 @@
 
 use std::ffi::CString;
 
+use crate::json::JsonText;
 use ctas_core::analyze::{self, AnalyzeError, Hunt, Report, Settings};
 use ctas_core::score;
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
@@ -44,14 +45,14 @@ pub(crate) fn register_settings() {
 /// and a confidence. The router's `POST /v1/analyze` gives the same jsonb.
 #[pg_extern(stable, parallel_safe)]
 fn ctas_analyze(
-    report: Option<JsonB>,
+    report: Option<JsonText>,
     pattern_set: default!(Option<&str>, "NULL"),
     resolution: default!(i32, 7),
     model: default!(&str, "'ctas:admiralty'"),
     at: default!(TimestampWithTimeZone, "now()"),
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> Option<JsonB> {
-    let report = match Report::from_value(report?.0) {
+    let report = match Report::from_value(report?.value("report")) {
         Ok(r) => r,
         Err(e) => {
             ereport!(

@@ -3,6 +3,7 @@
 //! Cells are `bigint` (h3-pg has its own `h3index` type); `to_hex(cell)` shows the
 //! usual form. A bigint that is not a cell is an ERROR naming the argument.
 
+use crate::json::JsonText;
 use ctas_core::geo::{h3, h3_edges, measure, polyfill, shape};
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -120,8 +121,11 @@ fn ctas_h3_uncompact_cells(cells: Vec<Option<i64>>, res: i32) -> SetOfIterator<'
 
 /// The cells at `res` whose centres lie inside a GeoJSON Polygon or MultiPolygon.
 #[pg_extern(immutable, strict, parallel_safe)]
-fn ctas_h3_polygon_to_cells(geojson: JsonB, res: i32) -> SetOfIterator<'static, i64> {
-    set(or_raise(polyfill::polygon_to_cells(&geojson.0, res)))
+fn ctas_h3_polygon_to_cells(geojson: JsonText, res: i32) -> SetOfIterator<'static, i64> {
+    set(or_raise(polyfill::polygon_to_cells(
+        &geojson.value("geojson"),
+        res,
+    )))
 }
 
 /// The exact area of a cell in `unit`: `km^2` (the default), `m^2` or `rads^2`.

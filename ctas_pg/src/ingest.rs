@@ -14,12 +14,17 @@ use pgrx::{JsonB, PgSqlErrorCode};
 use serde_json::json;
 
 use crate::error::raise;
+use crate::json::{self, JsonText};
 
 /// Store a STIX 2.0/2.1 bundle: reports, indicators (from patterns and observables),
 /// sightings, relationships and entities. Returns what it held and what was new.
 #[pg_extern(volatile, strict)]
-fn ctas_ingest_stix(bundle: JsonB) -> JsonB {
-    let parsed = read("ctas_ingest_stix", formats::stix::parse(bundle.0, now()));
+fn ctas_ingest_stix(bundle: JsonText) -> JsonB {
+    // Read from the jsonb's text object by object, as the router reads a body.
+    let parsed = read(
+        "ctas_ingest_stix",
+        formats::stix::parse_slice(bundle.0.as_bytes(), now()),
+    );
     let added = write(&parsed);
     JsonB(json!({ "objects": parsed.objects, "added": added }))
 }
@@ -28,8 +33,9 @@ fn ctas_ingest_stix(bundle: JsonB) -> JsonB {
 /// indicators and sightings, galaxy clusters as entities. Returns what it held, what was
 /// new and what named no indicator.
 #[pg_extern(volatile, strict)]
-fn ctas_ingest_misp(export: JsonB) -> JsonB {
-    let parsed = read("ctas_ingest_misp", formats::misp::parse(export.0, now()));
+fn ctas_ingest_misp(export: JsonText) -> JsonB {
+    let export = export.value("ctas_ingest_misp: export");
+    let parsed = read("ctas_ingest_misp", formats::misp::parse(export, now()));
     let added = write(&parsed);
     JsonB(json!({
         "events": parsed.objects.get("events").copied().unwrap_or(0),
@@ -40,11 +46,14 @@ fn ctas_ingest_misp(export: JsonB) -> JsonB {
 
 /// Store one report with the indicators its text names; returns its id.
 #[pg_extern(volatile)]
-fn ctas_ingest_report(report: Option<JsonB>, id: default!(Option<&str>, "NULL")) -> Option<String> {
-    let report = report?;
+fn ctas_ingest_report(
+    report: Option<JsonText>,
+    id: default!(Option<&str>, "NULL"),
+) -> Option<String> {
+    let report = report?.value("ctas_ingest_report: report");
     let parsed = read(
         "ctas_ingest_report",
-        formats::report::parse(report.0, id, now()),
+        formats::report::parse(report, id, now()),
     );
     write(&parsed);
     parsed.intel.reports.into_iter().next().map(|r| r.id)
@@ -60,6 +69,9 @@ fn now() -> DateTime<Utc> {
 
 fn read(function: &str, result: Result<Parsed, FormatError>) -> Parsed {
     result.unwrap_or_else(|e| {
+        if json::is_too_deep(&e.message) {
+            json::too_deep(function)
+        }
         raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             format!("{function}: {e}"),

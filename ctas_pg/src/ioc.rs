@@ -5,11 +5,12 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use crate::json::JsonText;
 use ctas_core::chars::CharPositions;
 use ctas_core::ioc::warninglist::{ListType, Warninglist, WarninglistError, Warninglists};
 use ctas_core::ioc::{self, IocKind};
 use pgrx::prelude::*;
-use pgrx::{IntoDatum, JsonB, PgSqlErrorCode};
+use pgrx::{IntoDatum, PgSqlErrorCode};
 
 use crate::cache::{self, Epoch};
 use crate::error::{no_nulls, or_raise, raise, RaiseSql};
@@ -188,7 +189,7 @@ fn ctas_defang(body: &str) -> String {
 #[allow(clippy::type_complexity)]
 #[pg_extern(immutable, strict, parallel_safe)]
 fn ctas_warninglist_parse(
-    list: JsonB,
+    list: JsonText,
 ) -> TableIterator<
     'static,
     (
@@ -200,7 +201,7 @@ fn ctas_warninglist_parse(
         name!(entries, Vec<String>),
     ),
 > {
-    let l = or_raise(Warninglist::from_misp(&list.0));
+    let l = or_raise(Warninglist::from_misp(&list.value("list")));
     TableIterator::once((
         l.name,
         l.description,

@@ -16,6 +16,7 @@ mod history;
 mod hotspot;
 mod ingest;
 mod ioc;
+mod json;
 mod patterns;
 mod score;
 mod srf;

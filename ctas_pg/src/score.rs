@@ -1,6 +1,7 @@
 //! Scoring in SQL: decay, validity, confidence scales, and explained scores over
 //! evidence with a named model from the `ctas_decay_models` table.
 
+use crate::json::JsonText;
 use chrono::{DateTime, Utc};
 use ctas_core::score::{self, DecayModel, Evidence, ModelKind, Polynomial, ScoreError};
 use pgrx::aggregate::{Aggregate, ParallelOption};
@@ -287,12 +288,12 @@ pub(crate) fn to_chrono(t: TimestampWithTimeZone) -> DateTime<Utc> {
 /// its explanation (each source's base and contribution, sightings, decay) as jsonb.
 #[pg_extern(stable, strict, parallel_safe)]
 fn ctas_score(
-    evidence: JsonB,
+    evidence: JsonText,
     model: default!(&str, "'opencti'"),
     at: default!(TimestampWithTimeZone, "now()"),
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> JsonB {
-    let evidence = or_raise(Evidence::from_value(evidence.0));
+    let evidence = or_raise(Evidence::from_value(evidence.value("evidence")));
     // SAFETY: fcinfo is this call's.
     let models = unsafe { models_for_call(fcinfo) };
     let m = or_raise(score::pick_model(models, model, evidence.kind.as_deref()));

@@ -39,3 +39,35 @@ def test_a_missing_cache_epoch_row_is_55000_naming_it(conn, pattern_set, cache, 
     assert f'ctas_cache_epochs has no row "{cache}"; reinstall the extension' in str(err.value)
     # Rolled back: the row is there again and the function answers.
     assert conn.execute(query).fetchone()[0] == rows
+
+
+def nested(depth: int) -> str:
+    """A document whose `objects` nest `depth` arrays deep."""
+    return '{"type": "bundle", "objects": ' + "[" * depth + "]" * depth + "}"
+
+
+# Every function that takes jsonb: JSON nested deeper than serde_json reads (128
+# levels) is a limit, 54000 naming the argument — it was an internal error (XX000)
+# raised while pgrx unboxed the argument. 100 levels still read (as the bad document
+# each function then says it is).
+@pytest.mark.parametrize(
+    ("call", "arg"),
+    [
+        ("ctas_ingest_stix(%s::jsonb)", "ctas_ingest_stix"),
+        ("ctas_ingest_misp(%s::jsonb)", "ctas_ingest_misp: export"),
+        ("ctas_ingest_report(%s::jsonb)", "ctas_ingest_report: report"),
+        ("ctas_analyze(%s::jsonb)", "report"),
+        ("ctas_score(%s::jsonb)", "evidence"),
+        ("ctas_h3_polygon_to_cells(%s::jsonb, 5)", "geojson"),
+        ("* FROM ctas_warninglist_parse(%s::jsonb)", "list"),
+    ],
+)
+def test_json_nested_too_deep_is_54000_naming_the_argument(conn, call, arg):
+    with pytest.raises(psycopg.errors.ProgramLimitExceeded) as err:
+        conn.execute(f"SELECT {call}", (nested(10_000),))
+    assert str(err.value).startswith(
+        f"{arg}: JSON nested deeper than 128 levels, the most CTAS reads"
+    )
+    with pytest.raises(psycopg.Error) as shallow:
+        conn.execute(f"SELECT {call}", (nested(100),))
+    assert shallow.value.sqlstate in ("22023", "22P02"), shallow.value

@@ -147,6 +147,15 @@ impl<'de> Visitor<'de> for Bundle<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let (mut kind, mut seen) = (None, false);
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            // A member given twice would be read twice here (both `objects` arrays)
+            // but once, the last, by PostgreSQL's jsonb and every JSON tree: refused, so
+            // the router and SQL never read one text two ways (found by fuzzing).
+            if (key == "type" && kind.is_some()) || (key == "objects" && seen) {
+                let e = At { path: "" }.err(&key, "given twice in the bundle");
+                let message = e.to_string();
+                *self.failed = Some(e);
+                return Err(serde::de::Error::custom(message));
+            }
             match key.as_ref() {
                 "type" => kind = Some(map.next_value::<Value>()?.as_str().unwrap_or("").to_owned()),
                 "objects" => {
@@ -503,6 +512,23 @@ mod tests {
             .unwrap_err()
             .to_string()
             .starts_with("objects[0].x[0]: contains a NUL"));
+    }
+
+    #[test]
+    fn a_member_given_twice_is_refused_from_text() {
+        // serde_json (and jsonb) keep the last `objects`; read from the text, both
+        // arrays would be: the text is refused instead (the fuzzer's finding).
+        let text = br#"{"type": "bundle", "objects": [{"type": "tool", "id": "tool--1"}],
+            "objects": [{"type": "tool", "id": "tool--2"}]}"#;
+        assert_eq!(
+            parse_slice(text, now()).unwrap_err().to_string(),
+            "objects: given twice in the bundle"
+        );
+        let text = br#"{"type": "bundle", "type": "bundle", "objects": []}"#;
+        assert_eq!(
+            parse_slice(text, now()).unwrap_err().to_string(),
+            "type: given twice in the bundle"
+        );
     }
 
     #[test]
