@@ -65,6 +65,9 @@ pub struct Hunt<'a> {
     pub set: &'a PatternSet,
     /// Per pattern: severity, tags, ATT&CK id.
     pub meta: &'a [(String, Vec<String>, Option<String>)],
+    /// Most matches the report may have ([`crate::patterns::DEFAULT_MAX_MATCHES`] unless the
+    /// caller allows more).
+    pub max_matches: usize,
 }
 
 /// One indicator of the report.
@@ -120,6 +123,8 @@ pub enum AnalyzeError {
     Location(#[from] geo::GeoError),
     #[error(transparent)]
     Score(#[from] ScoreError),
+    #[error("field `text`: {0}")]
+    Patterns(#[from] crate::patterns::PatternError),
 }
 
 const SEVERITIES: [&str; 5] = ["info", "low", "medium", "high", "critical"];
@@ -178,7 +183,7 @@ pub fn analyze(
     let matches: Vec<PatternMatch> = match hunt {
         Some(h) => h
             .set
-            .matches(text)
+            .matches(text, h.max_matches)?
             .into_iter()
             .map(|m| {
                 let (severity, tags, attack_id) = &h.meta[m.pattern];
@@ -260,6 +265,7 @@ mod tests {
             name: "c2",
             set: &set,
             meta: &meta,
+            max_matches: crate::patterns::DEFAULT_MAX_MATCHES,
         };
         let report: Report = serde_json::from_value(serde_json::json!({
             "text": "Cobalt Strike beacon to hxxps://evil[.]com/a from 10.1.2.3",

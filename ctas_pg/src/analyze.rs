@@ -17,6 +17,7 @@ impl RaiseSql for AnalyzeError {
         match self {
             AnalyzeError::TooLong { .. } => PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
             AnalyzeError::Score(e) => e.sqlstate(),
+            AnalyzeError::Patterns(_) => PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
             _ => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
         }
     }
@@ -82,13 +83,17 @@ fn ctas_analyze(
             name,
             set: &c.set,
             meta: &c.meta,
+            max_matches: crate::patterns::max_matches(),
         });
     let settings = Settings {
         resolution,
         model,
         at: to_chrono(at),
     };
-    let analysis = or_raise(analyze::analyze(&report, &lists, hunt.as_ref(), &settings));
+    let analysis = match analyze::analyze(&report, &lists, hunt.as_ref(), &settings) {
+        Err(AnalyzeError::Patterns(e)) => crate::patterns::too_many_matches(&e),
+        result => or_raise(result),
+    };
     Some(JsonB(
         serde_json::to_value(analysis).expect("an analysis serialises"),
     ))

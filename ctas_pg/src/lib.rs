@@ -30,6 +30,7 @@ mod srf;
 #[pgrx::pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     analyze::register_settings();
+    patterns::register_settings();
     ctas_core::interrupt::register(|| {
         pgrx::pg_sys::check_for_interrupts!();
     });

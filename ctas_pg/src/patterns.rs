@@ -5,7 +5,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use ctas_core::patterns::{compile_one, PatternError, PatternSet};
+use ctas_core::patterns::{compile_one, PatternError, PatternSet, DEFAULT_MAX_MATCHES};
+use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgSqlErrorCode};
 
@@ -147,24 +148,71 @@ fn ctas_match(
     ),
 > {
     let c = compiled(set_name);
-    let found = c.set.matches(body);
-    let pos = CharPositions::new(body, found.iter().flat_map(|m| [m.start, m.end]));
-    let rows: Vec<_> = found
-        .iter()
-        .map(|m| {
-            let (severity, tags, attack) = &c.meta[m.pattern];
-            (
-                c.set.id(m.pattern).to_owned(),
-                pos.of(m.start),
-                pos.of(m.end),
-                body[m.start..m.end].to_owned(),
-                severity.clone(),
-                tags.clone(),
-                attack.clone(),
-            )
-        })
-        .collect();
-    TableIterator::new(rows)
+    let found = c
+        .set
+        .matches(body, max_matches())
+        .unwrap_or_else(|e| too_many_matches(&e));
+    // Rows are made one at a time as PostgreSQL asks for them: what is held meanwhile
+    // is the text and each match's place (about 40 bytes), not every row at once.
+    let places: Vec<(usize, i32, i32, usize, usize)> = {
+        let pos = CharPositions::new(body, found.iter().flat_map(|m| [m.start, m.end]));
+        found
+            .iter()
+            .map(|m| (m.pattern, pos.of(m.start), pos.of(m.end), m.start, m.end))
+            .collect()
+    };
+    drop(found);
+    let body = body.to_owned();
+    TableIterator::new(
+        places
+            .into_iter()
+            .map(move |(p, start_pos, end_pos, start, end)| {
+                let (severity, tags, attack) = &c.meta[p];
+                (
+                    c.set.id(p).to_owned(),
+                    start_pos,
+                    end_pos,
+                    body[start..end].to_owned(),
+                    severity.clone(),
+                    tags.clone(),
+                    attack.clone(),
+                )
+            }),
+    )
+}
+
+/// `ctas.max_matches`: the most matches `ctas_match` and `ctas_analyze` return for one
+/// text before refusing it (54000).
+static MAX_MATCHES: GucSetting<i32> = GucSetting::<i32>::new(DEFAULT_MAX_MATCHES as i32);
+
+pub(crate) fn register_settings() {
+    GucRegistry::define_int_guc(
+        c"ctas.max_matches",
+        c"The most pattern matches ctas_match and ctas_analyze return for one text.",
+        c"A text with more is refused with SQLSTATE 54000 before its rows are made.",
+        &MAX_MATCHES,
+        1,
+        i32::MAX,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+}
+
+/// The current `ctas.max_matches`.
+pub(crate) fn max_matches() -> usize {
+    MAX_MATCHES.get().max(1) as usize
+}
+
+/// The ERROR for a text with more matches than `ctas.max_matches` allows (54000).
+pub(crate) fn too_many_matches(e: &PatternError) -> ! {
+    pgrx::pg_sys::panic::ErrorReport::new(
+        PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+        format!("{e} (ctas.max_matches)"),
+        "ctas.max_matches",
+    )
+    .set_hint("SET ctas.max_matches to a larger number to allow more, or match a shorter text")
+    .report(pgrx::PgLogLevel::ERROR);
+    unreachable!("an ERROR does not return")
 }
 
 /// Whether any pattern of set `set_name` matches `body`: for WHERE clauses.

@@ -41,6 +41,7 @@ impl Knowledge {
             name,
             set: &c.set,
             meta: &c.meta,
+            max_matches: ctas_core::patterns::DEFAULT_MAX_MATCHES,
         })
     }
 }

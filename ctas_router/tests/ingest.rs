@@ -516,3 +516,67 @@ fn the_router_analyses_as_sql_does_with_the_cold_tiers_lists_and_patterns() {
     );
     router.stop();
 }
+
+/// The router needs no superuser: once a DBA has installed the extension and applied the
+/// schema (`SELECT ctas_schema_upgrade()`), a role granted what docs/security.md lists
+/// (use of schema ctas, reading and writing its tables) runs it, and stores what SQL
+/// stores. The role cannot create anything in the database, so a router that tried to
+/// apply a migration would fail.
+#[test]
+fn a_router_that_is_not_a_superuser_stores_the_history() {
+    let bundles: Vec<PathBuf> = files("stix/unit42").into_iter().take(5).collect();
+    let dsn = fresh_database("ctas_router_ingest_role");
+    let role = "ctas_router_writer";
+    let password = "router-writer-password";
+    rt().block_on(async {
+        let c = pg_at(&dsn).await;
+        c.batch_execute(&format!(
+            "SET client_min_messages = warning; CREATE EXTENSION ctas; SELECT ctas_schema_upgrade();
+             DO $$ BEGIN
+               IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN
+                 CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '{password}';
+               END IF;
+             END $$;
+             REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+             GRANT USAGE ON SCHEMA ctas TO {role};
+             GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA ctas TO {role};
+             GRANT USAGE ON ALL SEQUENCES IN SCHEMA ctas TO {role};"
+        ))
+        .await
+        .unwrap();
+        let (superuser, create): (bool, bool) = {
+            let r = c
+                .query_one(
+                    &format!(
+                        "SELECT rolsuper, has_database_privilege('{role}', current_database(), 'CREATE')
+                         FROM pg_roles WHERE rolname = '{role}'"
+                    ),
+                    &[],
+                )
+                .await
+                .unwrap();
+            (r.get(0), r.get(1))
+        };
+        assert!(!superuser && !create, "the router's role is an ordinary one");
+    });
+    let as_role = dsn
+        .split_whitespace()
+        .map(|kv| match kv.split_once('=') {
+            Some(("user", _)) => format!("user={role}"),
+            Some(("password", _)) => format!("password={password}"),
+            _ => kv.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let dir = fresh_dir("role");
+    let router = Router::start_with(&dir, free_port(), &as_role);
+    for f in &bundles {
+        let (status, _, answer) = ingest(&router, std::fs::read(f).unwrap());
+        assert_eq!(status, 202, "{}: {answer}", f.display());
+    }
+    let status = router.wait_synced_within(Duration::from_secs(300));
+    assert_eq!(status["tiers"]["cold"]["dead_letters"], 0, "{status}");
+    router.stop();
+    let by_sql = sql_ingest("ctas_router_ingest_role_sql", &bundles, &[]);
+    same_history(&dsn, &by_sql);
+}

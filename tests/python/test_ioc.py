@@ -2,7 +2,9 @@
 
 # ruff: noqa: E501  (SQL and report text read better unbroken)
 
+import json
 import os
+import re
 from pathlib import Path
 
 import psycopg
@@ -271,3 +273,25 @@ def test_hostile_input_is_handled(conn):
         # None of these holds an indicator: a run of numbers is no address, `http` no host.
         assert extract(conn, body) == [], body[:20]
     assert conn.execute("SELECT length(ctas_refang(repeat('[.]', 300000)))").fetchone()[0] == 300000
+
+
+def test_matches_beyond_ctas_max_matches_are_refused_54000(conn, hunt):
+    # 'sekurlsa::logonpasswords' is one of the set's patterns; Python's re counts the
+    # matches the rows must number.
+    text = "sekurlsa::logonpasswords " * 50_000
+    want = len(re.findall(r"sekurlsa::logonpasswords", text))
+    count = "SELECT count(*), min(start_pos), max(end_pos) FROM ctas_match(%s, %s)"
+    with conn.transaction():
+        conn.execute("SET LOCAL ctas.max_matches = 50000")
+        assert conn.execute(count, (text, hunt)).fetchone() == (want, 1, len(text))
+        conn.execute("SET LOCAL ctas.max_matches = 49999")
+        with pytest.raises(psycopg.errors.ProgramLimitExceeded) as e:
+            with conn.transaction():
+                conn.execute(count, (text, hunt))
+        assert "more than 49999 matches" in str(e.value)
+        assert "ctas.max_matches" in str(e.value)
+        assert e.value.diag.message_hint.startswith("SET ctas.max_matches")
+        report = {"text": text}
+        with pytest.raises(psycopg.errors.ProgramLimitExceeded):
+            with conn.transaction():
+                conn.execute("SELECT ctas_analyze(%s::jsonb, %s)", (json.dumps(report), hunt))

@@ -29,7 +29,14 @@ pub enum PatternError {
     TooMany(usize),
     #[error("the set compiles to more than {MAX_SET_BYTES} bytes; split it into smaller sets")]
     SetTooBig,
+    /// More matches in one text than the caller allows.
+    #[error("the text has more than {0} matches, the most one call returns")]
+    TooManyMatches(usize),
 }
+
+/// Most matches one call returns unless its caller allows more: each costs a row, and
+/// one short pattern over 20 MB of text matched millions of times.
+pub const DEFAULT_MAX_MATCHES: usize = 1_000_000;
 
 /// One pattern, checked on its own: the error names its id.
 pub fn compile_one(id: &str, pattern: &str) -> Result<Regex, PatternError> {
@@ -118,14 +125,18 @@ impl PatternSet {
         self.set.is_match(text)
     }
 
-    /// Every match of every pattern, by position. The set says which patterns match
-    /// at all; only those are run again for their spans.
-    pub fn matches(&self, text: &str) -> Vec<Match> {
+    /// Every match of every pattern, by position; refused as soon as there are more
+    /// than `limit`, before they are all held. The set says which patterns match at
+    /// all; only those are run again for their spans.
+    pub fn matches(&self, text: &str, limit: usize) -> Result<Vec<Match>, PatternError> {
         let mut out = Vec::new();
         let mut every = crate::interrupt::Every::default();
         for pattern in self.set.matches(text).iter() {
             for m in self.each[pattern].find_iter(text) {
                 every.tick();
+                if out.len() == limit {
+                    return Err(PatternError::TooManyMatches(limit));
+                }
                 out.push(Match {
                     pattern,
                     start: m.start(),
@@ -134,7 +145,7 @@ impl PatternSet {
             }
         }
         out.sort_by_key(|m| (m.start, m.pattern, m.end));
-        out
+        Ok(out)
     }
 }
 
@@ -150,7 +161,12 @@ mod tests {
         ])
         .unwrap();
         let text = r"Cobalt Strike beacon on \\.\pipe\msagent_1f then cobaltstrike";
-        let m = set.matches(text);
+        let m = set.matches(text, DEFAULT_MAX_MATCHES).unwrap();
+        assert_eq!(
+            set.matches(text, 2),
+            Err(PatternError::TooManyMatches(2)),
+            "three matches, two allowed"
+        );
         assert_eq!(m.len(), 3);
         assert_eq!(set.id(m[0].pattern), "cobalt");
         assert_eq!(&text[m[0].start..m[0].end], "Cobalt Strike");
@@ -186,6 +202,6 @@ mod tests {
         let set = PatternSet::compile([("evil", "(a+)+$")]).unwrap();
         let text = format!("{}b", "a".repeat(100_000));
         assert!(!set.is_match(&text));
-        assert!(set.matches(&text).is_empty());
+        assert!(set.matches(&text, DEFAULT_MAX_MATCHES).unwrap().is_empty());
     }
 }

@@ -162,8 +162,41 @@ impl Cold {
 /// Apply the migrations not yet recorded, each in its own transaction, under an
 /// advisory lock so that two routers starting together do not race.
 async fn migrate(client: &mut Client) -> Result<(), tokio_postgres::Error> {
+    if up_to_date(client).await? {
+        return Ok(());
+    }
     migrate_sql(client).await?;
     retire_threat_records(client).await
+}
+
+/// Whether every migration is recorded already. The router then touches no DDL at all
+/// (the preamble's `CREATE SCHEMA IF NOT EXISTS` needs the right to create in the
+/// database even when the schema exists), so it can run as a role that only reads and
+/// writes the history, once a DBA has applied the schema (docs/security.md).
+async fn up_to_date(client: &Client) -> Result<bool, tokio_postgres::Error> {
+    let exists: bool = client
+        .query_one(
+            "SELECT pg_catalog.to_regclass('ctas.schema_migrations') IS NOT NULL",
+            &[],
+        )
+        .await?
+        .get(0);
+    if !exists {
+        return Ok(false);
+    }
+    let versions: Vec<&str> = MIGRATIONS.iter().map(|(v, _)| *v).collect();
+    let recorded: i64 = client
+        .query_one(
+            "SELECT count(*) FROM ctas.schema_migrations WHERE version = ANY($1)",
+            &[&versions],
+        )
+        .await?
+        .get(0);
+    let flat_table_left: bool = client
+        .query_one(schema::THREAT_RECORDS_LEFT, &[])
+        .await?
+        .get(0);
+    Ok(recorded as usize == versions.len() && !flat_table_left)
 }
 
 async fn migrate_sql(client: &mut Client) -> Result<(), tokio_postgres::Error> {
