@@ -60,11 +60,11 @@ pub enum GeoError {
     /// A grid radius out of range.
     #[error("k must be an integer in [0, 1000], got {0}")]
     K(i32),
-    /// Cells of different resolutions given to compact.
-    #[error("cells must all have the same resolution to be compacted")]
+    /// Cells of different resolutions in a set of cells.
+    #[error("cells must all have the same resolution")]
     MixedResolutions,
-    /// The same cell twice given to compact.
-    #[error("cells must not hold the same cell twice to be compacted")]
+    /// The same cell twice in a set of cells.
+    #[error("cells must not hold the same cell twice")]
     DuplicateCells,
     /// GeoJSON that is not a Polygon or MultiPolygon CTAS can read.
     #[error("geojson: {0}")]
