@@ -7,8 +7,8 @@
 SET client_min_messages = warning;
 \set SHOW_CONTEXT never
 CREATE EXTENSION IF NOT EXISTS ctas;
-CREATE EXTENSION IF NOT EXISTS postgis;
-CREATE EXTENSION IF NOT EXISTS ctas_postgis;
+CREATE EXTENSION IF NOT EXISTS postgis SCHEMA public;
+CREATE EXTENSION IF NOT EXISTS ctas_postgis SCHEMA public;
 DO $$ BEGIN PERFORM ctas_schema_upgrade(); END $$;
 DROP ROLE IF EXISTS ctas_regress_mallory;
 DROP ROLE IF EXISTS ctas_regress_analyst;
