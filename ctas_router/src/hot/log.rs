@@ -127,6 +127,11 @@ impl EntryBuilder {
         Ok(())
     }
 
+    /// How many bytes are written so far.
+    pub fn len_bytes(&self) -> usize {
+        self.buf.len()
+    }
+
     /// The entry, for `tiers`, as sled's value: moved into sled's shared buffer here
     /// (off the writer thread), which the log keeps and the index's values are cut from.
     pub fn finish(mut self, tiers: TierMask) -> Entry {

@@ -138,7 +138,11 @@ impl Prepared {
                 })?;
             ids.push(id);
         }
-        release_freed_memory();
+        // Only a large request leaves enough freed memory to be worth handing back;
+        // malloc_trim walks every heap, which a one-record request should not pay for.
+        if entry.len_bytes() >= TRIM_AFTER_BYTES {
+            release_freed_memory();
+        }
         Ok(Prepared {
             ids,
             entry: entry.finish(tiers),
@@ -155,6 +159,9 @@ impl Prepared {
         self.ids.is_empty()
     }
 }
+
+/// How large an entry must be for [`release_freed_memory`] to run after encoding it.
+const TRIM_AFTER_BYTES: usize = 8 << 20;
 
 /// Give the memory of the items just dropped back to the system before the entry is
 /// copied into sled's buffer. They were many small allocations, which the allocator

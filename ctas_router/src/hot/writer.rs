@@ -11,7 +11,6 @@ use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 
-use ctas_core::model::Item;
 use tokio::sync::oneshot;
 
 use super::log::{self, Position, TierMask};
@@ -111,10 +110,8 @@ impl State {
         };
         for kv in trees.log.range(log::seq_key(indexed + 1)..) {
             let (k, v) = kv?;
-            let items = log::items(&v)?;
-            let ids: Vec<String> = items.iter().map(Item::key).collect();
-            let entry = Prepared::new(items, TierMask::ALL)?.entry;
-            for (id, json) in ids.iter().zip(entry.items()) {
+            let prepared = Prepared::new(log::items(&v)?, TierMask::ALL)?;
+            for (id, json) in prepared.ids.iter().zip(prepared.entry.items()) {
                 trees.records.insert(id.as_bytes(), json)?;
             }
             trees.meta.insert(INDEXED, &k)?;
@@ -146,10 +143,11 @@ impl State {
             }
             if !items.is_empty() {
                 let entry = Prepared::new(items, TierMask::only(tier))?.entry;
+                let records = entry.len();
                 let seq = self.take_seq();
-                trees.log.insert(log::seq_key(seq), entry.value.clone())?;
+                trees.log.insert(log::seq_key(seq), entry.value)?;
                 trees.meta.insert(INDEXED, &log::seq_key(seq))?;
-                tracing::info!(%tier, records = entry.len(), "hot tier: adopted an outbox of the earlier layout");
+                tracing::info!(%tier, records, "hot tier: adopted an outbox of the earlier layout");
             }
             // clear() removes key by key; drop_tree would take sled's global write lock.
             old.clear()?;
