@@ -7,7 +7,8 @@ function or extension_sql! block, in dependency order. The upgrade is every bloc
 that OLD does not have (compared without pgrx's `-- file:line` comments, which move
 whenever code does), in NEW's order. A block that exists in both but changed cannot be
 upgraded this way: the script stops and names it, so a changed signature is handled by
-hand (DROP/CREATE) rather than shipped wrong.
+hand (DROP/CREATE) rather than shipped wrong. The one change it can ship is of a block
+made only of COMMENT ON statements: running a COMMENT again replaces the old text.
 """
 
 from __future__ import annotations
@@ -48,6 +49,15 @@ def blocks(path: str) -> list[tuple[str, str]]:
     return out
 
 
+def only_comments(text: str) -> bool:
+    """Whether every statement of a block is a COMMENT ON (which may be run again)."""
+    code = "\n".join(line for line in text.splitlines() if not line.startswith("--"))
+    statements = [s.strip() for s in re.split(r";\s*\n", code) if s.strip()]
+    return bool(statements) and all(
+        re.match(r"COMMENT\s+ON\s", s, re.IGNORECASE) for s in statements
+    )
+
+
 def main() -> None:
     old_path, new_path, out_path = sys.argv[1:4]
     old = dict(blocks(old_path))
@@ -56,9 +66,14 @@ def main() -> None:
         if name not in old:
             added.append(text)
         elif old[name] != text:
-            changed.append(name)
+            if only_comments(text):
+                added.append(text)
+            else:
+                changed.append(name)
     new_names = {name for name, _ in blocks(new_path)}
-    removed = [name for name in old if name not in new_names]
+    # A block of comments alone is named by its text: changed, it is "removed" here and
+    # its new text added above, which replaces the comments.
+    removed = [name for name in old if name not in new_names and not only_comments(old[name])]
     if changed or removed:
         sys.exit(
             "changed or removed between the versions, upgrade them by hand: "

@@ -9,6 +9,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::chars::CharPositions;
 use crate::geo;
 use crate::ioc;
 use crate::ioc::warninglist::Warninglists;
@@ -76,9 +77,11 @@ pub struct FoundIoc {
     pub kind: String,
     pub value: String,
     pub raw: String,
-    /// Byte offsets in the text.
-    pub start: usize,
-    pub end: usize,
+    /// Where `raw` stands in the text, as `ctas_extract_iocs` and `ctas_match` say it:
+    /// 1-based characters, end exclusive (`substr(text, start_pos, end_pos - start_pos)`
+    /// is `raw`).
+    pub start_pos: i32,
+    pub end_pos: i32,
     pub warninglists: Vec<String>,
 }
 
@@ -87,8 +90,9 @@ pub struct FoundIoc {
 pub struct PatternMatch {
     pub set: String,
     pub pattern_id: String,
-    pub start: usize,
-    pub end: usize,
+    /// 1-based characters, end exclusive, as [`FoundIoc::start_pos`].
+    pub start_pos: i32,
+    pub end_pos: i32,
     pub matched: String,
     pub severity: String,
     pub tags: Vec<String>,
@@ -121,6 +125,9 @@ pub enum AnalyzeError {
     HalfLocation,
     #[error("field {0}")]
     Location(#[from] geo::GeoError),
+    /// The resolution asked for, an argument rather than a field of the report.
+    #[error("resolution must be an integer in [0, 15], got {0}")]
+    Resolution(i32),
     #[error(transparent)]
     Score(#[from] ScoreError),
     #[error("field `text`: {0}")]
@@ -159,13 +166,28 @@ pub fn analyze(
             len: report.text.len(),
         });
     }
+    if !(0..=15).contains(&settings.resolution) {
+        return Err(AnalyzeError::Resolution(settings.resolution));
+    }
     let h3_cell = match (report.lat, report.lng) {
         (Some(lat), Some(lng)) => Some(geo::cell(lat, lng, settings.resolution)?),
         (None, None) => None,
         _ => return Err(AnalyzeError::HalfLocation),
     };
     let text = &report.text;
-    let iocs: Vec<FoundIoc> = ioc::extract(text)
+    let found = ioc::extract(text);
+    let matched = match hunt {
+        Some(h) => h.set.matches(text, h.max_matches)?,
+        None => Vec::new(),
+    };
+    let pos = CharPositions::new(
+        text,
+        found
+            .iter()
+            .flat_map(|i| [i.start, i.end])
+            .chain(matched.iter().flat_map(|m| [m.start, m.end])),
+    );
+    let iocs: Vec<FoundIoc> = found
         .into_iter()
         .map(|i| FoundIoc {
             kind: i.kind.as_str().to_owned(),
@@ -176,22 +198,20 @@ pub fn analyze(
                 .collect(),
             raw: text[i.start..i.end].to_owned(),
             value: i.value,
-            start: i.start,
-            end: i.end,
+            start_pos: pos.of(i.start),
+            end_pos: pos.of(i.end),
         })
         .collect();
     let matches: Vec<PatternMatch> = match hunt {
-        Some(h) => h
-            .set
-            .matches(text, h.max_matches)?
+        Some(h) => matched
             .into_iter()
             .map(|m| {
                 let (severity, tags, attack_id) = &h.meta[m.pattern];
                 PatternMatch {
                     set: h.name.to_owned(),
                     pattern_id: h.set.id(m.pattern).to_owned(),
-                    start: m.start,
-                    end: m.end,
+                    start_pos: pos.of(m.start),
+                    end_pos: pos.of(m.end),
                     matched: text[m.start..m.end].to_owned(),
                     severity: severity.clone(),
                     tags: tags.clone(),

@@ -102,7 +102,7 @@ fn ctas_analyze(
 extension_sql!(
     r#"
 COMMENT ON FUNCTION ctas_analyze(jsonb, text, int, text, timestamptz) IS
-'Everything CTAS says about a report {text, lat, lng, observed_at, source: {name, confidence, reliability, credibility, tags}, tags}: iocs (with warninglist hits), matches of a pattern set (NULL: the setting ctas.default_pattern_set), h3_cell, score (decayed, explained), severity, confidence. Offsets are bytes of the UTF-8 text.';
+'Everything CTAS says about a report {text, lat, lng, observed_at, source: {name, confidence, reliability, credibility, tags}, tags}: iocs (with warninglist hits), matches of a pattern set (NULL: the setting ctas.default_pattern_set), h3_cell, score (decayed, explained), severity, confidence. Positions start_pos/end_pos are 1-based characters, end exclusive, as in ctas_extract_iocs and ctas_match.';
 "#,
     name = "ctas_analyze_objects",
     requires = [

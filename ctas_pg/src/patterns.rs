@@ -105,9 +105,10 @@ pub(crate) fn compiled(name: &str) -> Rc<Compiled> {
             r.get(4).and_then(|v| v.as_str()).map(str::to_owned),
         ));
     }
-    let set = or_raise(PatternSet::compile(
-        ids.iter().map(|(i, p)| (i.as_str(), p.as_str())),
-    ));
+    let set = match PatternSet::compile(ids.iter().map(|(i, p)| (i.as_str(), p.as_str()))) {
+        Ok(set) => set,
+        Err(e) => raise(e.sqlstate(), format!("pattern set {name:?}: {e}")),
+    };
     let c = Rc::new(Compiled { set, meta });
     SETS.with_borrow_mut(|(e, sets)| {
         if *e != now || sets.len() >= MAX_CACHED_SETS {

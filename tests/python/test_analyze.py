@@ -3,6 +3,7 @@
 # ruff: noqa: E501  (SQL reads better unbroken)
 
 import json
+import re
 
 import psycopg
 import pytest
@@ -49,7 +50,9 @@ def test_everything_about_a_report(conn):
     ip = a["iocs"][2]
     # Other tests' lists may hold 10.9.8.7 too (the docs load an RFC 1918 list).
     assert "test-analyze: private" in ip["warninglists"]
-    assert REPORT["text"].encode()[ip["start"] : ip["end"]].decode() == ip["raw"]
+    # Positions as ctas_extract_iocs and ctas_match give them: 1-based characters, end
+    # exclusive; Python counts characters 0-based.
+    assert REPORT["text"][ip["start_pos"] - 1 : ip["end_pos"] - 1] == ip["raw"]
     assert a["matches"][0]["pattern_id"] == "cs" and a["severity"] == "critical"
     expected_cell = conn.execute("SELECT to_hex(ctas_h3_cell(48.8584, 2.2945, 9))").fetchone()[0]
     assert a["h3_cell"] == expected_cell and a["h3_resolution"] == 9
@@ -65,6 +68,40 @@ def test_everything_about_a_report(conn):
     ).fetchone()[0]
     assert a["score"] == score
     assert a["confidence"] == 90
+
+
+def test_positions_are_those_of_the_other_functions_in_any_script(conn):
+    # Cyrillic (2 bytes a character), CJK (3) and an emoji (4) before each find: byte
+    # offsets would differ from characters by hundreds. The oracle is Python's own
+    # indexing of the text (0-based characters), and the other SQL functions must agree.
+    text = (
+        "Отчёт 🛑 Кобальт: 恶意 C2 hxxp://bad-cdn[.]example/x.js, "
+        "затем 198.51.100.23 — Cobalt Strike снова 🛑 Cobalt Strike"
+    )
+    conn.execute("DELETE FROM ctas_pattern_sets WHERE name = 'test-positions'")
+    conn.execute("INSERT INTO ctas_pattern_sets (name) VALUES ('test-positions')")
+    conn.execute(
+        "INSERT INTO ctas_patterns (set_name, pattern_id, regex) VALUES ('test-positions', 'cs', 'Cobalt Strike')"
+    )
+    try:
+        a = analyze(conn, {"text": text}, "test-positions")
+        iocs = conn.execute(
+            "SELECT raw, start_pos, end_pos FROM ctas_extract_iocs(%s)", (text,)
+        ).fetchall()
+        matches = conn.execute(
+            "SELECT matched, start_pos, end_pos FROM ctas_match(%s, 'test-positions')", (text,)
+        ).fetchall()
+    finally:
+        conn.execute("DELETE FROM ctas_pattern_sets WHERE name = 'test-positions'")
+    assert [(i["raw"], i["start_pos"], i["end_pos"]) for i in a["iocs"]] == iocs
+    assert [(m["matched"], m["start_pos"], m["end_pos"]) for m in a["matches"]] == matches
+    starts = [m.start() + 1 for m in re.finditer("Cobalt Strike", text)]
+    assert [m["start_pos"] for m in a["matches"]] == starts
+    assert len(a["iocs"]) >= 2
+    for found in a["iocs"] + a["matches"]:
+        raw = found.get("raw", found.get("matched"))
+        assert text[found["start_pos"] - 1 : found["end_pos"] - 1] == raw
+    assert text.index("198.51.100.23") + 1 in [i["start_pos"] for i in a["iocs"]]
 
 
 def test_null_and_bad_reports(conn):

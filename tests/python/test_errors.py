@@ -71,3 +71,44 @@ def test_json_nested_too_deep_is_54000_naming_the_argument(conn, call, arg):
     with pytest.raises(psycopg.Error) as shallow:
         conn.execute(f"SELECT {call}", (nested(100),))
     assert shallow.value.sqlstate in ("22023", "22P02"), shallow.value
+
+
+# Every limit of docs/security.md ("Limits"), reached as a user would: SQLSTATE 54000,
+# the limit named, nothing computed first. (The others have their own tests: JSON depth
+# above, cells in test_h3.py, matches and set size in test_ioc.py.)
+def test_a_report_longer_than_16_mib_is_not_analysed(conn):
+    text = "a " * (8 << 20) + "x"
+    with pytest.raises(psycopg.errors.ProgramLimitExceeded) as err:
+        conn.execute("SELECT ctas_analyze(jsonb_build_object('text', %s::text))", (text,))
+    assert str(err.value) == f"field `text` is {len(text)} bytes long; the limit is 16777216"
+
+
+def test_a_pattern_longer_than_4096_bytes_is_refused_when_written(conn):
+    conn.execute("DELETE FROM ctas_pattern_sets WHERE name = 'test-limits'")
+    conn.execute("INSERT INTO ctas_pattern_sets (name) VALUES ('test-limits')")
+    try:
+        with pytest.raises(psycopg.errors.ProgramLimitExceeded) as err:
+            with conn.transaction():
+                conn.execute(
+                    "INSERT INTO ctas_patterns (set_name, pattern_id, regex)"
+                    " VALUES ('test-limits', 'long', repeat('a', 4097))"
+                )
+        assert str(err.value) == 'pattern "long" is 4097 bytes long; at most 4096 are allowed'
+        # 10,000 patterns are a set; one more is not.
+        conn.execute(
+            "INSERT INTO ctas_patterns (set_name, pattern_id, regex)"
+            " SELECT 'test-limits', 'p' || i, 'word' || i || 'x' FROM generate_series(1, 10000) i"
+        )
+        assert conn.execute("SELECT ctas_matches('a word17x b', 'test-limits')").fetchone()[0]
+        conn.execute(
+            "INSERT INTO ctas_patterns (set_name, pattern_id, regex)"
+            " VALUES ('test-limits', 'one-more', 'z')"
+        )
+        with pytest.raises(psycopg.errors.ProgramLimitExceeded) as err:
+            with conn.transaction():
+                conn.execute("SELECT ctas_matches('x', 'test-limits')")
+        assert str(err.value) == (
+            'pattern set "test-limits": the set has 10001 patterns; at most 10000 are allowed'
+        )
+    finally:
+        conn.execute("DELETE FROM ctas_pattern_sets WHERE name = 'test-limits'")

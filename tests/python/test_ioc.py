@@ -262,6 +262,42 @@ def test_a_bad_pattern_is_refused_with_its_id(conn, hunt):
         conn.execute("SELECT ctas_matches('x', 'nope')")
 
 
+def test_a_set_too_big_is_refused_54000_before_it_is_built(conn):
+    # Each pattern is valid alone (about 0.7 MB of automaton: a Unicode class 40 times
+    # over); 300 of them would take ~200 MB, and ~1 GB of matchers, in every backend that
+    # hunts with them. The set is measured pattern by pattern and refused at the one
+    # that takes it past 64 MB.
+    conn.execute("DELETE FROM ctas_pattern_sets WHERE name = 'test-too-big'")
+    conn.execute("INSERT INTO ctas_pattern_sets (name) VALUES ('test-too-big')")
+    conn.execute(
+        """INSERT INTO ctas_patterns (set_name, pattern_id, regex)
+           SELECT 'test-too-big', format('p%s', lpad(i::text, 3, '0')), format('\\w{40}N%s;', i)
+           FROM generate_series(1, 300) i"""
+    )
+    try:
+        with pytest.raises(psycopg.errors.ProgramLimitExceeded) as e:
+            with conn.transaction():
+                conn.execute("SELECT ctas_matches('x', 'test-too-big')")
+        message = str(e.value)
+        assert message.startswith('pattern set "test-too-big": the set is too big: its first')
+        assert "more than the 67108864 bytes a set may take; split it into smaller sets" in message
+        # Split as the message says, the halves are sets.
+        conn.execute("INSERT INTO ctas_pattern_sets (name) VALUES ('test-too-big-half')")
+        conn.execute(
+            """UPDATE ctas_patterns SET set_name = 'test-too-big-half'
+               WHERE set_name = 'test-too-big' AND pattern_id > 'p060'"""
+        )
+        conn.execute("DELETE FROM ctas_patterns WHERE pattern_id > 'p120'")
+        text = "é" * 40 + "N7; and " + "x" * 40 + "N100;"
+        assert conn.execute(
+            "SELECT pattern_id FROM ctas_match(%s, 'test-too-big') UNION ALL "
+            "SELECT pattern_id FROM ctas_match(%s, 'test-too-big-half')",
+            (text, text),
+        ).fetchall() == [("p007",), ("p100",)]
+    finally:
+        conn.execute("DELETE FROM ctas_pattern_sets WHERE name LIKE 'test-too-big%'")
+
+
 def test_hostile_input_is_handled(conn):
     for body in [
         "." * 1_000_000,

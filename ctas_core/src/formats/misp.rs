@@ -242,8 +242,29 @@ fn attributes(at: &At<'_>, ev: &Value, seen: DateTime<Utc>) -> Result<Vec<Attrib
     if let Some(list) = ev.get("Attribute") {
         lists.push(("Attribute".into(), list));
     }
+    match ev.get("Object") {
+        None | Some(Value::Null) | Some(Value::Array(_)) => {}
+        Some(other) => {
+            return Err(at.err(
+                "Object",
+                format!("expected a list of objects, got {}", preview(other)),
+            ))
+        }
+    }
     if let Some(Value::Array(objects)) = ev.get("Object") {
-        for (i, o) in objects.iter().enumerate().filter(|(_, o)| !deleted(o)) {
+        for (i, o) in objects.iter().enumerate() {
+            if !o.is_object() {
+                return Err(at.err(
+                    &format!("Object[{i}]"),
+                    format!(
+                        "expected an object {{\"name\", \"Attribute\": [...]}}, got {}",
+                        preview(o)
+                    ),
+                ));
+            }
+            if deleted(o) {
+                continue;
+            }
             if let Some(list) = o.get("Attribute") {
                 lists.push((format!("Object[{i}].Attribute"), list));
             }
@@ -262,6 +283,17 @@ fn attributes(at: &At<'_>, ev: &Value, seen: DateTime<Utc>) -> Result<Vec<Attrib
                 .trim_start_matches('.')
                 .to_owned();
             let here = At { path: &path };
+            if !a.is_object() {
+                // A value alone would be an attribute without a type: refused rather
+                // than passed over, so that no indicator of the event is lost unseen.
+                return Err(here.err(
+                    "",
+                    format!(
+                        "expected an attribute {{\"type\": ..., \"value\": ...}}, got {}",
+                        preview(a)
+                    ),
+                ));
+            }
             if deleted(a) {
                 continue;
             }
@@ -501,6 +533,21 @@ mod tests {
                 "Event.Object[0].Attribute[0].timestamp: expected seconds since 1970, got \"soon\"",
             ),
             (json!({"type": "bundle"}), "expected an event export"),
+            (
+                json!({"Event": {"uuid": "6b1f3c2e-5a47-4c1e-9a0e-00000000e001", "info": "x",
+                "Attribute": [{"type": "ip-dst", "value": "1.2.3.4"}, "203.0.113.9"]}}),
+                "Event.Attribute[1]: expected an attribute {\"type\": ..., \"value\": ...}, got \"203.0.113.9\"",
+            ),
+            (
+                json!({"Event": {"uuid": "6b1f3c2e-5a47-4c1e-9a0e-00000000e001", "info": "x",
+                "Object": [7]}}),
+                "Event.Object[0]: expected an object",
+            ),
+            (
+                json!({"Event": {"uuid": "6b1f3c2e-5a47-4c1e-9a0e-00000000e001", "info": "x",
+                "Object": {"name": "file"}}}),
+                "Event.Object: expected a list of objects",
+            ),
         ];
         for (doc, want) in cases {
             let err = parse(doc, now()).unwrap_err().to_string();

@@ -6,7 +6,8 @@
 //!   `object_refs`, and the indicators among them its sightings;
 //! - an `indicator` is kept as an entity, and each value its pattern compares for
 //!   equality ([`super::pattern`]) becomes an indicator tied to it by `based-on`;
-//! - a cyber-observable (`ipv4-addr`, `domain-name`, `file`, ...) becomes an indicator;
+//! - a cyber-observable (`ipv4-addr`, `domain-name`, `file`, ...) becomes an indicator,
+//!   tied to the observable's id by `based-on` as well, so a report naming either sights it;
 //! - a `relationship` is kept as it is; a `sighting` of an indicator becomes a
 //!   relationship `sighting-of` from where it was sighted, and is kept as an entity;
 //! - every other object — intrusion sets, malware, tools, attack patterns, identities,
@@ -340,7 +341,12 @@ impl Reader {
             t => {
                 if let Some(kind_value) = observable(&at, t, &object)? {
                     let (kind, value) = kind_value;
-                    intel.add_indicator(kind, &value, created.unwrap_or(self.now));
+                    let seen = created.unwrap_or(self.now);
+                    let indicator = intel.add_indicator(kind, &value, seen);
+                    // Tied as a STIX indicator's values are, so that a report naming
+                    // the observable (in this bundle or another) sights its indicator.
+                    intel.relate(&id, "based-on", &indicator, seen);
+                    self.named.insert(id, vec![indicator]);
                 } else {
                     if t == "identity" {
                         if let Some(name) = at.opt_str(&object, "name")? {

@@ -41,7 +41,7 @@ pub fn cell_clusters(
     let WeightedCells {
         cells: parsed,
         position,
-    } = WeightedCells::parse(cells, weights)?;
+    } = WeightedCells::parse(cells, weights, "weights")?;
     let kept: Vec<usize> = (0..cells.len())
         .filter(|&i| weights[i] >= min_weight)
         .collect();

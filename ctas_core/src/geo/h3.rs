@@ -75,18 +75,22 @@ pub enum GeoError {
     /// A kernel name that is not known.
     #[error("kernel must be one of uniform, triangular, quadratic, quartic, gaussian, got {0:?}")]
     Kernel(String),
-    /// Arrays of cells and values of different lengths.
-    #[error("cells and values must have the same length, got {cells} cells and {values} values")]
+    /// Arrays of cells and their values (named `arg`) of different lengths.
+    #[error("cells and {arg} must have the same length, got {cells} cells and {values} {arg}")]
     Lengths {
+        /// The argument holding the values.
+        arg: &'static str,
         /// Cells given.
         cells: usize,
         /// Values given.
         values: usize,
     },
     /// A value that is not a finite number.
-    #[error("values must be finite numbers, got {value} at position {index}")]
+    #[error("{arg} must be finite numbers, got {value} at element {index}")]
     Value {
-        /// Zero-based position.
+        /// The argument holding the values.
+        arg: &'static str,
+        /// Position, from 1 as SQL counts an array's elements.
         index: usize,
         /// The value.
         value: f64,
@@ -181,9 +185,15 @@ pub(crate) struct WeightedCells {
 }
 
 impl WeightedCells {
-    pub(crate) fn parse(cells: &[u64], values: &[f64]) -> Result<WeightedCells, GeoError> {
+    /// `values_arg` names the values in errors (`weights`, `values`).
+    pub(crate) fn parse(
+        cells: &[u64],
+        values: &[f64],
+        values_arg: &'static str,
+    ) -> Result<WeightedCells, GeoError> {
         if cells.len() != values.len() {
             return Err(GeoError::Lengths {
+                arg: values_arg,
                 cells: cells.len(),
                 values: values.len(),
             });
@@ -203,7 +213,11 @@ impl WeightedCells {
                 return Err(GeoError::DuplicateCells);
             }
             if !v.is_finite() {
-                return Err(GeoError::Value { index: i, value: v });
+                return Err(GeoError::Value {
+                    arg: values_arg,
+                    index: i + 1,
+                    value: v,
+                });
             }
             parsed.push(cell);
         }

@@ -126,7 +126,7 @@ pub fn getis_ord(
     let WeightedCells {
         cells: parsed,
         position: index,
-    } = WeightedCells::parse(cells, values)?;
+    } = WeightedCells::parse(cells, values, "values")?;
     let n = cells.len() as f64;
     let mean = values.iter().sum::<f64>() / n;
     let s = (values.iter().map(|x| x * x).sum::<f64>() / n - mean * mean)
