@@ -30,7 +30,7 @@ regress:   ## pg_regress against the running cluster
 bench-router: ## ctas-router ingest rate, lookup latency, time to sync every tier (benches/RESULTS.md)
 	bash scripts/bench_router.sh
 
-bench-ingest: ## ATT&CK through the router and ctas_ingest_stix, beside COPY of the same rows (benches/RESULTS.md)
+bench-ingest: ## ATT&CK through the router into every tier and ctas_ingest_stix, beside COPY and UNWIND … CREATE of the same rows (benches/RESULTS.md)
 	bash scripts/bench_ingest.sh
 
 bench-score: ## scoring 10M rows in SQL against a trivial SQL function (benches/RESULTS.md)

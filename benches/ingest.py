@@ -1,13 +1,17 @@
 """STIX ingest, by benchmark (benches/RESULTS.md): MITRE ATT&CK (24,771 objects)
 
 - acknowledged by the router (release build, POST /v1/ingest, fresh data directory and
-  database each run): objects/s until the 202, and the time until the cold tier holds it;
+  database each run): objects/s until the 202, and the time until the cold tier, then
+  every tier (SurrealDB, PostgreSQL, Neo4j) holds it;
 - through SQL, `SELECT ctas_ingest_stix(bundle)` into a fresh database: objects/s;
 - the peer in the same run: a plain COPY of the very rows the ingest stored, into the
   same tables emptied (same indexes and constraints), so the cold load's cost over the
   floor PostgreSQL itself sets is a ratio.
 
-    python benches/ingest.py ROUTER_BINARY ATTACK_BUNDLE.json.gz [RUNS]
+    python benches/ingest.py ROUTER_BINARY GRAPH_LOAD_BINARY ATTACK_BUNDLE.json.gz [RUNS]
+
+GRAPH_LOAD_BINARY is ctas_router/examples/graph_load, which empties Neo4j before each
+router run, so every run writes the graph from nothing.
 """
 
 from __future__ import annotations
@@ -54,10 +58,14 @@ def peak_rss_mb(pid: int) -> float:
     raise RuntimeError("no VmHWM")
 
 
-def router_run(binary: str, body: bytes, objects: int) -> tuple[float, float, float, float, float]:
-    """Seconds to the 202, and to the cold tier holding everything; the router's peak
-    resident memory before the request, at the 202 and once the cold tier holds it (MB)."""
+def router_run(
+    binary: str, graph_load: str, body: bytes, objects: int
+) -> tuple[float, float, float, float, float, float]:
+    """Seconds to the 202, to the cold tier holding everything, and to every tier (warm,
+    cold, graph) holding it; the router's peak resident memory before the request, at
+    the 202 and once the cold tier holds it (MB)."""
     dsn = fresh_db("ctas_bench_ingest_router")
+    subprocess.run([graph_load, "--empty"], check=True)
     # The schema first (the router would apply it on its first write, inside the clock).
     with psycopg.connect(dsn, autocommit=True) as c:
         c.execute("SET client_min_messages = warning")
@@ -98,7 +106,11 @@ def router_run(binary: str, body: bytes, objects: int) -> tuple[float, float, fl
                     break
                 time.sleep(0.02)
             cold_done = time.perf_counter() - t0
-            return acked, cold_done, rss_before, rss_acked, peak_rss_mb(proc.pid)
+            rss_cold = peak_rss_mb(proc.pid)
+            while not get(f"{url}/v1/status")["synced"]:
+                time.sleep(0.02)
+            every_tier = time.perf_counter() - t0
+            return acked, cold_done, every_tier, rss_before, rss_acked, rss_cold
         finally:
             proc.terminate()
             proc.wait(timeout=60)
@@ -135,8 +147,8 @@ def sql_run(bundle_text: str) -> tuple[float, float, float]:
 
 
 def main() -> None:
-    binary, bundle_path = sys.argv[1], sys.argv[2]
-    runs = int(sys.argv[3]) if len(sys.argv) > 3 else 5
+    binary, graph_load, bundle_path = sys.argv[1], sys.argv[2], sys.argv[3]
+    runs = int(sys.argv[4]) if len(sys.argv) > 4 else 5
     raw = open(bundle_path, "rb").read()
     text = gzip.decompress(raw).decode() if raw[:2] == b"\x1f\x8b" else raw.decode()
     objects = len(json.loads(text)["objects"])
@@ -151,11 +163,12 @@ def main() -> None:
         rate = f", {objects / med:,.0f} objects/s" if per is None else ""
         print(f"  {name:<52} {med:6.2f} s ({lo:.2f}-{hi:.2f}){rate}")
 
-    acked, cold, rss0, rss1, rss2 = zip(
-        *(router_run(binary, body, objects) for _ in range(runs)), strict=True
+    acked, cold, every, rss0, rss1, rss2 = zip(
+        *(router_run(binary, graph_load, body, objects) for _ in range(runs)), strict=True
     )
     line("router: POST /v1/ingest until 202 (acknowledged)", acked)
     line("router: until the cold tier holds it all", cold)
+    line("router: until every tier (warm, cold, graph) holds it", every)
     med = statistics.median
     print(
         f"  router peak memory (VmHWM): {med(rss0):.0f} MB before, {med(rss1):.0f} MB at the"

@@ -1,7 +1,7 @@
 //! STIX bundles and MISP exports through the router (`POST /v1/ingest`, `ctas-router
 //! ingest`) into the history the extension queries: the same rows as SQL's own
-//! `ctas_ingest_stix`/`ctas_ingest_misp` store, found by correlation and retro-hunts;
-//! MITRE ATT&CK into every tier. Real PostgreSQL with the extension, real Neo4j, real
+//! `ctas_ingest_stix`/`ctas_ingest_misp` store, found by correlation and retro-hunts
+//! (MITRE ATT&CK into every tier: `tests/graph.rs`). Real PostgreSQL with the extension, real Neo4j, real
 //! SurrealDB and sled; a missing service fails the test.
 
 mod common;
@@ -13,10 +13,6 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::{json, Value};
-
-fn shared(path: &str) -> PathBuf {
-    PathBuf::from(env("CTAS_SHARED_DATA")).join(path)
-}
 
 fn files(dir: &str) -> Vec<PathBuf> {
     let mut f: Vec<PathBuf> = std::fs::read_dir(shared(dir))
@@ -31,15 +27,6 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     enc.write_all(bytes).unwrap();
     enc.finish().unwrap()
-}
-
-fn ingest(router: &Router, body: Vec<u8>) -> (u16, String, Value) {
-    http::send(
-        "POST",
-        &format!("{}/v1/ingest", router.url),
-        Some("application/json"),
-        body,
-    )
 }
 
 /// Every row of the history, table by table, without what the database itself stamps
@@ -329,91 +316,6 @@ fn a_bad_document_is_refused_whole_naming_the_field() {
         "only the record: {status}"
     );
     router.stop();
-}
-
-#[test]
-fn attack_through_the_router_reaches_every_tier_connected() {
-    let dir = fresh_dir("attack");
-    let dsn = fresh_database("ctas_router_ingest_attack");
-    let router = Router::start_with(&dir, free_port(), &dsn);
-    let gz = std::fs::read(shared("attack/enterprise-attack-v18.1.json.gz")).unwrap();
-    let (status, _, answer) = ingest(&router, gz.clone());
-    assert_eq!(status, 202, "{answer}");
-    let bundle: Value = {
-        let mut text = Vec::new();
-        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text).unwrap();
-        serde_json::from_slice(&text).unwrap()
-    };
-    let objects = bundle["objects"].as_array().unwrap();
-    let rels: Vec<&Value> = objects
-        .iter()
-        .filter(|o| o["type"] == "relationship")
-        .collect();
-    let entities = objects.len() - rels.len();
-    assert_eq!(answer["accepted"]["entities"], entities);
-    assert_eq!(answer["accepted"]["relationships"], rels.len());
-    let status = router.wait_synced_within(Duration::from_secs(600));
-    for tier in ["warm", "cold", "graph"] {
-        assert_eq!(status["tiers"][tier]["dead_letters"], 0, "{status}");
-    }
-
-    let (in_cold, apt29) = rt().block_on(async {
-        let c = pg_at(&dsn).await;
-        let n: i64 = c
-            .query_one("SELECT count(*) FROM ctas.entities", &[])
-            .await
-            .unwrap()
-            .get(0);
-        let name: String = c
-            .query_one(
-                "SELECT name FROM ctas.entities WHERE external_ids @> '{G0016}'",
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        (n, name)
-    });
-    assert_eq!(in_cold as usize, entities);
-    assert_eq!(apt29, "APT29");
-
-    // Neo4j: every relationship an edge between the two objects it names.
-    let ids: Vec<String> = rels
-        .iter()
-        .map(|r| r["id"].as_str().unwrap().to_owned())
-        .collect();
-    let edges: i64 = rt().block_on(async {
-        let graph = neo4rs::Graph::new(env("NEO4J_URI"), env("NEO4J_USER"), env("NEO4J_PASSWORD"))
-            .expect("connect to Neo4j");
-        let mut rows = graph
-            .execute(
-                neo4rs::query(
-                    "MATCH (a:Entity)-[e:RELATED]->(b:Entity) WHERE e.id IN $ids RETURN count(e) AS n",
-                )
-                .param("ids", ids.clone()),
-            )
-            .await
-            .unwrap();
-        rows.next().await.unwrap().unwrap().get("n").unwrap()
-    });
-    assert_eq!(edges as usize, rels.len());
-    router.stop();
-
-    // SurrealDB, read once the router is gone: every entity.
-    let warm: usize = rt().block_on(async {
-        let db =
-            surrealdb::engine::any::connect(format!("surrealkv://{}", dir.join("warm").display()))
-                .await
-                .expect("open the warm tier");
-        db.use_ns("ctas").use_db("ctas").await.unwrap();
-        let mut res = db
-            .query("SELECT count() AS n FROM entity GROUP ALL")
-            .await
-            .unwrap();
-        let rows: Vec<Value> = res.take(0).unwrap();
-        rows[0]["n"].as_u64().unwrap() as usize
-    });
-    assert_eq!(warm, entities);
 }
 
 #[test]

@@ -69,36 +69,138 @@ impl Graph {
         })
     }
 
-    /// The uniqueness constraint that makes MERGE on id fast and race-free, once.
+    /// The uniqueness constraints that make MERGE on id fast and race-free, the indexes
+    /// the documented questions use (by name, alias, external id, value), and a graph
+    /// written by an earlier release given its typed labels and edges; once.
     async fn ensure_schema(&self) -> Result<(), TierError> {
         self.schema
             .get_or_try_init(|| async {
-                for constraint in [
+                for statement in [
                     "CREATE CONSTRAINT threat_record_id IF NOT EXISTS \
                      FOR (r:ThreatRecord) REQUIRE r.id IS UNIQUE",
                     "CREATE CONSTRAINT object_id IF NOT EXISTS \
                      FOR (n:Object) REQUIRE n.id IS UNIQUE",
-                    "CREATE INDEX related_id IF NOT EXISTS FOR ()-[e:RELATED]-() ON (e.id)",
+                    "CREATE INDEX entity_name IF NOT EXISTS FOR (n:Entity) ON (n.name)",
+                    "CREATE INDEX indicator_value IF NOT EXISTS FOR (n:Indicator) ON (n.value)",
+                    // Aliases and external ids are lists, which range indexes do not
+                    // search by element; a full-text index does.
+                    "CREATE FULLTEXT INDEX entity_names IF NOT EXISTS \
+                     FOR (n:Entity) ON EACH [n.name, n.aliases, n.external_ids]",
                 ] {
-                    self.neo4j.run(query(constraint)).await.map_err(err)?;
+                    self.neo4j.run(query(statement)).await.map_err(err)?;
                 }
-                Ok(())
+                self.type_earlier_graph().await
             })
             .await
             .copied()
     }
+
+    /// Releases before 0.6 wrote every relationship as a `RELATED` edge and every entity
+    /// as a bare `Entity`: give them the types and labels of [`edge_type`] and
+    /// [`entity_labels`], batch by batch. Nothing to do on a graph written since.
+    async fn type_earlier_graph(&self) -> Result<(), TierError> {
+        let mut rows = self
+            .neo4j
+            .execute(query(
+                "MATCH ()-[e:RELATED]->() RETURN DISTINCT e.type AS type \
+                 UNION MATCH (n:Entity) WHERE size(labels(n)) = 2 RETURN DISTINCT n.type AS type",
+            ))
+            .await
+            .map_err(err)?;
+        let mut types: Vec<String> = Vec::new();
+        while let Some(row) = rows.next().await.map_err(err)? {
+            if let Ok(t) = row.get::<String>("type") {
+                types.push(t);
+            }
+        }
+        for t in types {
+            // A batch a transaction, until none is left (neo4rs runs every statement in
+            // a transaction of its own, where CALL … IN TRANSACTIONS cannot run).
+            while self
+                .changed(
+                    query(
+                        "MATCH (a)-[e:RELATED {type: $type}]->(b) WITH a, e, b LIMIT 10000 \
+                         CREATE (a)-[n:$($edge)]->(b) SET n = properties(e) DELETE e \
+                         RETURN count(*) AS n",
+                    )
+                    .param("type", t.as_str())
+                    .param("edge", edge_type(&t)),
+                )
+                .await?
+                > 0
+            {}
+            self.changed(
+                query("MATCH (n:Entity {type: $type}) SET n:$($labels) RETURN count(*) AS n")
+                    .param("type", t.as_str())
+                    .param("labels", entity_labels(&t)),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Run a statement that returns `n`, the rows it changed.
+    async fn changed(&self, statement: neo4rs::Query) -> Result<i64, TierError> {
+        let mut rows = self.neo4j.execute(statement).await.map_err(err)?;
+        let mut n = 0;
+        while let Some(row) = rows.next().await.map_err(err)? {
+            n += row.get::<i64>("n").map_err(err)?;
+        }
+        Ok(n)
+    }
+}
+
+/// The labels of an entity's node: `Entity` and its STIX type in Neo4j's PascalCase
+/// (`intrusion-set` → `IntrusionSet`, `attack-pattern` → `AttackPattern`,
+/// `x-mitre-tactic` → `XMitreTactic`), so a query names the kind it wants.
+pub fn entity_labels(stix_type: &str) -> Vec<String> {
+    let label: String = stix_type
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut cs = w.chars();
+            cs.next()
+                .map(|c| c.to_ascii_uppercase().to_string() + &cs.as_str().to_ascii_lowercase())
+                .unwrap_or_default()
+        })
+        .collect();
+    let mut labels = vec!["Entity".to_owned()];
+    // A type that names no label of its own (empty, or a reserved one) keeps `Entity` alone.
+    if !label.is_empty() && !["Entity", "Object", "Report", "Indicator"].contains(&label.as_str()) {
+        labels.push(label);
+    }
+    labels
+}
+
+/// The type of a relationship's edge: its STIX type in Neo4j's upper snake case
+/// (`uses` → `USES`, `attributed-to` → `ATTRIBUTED_TO`, `subtechnique-of` →
+/// `SUBTECHNIQUE_OF`, `based-on` → `BASED_ON`); a report's `object_refs` are
+/// `REFERS_TO`, what the report names.
+pub fn edge_type(relationship_type: &str) -> String {
+    if relationship_type == "object_refs" {
+        return "REFERS_TO".to_owned();
+    }
+    let t: Vec<String> = relationship_type
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_uppercase)
+        .collect();
+    match t.join("_") {
+        // SIGHTED is what a sighting is; a relationship never takes its place.
+        e if e.is_empty() || e == "SIGHTED" => "RELATED_TO".to_owned(),
+        e => e,
+    }
 }
 
 /// Reports, indicators and entities: nodes labelled `Object` (what edges meet on,
-/// unique by id) and their own label. Placeholders made by an edge that arrived first
-/// get their properties when the object does.
+/// unique by id) and their own labels (`Report`, `Indicator`, or `Entity` with the
+/// entity's type: [`entity_labels`]). Placeholders made by an edge that arrived first
+/// get their properties and labels when the object does.
 const NODES: &str = "
 UNWIND $rows AS row
 MERGE (n:Object {id: row.id})
 SET n += row.props
-FOREACH (_ IN CASE WHEN row.label = 'Report' THEN [1] ELSE [] END | SET n:Report)
-FOREACH (_ IN CASE WHEN row.label = 'Indicator' THEN [1] ELSE [] END | SET n:Indicator)
-FOREACH (_ IN CASE WHEN row.label = 'Entity' THEN [1] ELSE [] END | SET n:Entity)";
+SET n:$(row.labels)";
 
 /// A report naming an indicator.
 const SIGHTINGS: &str = "
@@ -108,12 +210,18 @@ MERGE (i:Object {id: row.indicator})
 MERGE (r)-[e:SIGHTED]->(i)
 SET e.seen_at = row.seen_at, e.source = row.source";
 
-/// STIX relationships and the ones CTAS derives, as edges between any two objects.
-const RELATIONSHIPS: &str = "
+/// STIX relationships and the ones CTAS derives, as edges of their own type
+/// ([`edge_type`]) between any two objects; the STIX type stays in `type`.
+///
+/// Planned anew each batch: Neo4j caches a plan made when the graph had no edges of a
+/// type and keeps it for 10 s or more (`cypher.min_replan_interval`), and that plan
+/// scans the edges instead of expanding from the two bound nodes — ATT&CK's first load
+/// into an empty graph took 12–13 s instead of 2.5 s until Neo4j replanned.
+const RELATIONSHIPS: &str = "CYPHER replan=force
 UNWIND $rows AS row
 MERGE (a:Object {id: row.source})
 MERGE (b:Object {id: row.target})
-MERGE (a)-[e:RELATED {id: row.id}]->(b)
+MERGE (a)-[e:$(row.edge) {id: row.id}]->(b)
 SET e.type = row.type, e.created = row.created";
 
 fn report(r: &Report) -> HashMap<&'static str, BoltType> {
@@ -146,10 +254,10 @@ fn entity(e: &Entity) -> HashMap<&'static str, BoltType> {
     ])
 }
 
-fn node(id: &str, label: &str, props: HashMap<&'static str, BoltType>) -> BoltType {
+fn node(id: &str, labels: Vec<String>, props: HashMap<&'static str, BoltType>) -> BoltType {
     HashMap::from([
         ("id", BoltType::from(id)),
-        ("label", label.into()),
+        ("labels", labels.into()),
         ("props", props.into()),
     ])
     .into()
@@ -171,6 +279,7 @@ fn relationship(r: &Relationship) -> BoltType {
         ("source", r.source_ref.as_str().into()),
         ("target", r.target_ref.as_str().into()),
         ("type", r.relationship_type.as_str().into()),
+        ("edge", edge_type(&r.relationship_type).into()),
         ("created", r.created.into()),
     ])
     .into()
@@ -190,6 +299,48 @@ fn row(r: &ThreatRecord) -> HashMap<&'static str, BoltType> {
         ("tags", r.tags.clone().into()),
         ("description", r.description.clone().into()),
     ])
+}
+
+/// Items as the graph's statements take them: one parameter row per item, by the
+/// statement that writes it. Public for the benchmark, which loads the same rows with
+/// plain `CREATE`s as the floor (`ctas_router/examples/graph_load.rs`).
+#[derive(Default)]
+pub struct Rows {
+    /// Flat records: `{id, kind, value, …}`.
+    pub records: Vec<BoltType>,
+    /// Reports, indicators, entities: `{id, labels, props}`.
+    pub nodes: Vec<BoltType>,
+    /// `{report, indicator, seen_at, source}`.
+    pub sightings: Vec<BoltType>,
+    /// Relationships: `{id, source, target, type, edge, created}`.
+    pub edges: Vec<BoltType>,
+}
+
+impl Rows {
+    pub fn of(items: &[Item]) -> Rows {
+        let mut rows = Rows::default();
+        for item in items {
+            match item {
+                Item::Record(r) => rows.records.push(row(r).into()),
+                Item::Report(r) => rows
+                    .nodes
+                    .push(node(&r.id, vec!["Report".into()], report(r))),
+                Item::Indicator(i) => {
+                    rows.nodes
+                        .push(node(&i.id, vec!["Indicator".into()], indicator(i)))
+                }
+                Item::Entity(e) => {
+                    rows.nodes
+                        .push(node(&e.id, entity_labels(&e.entity_type), entity(e)))
+                }
+                Item::Sighting(s) => rows.sightings.push(sighting(s)),
+                Item::Relationship(r) => rows.edges.push(relationship(r)),
+                // A source is a name on reports and sightings, not a node of its own.
+                Item::Source(_) => {}
+            }
+        }
+        rows
+    }
 }
 
 impl Graph {
@@ -232,25 +383,13 @@ impl Tier for Graph {
 
     async fn upsert(&self, items: &[Item]) -> Result<(), TierError> {
         self.ensure_schema().await?;
-        let (mut records, mut nodes, mut sightings, mut edges) = (vec![], vec![], vec![], vec![]);
-        for item in items {
-            match item {
-                Item::Record(r) => records.push(row(r).into()),
-                Item::Report(r) => nodes.push(node(&r.id, "Report", report(r))),
-                Item::Indicator(i) => nodes.push(node(&i.id, "Indicator", indicator(i))),
-                Item::Entity(e) => nodes.push(node(&e.id, "Entity", entity(e))),
-                Item::Sighting(s) => sightings.push(sighting(s)),
-                Item::Relationship(r) => edges.push(relationship(r)),
-                // A source is a name on reports and sightings, not a node of its own.
-                Item::Source(_) => {}
-            }
-        }
+        let rows = Rows::of(items);
         // Nodes before the edges that meet on them.
         for (cypher, rows) in [
-            (UPSERT, records),
-            (NODES, nodes),
-            (SIGHTINGS, sightings),
-            (RELATIONSHIPS, edges),
+            (UPSERT, rows.records),
+            (NODES, rows.nodes),
+            (SIGHTINGS, rows.sightings),
+            (RELATIONSHIPS, rows.edges),
         ] {
             if !rows.is_empty() {
                 self.neo4j
@@ -298,7 +437,7 @@ impl Tier for Graph {
             .neo4j
             .execute(query(
                 "CALL () { MATCH (n) WHERE n:ThreatRecord OR n:Object RETURN count(n) AS nodes } \
-                 CALL () { MATCH ()-[e:RELATED|SIGHTED]->() RETURN count(e) AS edges } \
+                 CALL () { MATCH (:Object)-[e]->(:Object) RETURN count(e) AS edges } \
                  RETURN nodes + edges AS n",
             ))
             .await
@@ -310,5 +449,38 @@ impl Tier for Graph {
             .map_err(err)?
             .unwrap_or(0);
         Ok(n as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_and_edge_types_are_neo4j_s_spelling_of_stix_types() {
+        for (stix, label) in [
+            ("intrusion-set", "IntrusionSet"),
+            ("attack-pattern", "AttackPattern"),
+            ("course-of-action", "CourseOfAction"),
+            ("x-mitre-data-source", "XMitreDataSource"),
+            ("malware", "Malware"),
+        ] {
+            assert_eq!(entity_labels(stix), ["Entity", label]);
+        }
+        // A type that would take a label the graph gives other nodes keeps Entity alone.
+        assert_eq!(entity_labels("report"), ["Entity"]);
+        assert_eq!(entity_labels("--"), ["Entity"]);
+        for (stix, edge) in [
+            ("uses", "USES"),
+            ("attributed-to", "ATTRIBUTED_TO"),
+            ("subtechnique-of", "SUBTECHNIQUE_OF"),
+            ("based-on", "BASED_ON"),
+            ("object_refs", "REFERS_TO"),
+            ("x-custom rel", "X_CUSTOM_REL"),
+            ("sighted", "RELATED_TO"),
+            ("", "RELATED_TO"),
+        ] {
+            assert_eq!(edge_type(stix), edge, "{stix}");
+        }
     }
 }

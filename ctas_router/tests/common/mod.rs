@@ -9,6 +9,21 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+/// A file of the project's shared test data (`CTAS_SHARED_DATA`).
+pub fn shared(path: &str) -> PathBuf {
+    PathBuf::from(env("CTAS_SHARED_DATA")).join(path)
+}
+
+/// `POST /v1/ingest` with `body` as it is (gzip'd or not: the router reads the magic).
+pub fn ingest(router: &Router, body: Vec<u8>) -> (u16, String, Value) {
+    http::send(
+        "POST",
+        &format!("{}/v1/ingest", router.url),
+        Some("application/json"),
+        body,
+    )
+}
+
 pub fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         panic!("{name} is not set: run the router tests through scripts/test.sh (make test), which starts the services")
