@@ -262,6 +262,37 @@ def test_a_bad_pattern_is_refused_with_its_id(conn, hunt):
         conn.execute("SELECT ctas_matches('x', 'nope')")
 
 
+def onion_v3(key: bytes) -> str:
+    """A v3 onion address from a 32-byte key, as Tor's rend-spec-v3 (section 6) builds it,
+    with Python's own SHA3-256."""
+    import base64
+    import hashlib
+
+    checksum = hashlib.sha3_256(b".onion checksum" + key + b"\x03").digest()[:2]
+    return base64.b32encode(key + checksum + b"\x03").decode().lower()
+
+
+@given(st.lists(st.binary(min_size=32, max_size=32), min_size=1, max_size=5))
+def test_onion_services_are_domains_when_their_checksum_holds(conn, keys):
+    addresses = [onion_v3(k) for k in keys]
+    body = "C2 panels: " + ", ".join(
+        f"hxxp://{a}[.]onion/login and {a.upper()}.onion" for a in addresses
+    )
+    want = {f"{a}.onion" for a in addresses}
+    assert set(kinds(conn, body, "domain")) == want
+    assert {u for u in kinds(conn, body, "url")} == {f"http://{a}.onion/login" for a in addresses}
+    # One character changed: the checksum fails and nothing is found.
+    broken = addresses[0][:10] + ("a" if addresses[0][10] != "a" else "b") + addresses[0][11:]
+    assert kinds(conn, f"see {broken}.onion now", "domain") == []
+
+
+def test_special_use_names_other_than_onion_are_not_indicators(conn):
+    body = (
+        "lab hosts c2.test, www.example, bad.invalid and api.localhost; v2 expyuzz4wqqyqhjn.onion"
+    )
+    assert kinds(conn, body, "domain") == ["expyuzz4wqqyqhjn.onion"]
+
+
 def test_a_set_too_big_is_refused_54000_before_it_is_built(conn):
     # Each pattern is valid alone (about 0.7 MB of automaton: a Unicode class 40 times
     # over); 300 of them would take ~200 MB, and ~1 GB of matchers, in every backend that

@@ -586,6 +586,25 @@ mod tests {
     }
 
     #[test]
+    fn more_points_than_the_limit_are_refused_before_any_work() {
+        // Zeroed memory the check never reads: the pages are asked for, not touched.
+        let n = MAX_POINTS + 1;
+        let (lats, lngs) = (vec![0.0f64; n], vec![0.0f64; n]);
+        let e = dbscan(&lats, &lngs, 10.0, 2).unwrap_err();
+        assert_eq!(
+            e,
+            GeoError::TooManyPoints {
+                count: n,
+                limit: MAX_POINTS
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "lats has 50000001 points; the limit is 50000000"
+        );
+    }
+
+    #[test]
     fn two_groups_and_noise() {
         let (lats, lngs) = east(0.0, &[0.0, 50.0, 100.0, 5000.0, 5060.0, 5120.0, 20000.0]);
         let got = dbscan(&lats, &lngs, 80.0, 2).unwrap();

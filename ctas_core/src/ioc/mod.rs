@@ -4,12 +4,14 @@
 //! copy (keeping the way back to the original positions), finds URLs and registry keys
 //! first, since they may hold spaces and other indicators, then reads the rest a
 //! segment at a time. Whatever could be mistaken for an indicator is tested against
-//! what it must be: a TLD from the IANA root zone, octets of at most 255, a checksum
-//! for a Bitcoin address, a version word before a dotted quad.
+//! what it must be: a TLD from the IANA root zone (or an onion service whose address
+//! checks out, [`onion`]), octets of at most 255, a checksum for a Bitcoin address, a
+//! version word before a dotted quad.
 
 mod coin;
 mod fang;
 mod lexicon;
+pub mod onion;
 mod scan;
 pub mod tld;
 pub mod warninglist;

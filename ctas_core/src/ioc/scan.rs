@@ -12,7 +12,7 @@ use std::str::FromStr;
 use memchr::memmem;
 
 use super::fang::Refanged;
-use super::{coin, lexicon, tld, Ioc, IocKind};
+use super::{coin, lexicon, onion, tld, Ioc, IocKind};
 
 pub(super) fn scan(s: &[u8], map: &Refanged<'_>) -> Vec<Ioc> {
     let mut sc = Scanner {
@@ -121,13 +121,13 @@ fn ends_like_space(s: &[u8], i: usize) -> bool {
         || (s[i] == 0xC2 && s.get(i + 1) == Some(&0xA0))
 }
 
-/// Valid labels of a host name whose last label is an IANA TLD.
+/// Valid labels of a host name whose last label is an IANA TLD, or an onion service.
 fn is_domain(w: &[u8]) -> bool {
     if w.len() > 253 || w.len() < 3 {
         return false;
     }
     let mut labels = 0;
-    let mut last: &[u8] = &[];
+    let (mut before, mut last): (&[u8], &[u8]) = (&[], &[]);
     for label in w.split(|&c| c == b'.') {
         if label.is_empty()
             || label.len() > 63
@@ -138,9 +138,9 @@ fn is_domain(w: &[u8]) -> bool {
             return false;
         }
         labels += 1;
-        last = label;
+        (before, last) = (last, label);
     }
-    labels >= 2 && tld_label(last)
+    labels >= 2 && (tld_label(last) || onion::is_onion_name(&[before, last]))
 }
 
 fn tld_label(label: &[u8]) -> bool {
@@ -959,7 +959,7 @@ impl Scanner<'_, '_> {
             return;
         }
         let last = labels[labels.len() - 1];
-        let is_tld = tld_label(last);
+        let is_tld = tld_label(last) || onion::is_onion_name(&labels);
         if labels.len() >= 2 && lexicon::is_file_extension(last) {
             let host_like = labels.len() > 2
                 || self.map.was_defanged(r0, r1)

@@ -346,3 +346,50 @@ fn webdav_paths_written_as_urls_are_urls() {
     );
     assert!(kinds_of("file://files.example.org@notaport/x", "url").is_empty());
 }
+
+#[test]
+fn onion_services_are_domains_in_every_form_an_analyst_writes() {
+    // The Tor Project's v3 onion service; rend-spec-v3's checksum holds for it.
+    let tor = "2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion";
+    for (text, kinds) in [
+        (format!("panel at {tor}."), vec![("domain", tor.to_owned())]),
+        (
+            format!(
+                "panel at hxxp://{}/admin",
+                tor.replace(".onion", "[.]onion")
+            ),
+            vec![
+                ("url", format!("http://{tor}/admin")),
+                ("domain", tor.to_owned()),
+            ],
+        ),
+        (
+            format!("mirror www.{}", tor.to_uppercase()),
+            vec![("domain", format!("www.{tor}"))],
+        ),
+        (
+            format!("mail ops@{tor}"),
+            vec![("email", format!("ops@{tor}"))],
+        ),
+        // v2: 16 base32 characters, no checksum to hold.
+        (
+            "old v2 expyuzz4wqqyqhjn.onion".to_owned(),
+            vec![("domain", "expyuzz4wqqyqhjn.onion".to_owned())],
+        ),
+    ] {
+        let got: Vec<(&str, String)> = found(&text)
+            .into_iter()
+            .filter(|(k, _)| kinds.iter().any(|(want, _)| want == k))
+            .collect();
+        assert_eq!(got, kinds, "{text}");
+    }
+    // A name that is not an onion address, or a v3 address whose checksum fails.
+    let broken = tor.replacen("2gzy", "2gzz", 1);
+    for text in [
+        "see notanaddress.onion".to_owned(),
+        format!("see {broken}"),
+        "c2.test www.example bad.invalid api.localhost".to_owned(),
+    ] {
+        assert!(kinds_of(&text, "domain").is_empty(), "{text}");
+    }
+}
