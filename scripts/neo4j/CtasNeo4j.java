@@ -45,6 +45,13 @@ public class CtasNeo4j {
                 .setConfig(BoltConnector.advertised_address, new SocketAddress(host, port))
                 .setConfig(HttpConnector.enabled, false)
                 .setConfig(GraphDatabaseSettings.auth_enabled, true)
+                // The tests and benchmarks load and delete ATT&CK again and again; the
+                // default keeps two days of transaction logs, 256 MB files preallocated
+                // (7 GB of them filled this machine's disk). Keep the last 200 MB only:
+                // this server is a tier of the router, rebuilt from its log, not backed up
+                // from Neo4j's.
+                .setConfig(GraphDatabaseSettings.keep_logical_logs, "200M size")
+                .setConfig(GraphDatabaseSettings.logical_log_rotation_threshold, 64L * 1024 * 1024)
                 .build();
 
         try {
