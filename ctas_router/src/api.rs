@@ -72,6 +72,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/v1/ingest", post(ingest_document))
         .route("/v1/records/{id}", get(lookup))
         .route("/v1/records/{id}/trace", get(trace))
+        .route("/v1/indicators/{value}", get(indicator))
         .route("/v1/analyze", post(analyze))
         .route("/v1/status", get(status))
         .route("/v1/dead-letters", get(dead_letters))
@@ -500,6 +501,147 @@ pub struct AnalyzeQuery {
     at: Option<DateTime<Utc>>,
 }
 
+/// The decay models CTAS ships, built once rather than per request.
+static MODELS: std::sync::LazyLock<Vec<score::DecayModel>> =
+    std::sync::LazyLock::new(score::builtin_models);
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IndicatorQuery {
+    /// The kind, for a value CTAS cannot classify alone (a file name, a MISP type's).
+    kind: Option<String>,
+    model: Option<String>,
+    at: Option<DateTime<Utc>>,
+}
+
+/// `GET /v1/indicators/{value}?kind=&model=&at=`: what is known of an indicator, asked
+/// by its value as an analyst has it — defanged, in capitals, an address in any IPv6
+/// spelling: the value is refanged, classified and normalised as ingest does, so it
+/// reaches the same id. From the hot tier's summary: kind, first and last seen, how many
+/// reports named it and which, who reported it, what it is tied to, and its score
+/// decayed to now (or `at`) by `model` (`ctas:admiralty`), explained.
+async fn indicator(
+    State(s): State<AppState>,
+    Path(value): Path<String>,
+    query: Result<Query<IndicatorQuery>, QueryRejection>,
+) -> Result<Json<Value>, Problem> {
+    let invalid = |kind: &'static str, title: &'static str, detail: String| {
+        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, kind, title, detail)
+    };
+    let Query(q) =
+        query.map_err(|e| invalid("invalid-query", "The query is not valid", e.body_text()))?;
+    let (kind, normal) = match &q.kind {
+        Some(kind) => (kind.clone(), ctas_core::model::normalise(kind, &value)),
+        None => match ctas_core::ioc::normalise(&value) {
+            Some(ioc) => (ioc.kind.as_str().to_owned(), ioc.value),
+            None => {
+                return Err(invalid(
+                    "not-an-indicator",
+                    "Not an indicator",
+                    format!(
+                        "{value:?} is not an indicator CTAS can classify; name its kind with ?kind= (see ctas_ioc_kinds())"
+                    ),
+                ))
+            }
+        },
+    };
+    let id = ctas_core::model::indicator_id(&kind, &normal);
+    let Some(summary) = s.hot.indicator(&id).map_err(Problem::internal)? else {
+        return Err(Problem::new(
+            StatusCode::NOT_FOUND,
+            "unknown-indicator",
+            "Unknown indicator",
+            format!("no {kind} {normal:?} is known (id {id})"),
+        ));
+    };
+    let mut sources = Vec::with_capacity(summary.sources.len());
+    for name in &summary.sources {
+        let known = match s
+            .hot
+            .get(&format!("source:{name}"))
+            .map_err(Problem::internal)?
+        {
+            Some(Item::Source(src)) => (src.reliability, src.credibility),
+            _ => (None, None),
+        };
+        sources.push(score::Source {
+            name: Some(name.clone()),
+            reliability: known.0,
+            credibility: known.1,
+            ..Default::default()
+        });
+    }
+    let model = score::pick_model(
+        &MODELS,
+        q.model.as_deref().unwrap_or("ctas:admiralty"),
+        Some(&kind),
+    )
+    .map_err(|e| invalid("unknown-model", "Unknown decay model", e.to_string()))?;
+    let at = q.at.unwrap_or_else(Utc::now);
+    let score = summary.score(sources.clone(), model, at).map_err(|e| {
+        invalid(
+            "cannot-score",
+            "The indicator cannot be scored",
+            e.to_string(),
+        )
+    })?;
+    let sources: Vec<Value> = sources
+        .into_iter()
+        .map(
+            |s| json!({"name": s.name, "reliability": s.reliability, "credibility": s.credibility}),
+        )
+        .collect();
+    // What it is tied to: its relationships, and through a STIX indicator whose pattern
+    // names it (`based-on`), what that indicator is tied to (`indicates` a malware).
+    let mut related = Vec::new();
+    for r in &summary.related {
+        related.push(related_json(&s.hot, r, None)?);
+        if r.relationship_type == "based-on" && !r.outgoing {
+            if let Some(stix) = s.hot.indicator(&r.id).map_err(Problem::internal)? {
+                for further in stix
+                    .related
+                    .iter()
+                    .filter(|x| x.relationship_type != "based-on")
+                {
+                    related.push(related_json(&s.hot, further, Some(&r.id))?);
+                }
+            }
+        }
+    }
+    Ok(Json(json!({
+        "id": id,
+        "kind": kind,
+        "value": normal,
+        "stix_id": summary.stix_id,
+        "first_seen": summary.first_seen,
+        "last_seen": summary.last_seen,
+        "sightings": summary.sightings,
+        "reports": summary.reports,
+        "sources": sources,
+        "related": related,
+        "score": score,
+    })))
+}
+
+/// A related object as a lookup shows it: its id, the relationship, what it is and its
+/// name when the hot tier holds it, and the STIX indicator it was reached through.
+fn related_json(
+    hot: &Hot,
+    r: &ctas_core::model::summary::Related,
+    via: Option<&str>,
+) -> Result<Value, Problem> {
+    let (object_type, name) = match hot.get(&r.id).map_err(Problem::internal)? {
+        Some(Item::Entity(e)) => (Some(e.entity_type), e.name),
+        Some(Item::Report(rep)) => (Some("report".to_owned()), rep.title),
+        Some(Item::Indicator(i)) => (Some(i.kind), Some(i.value)),
+        _ => (None, None),
+    };
+    Ok(json!({
+        "id": r.id, "type": r.relationship_type, "outgoing": r.outgoing,
+        "object_type": object_type, "name": name, "via": via,
+    }))
+}
+
 /// `POST /v1/analyze`: a report in, its analysis out, by the same `ctas_core` function
 /// as SQL's `ctas_analyze`, with the same warninglists and pattern sets: the cold tier's
 /// (`crate::knowledge`).
@@ -528,9 +670,6 @@ async fn analyze(
         )
     })?;
     let report = Report::from_value(value).map_err(|e| invalid("Body is not a report", e))?;
-    // The models CTAS ships, built once rather than per request.
-    static MODELS: std::sync::LazyLock<Vec<score::DecayModel>> =
-        std::sync::LazyLock::new(score::builtin_models);
     let model = score::pick_model(
         &MODELS,
         q.model.as_deref().unwrap_or("ctas:admiralty"),

@@ -11,6 +11,7 @@
 pub mod ids;
 pub mod intel;
 pub mod record;
+pub mod summary;
 
 pub use ids::{indicator_id, normalise, observable_id, relationship_id, report_id};
 pub use intel::{
@@ -20,3 +21,4 @@ pub use record::{
     RecordError, RecordInput, ThreatRecord, MAX_NAME_LEN, MAX_TAGS, MAX_TAG_LEN, MAX_TEXT_LEN,
     OBSERVED_YEARS, RECORD_H3_RESOLUTION,
 };
+pub use summary::IndicatorSummary;

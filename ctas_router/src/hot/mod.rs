@@ -8,6 +8,7 @@
 //! directly; sled's reads take no lock while nothing uses its transactions.
 
 pub mod log;
+mod summaries;
 mod writer;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -120,6 +121,8 @@ pub(crate) fn decode_item(key: &[u8], bytes: &[u8]) -> Result<Item, HotError> {
 pub struct Prepared {
     ids: Vec<String>,
     entry: log::Entry,
+    /// What the items say about indicators, for their summaries.
+    updates: Vec<ctas_core::model::summary::Update>,
 }
 
 impl Prepared {
@@ -128,6 +131,7 @@ impl Prepared {
     pub fn new(items: Vec<Item>, tiers: TierMask) -> Result<Self, HotError> {
         let mut ids = Vec::with_capacity(items.len());
         let mut entry = log::EntryBuilder::new();
+        let updates = summaries::updates_of(&items);
         for item in items {
             let id = item.key();
             entry
@@ -146,6 +150,7 @@ impl Prepared {
         Ok(Prepared {
             ids,
             entry: entry.finish(tiers),
+            updates,
         })
     }
 
@@ -205,6 +210,8 @@ struct Trees {
     log: Tree,
     meta: Tree,
     dead: [Tree; 3],
+    /// Indicator summaries and their markers ([`summaries`]).
+    summaries: Tree,
 }
 
 /// The hot tier.
@@ -235,6 +242,7 @@ impl Hot {
             records: db.open_tree("records")?,
             log: db.open_tree("log")?,
             meta: db.open_tree("meta")?,
+            summaries: db.open_tree("summaries")?,
             dead: [
                 db.open_tree("dead:warm")?,
                 db.open_tree("dead:cold")?,
@@ -243,6 +251,7 @@ impl Hot {
             db,
         };
         let state = writer::State::recover(&trees)?;
+        summaries::rebuild(&trees.summaries, &trees.records)?;
         let counts = Arc::new(count(&trees, &state)?);
         let handle = writer::start(trees.clone(), counts.clone(), state)?;
         Ok(Hot {
@@ -282,6 +291,14 @@ impl Hot {
             .get(id.as_bytes())?
             .map(|bytes| decode_item(id.as_bytes(), &bytes))
             .transpose()
+    }
+
+    /// What is known of the indicator `id` (`indicator--…`), if anything named it.
+    pub fn indicator(
+        &self,
+        id: &str,
+    ) -> Result<Option<ctas_core::model::IndicatorSummary>, HotError> {
+        summaries::get(&self.trees.summaries, id)
     }
 
     /// The counters: records held, pending and dead letters per tier.
@@ -598,6 +615,46 @@ mod tests {
 
     /// Records read in batches across entries, confirmed, and collected from the log
     /// once every tier has passed them; the counters follow.
+    #[tokio::test]
+    async fn summaries_count_each_sighting_once_through_replays_and_are_rebuilt_when_missing() {
+        let d = dir("summaries");
+        let id = ctas_core::model::indicator_id("domain", "summary-test.example.net");
+        let items = || {
+            vec![
+                Item::Record(record("summary-test.example.net")),
+                Item::Record(record("summary-test.example.net")),
+            ]
+        };
+        {
+            let hot = Hot::open(&d).unwrap();
+            hot.ingest(Prepared::new(items(), TierMask::ALL).unwrap())
+                .await
+                .unwrap();
+            // The same records again (a client retrying): the same observation.
+            hot.ingest(Prepared::new(items(), TierMask::ALL).unwrap())
+                .await
+                .unwrap();
+            let s = hot.indicator(&id).unwrap().unwrap();
+            assert_eq!(
+                s.sightings, 1,
+                "one observation, whatever was resent: {s:?}"
+            );
+            // A crash after the entry was logged but before it was marked indexed: at
+            // start-up it is indexed again, and its sighting is not counted twice.
+            hot.trees.meta.remove(INDEXED).unwrap();
+            hot.close().unwrap();
+        }
+        let hot = reopen(&d);
+        assert_eq!(hot.indicator(&id).unwrap().unwrap().sightings, 1);
+        // A hot tier written before summaries existed: they are built from the index.
+        hot.trees.summaries.clear().unwrap();
+        hot.close().unwrap();
+        drop(hot);
+        let hot = reopen(&d);
+        let s = hot.indicator(&id).unwrap().unwrap();
+        assert_eq!((s.kind.as_deref(), s.sightings), (Some("domain"), 1));
+    }
+
     #[tokio::test]
     async fn the_log_is_read_in_batches_and_collected_when_every_tier_passed() {
         let d = dir("log");

@@ -114,6 +114,7 @@ impl State {
             for (id, json) in prepared.ids.iter().zip(prepared.entry.items()) {
                 trees.records.insert(id.as_bytes(), json)?;
             }
+            super::summaries::apply(&trees.summaries, &prepared.updates)?;
             trees.meta.insert(INDEXED, &k)?;
         }
         state.adopt_old_outboxes(trees)?;
@@ -304,6 +305,7 @@ impl Writer {
                 added += 1;
             }
         }
+        super::summaries::apply(&self.trees.summaries, &records.updates)?;
         self.trees.meta.insert(INDEXED, &key)?;
         Ok(added)
     }
