@@ -3,7 +3,8 @@
 # ctas_router/examples/load.rs (figures go to benches/RESULTS.md).
 #   acknowledged records/s at 1, 4, 16 and 64 clients (1,000-record requests), beside the
 #     floor of the same records written straight into sled by one thread;
-#   lookups by id at 10,000/s, idle and under 16 ingesting clients (p50/p99/max);
+#   lookups by id, and by value (GET /v1/indicators/{value}), at 10,000/s, idle and
+#     under 16 ingesting clients (p50/p99/max);
 #   the time until every tier holds 50,000 records.
 # Uses its own PostgreSQL database (ctas_bench_router, made anew) and data directory.
 set -euo pipefail
@@ -42,6 +43,8 @@ done
 start_router
 "$load" lookup "$url" 10000 10
 "$load" lookup "$url" 10000 10 16
+"$load" lookup-value "$url" 10000 10
+"$load" lookup-value "$url" 10000 10 16
 stop_router
 start_router
 "$load" synced "$url" 50000

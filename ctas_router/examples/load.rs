@@ -6,6 +6,9 @@
 //!       GET /v1/records/{id} at a fixed RATE (open loop: a request is sent on schedule
 //!       whether or not the previous one answered), optionally while INGEST_CLIENTS post
 //!       1,000-record requests; p50/p99/max latency.
+//!   load lookup-value URL RATE SECONDS [INGEST_CLIENTS]
+//!       the same with GET /v1/indicators/{value} (the value in capitals): classified,
+//!       normalised, the summary read and the score computed per request.
 //!   load sled DIR RECORDS_PER_REQUEST SECONDS
 //!       the floor: the same records written straight into sled by one thread, each
 //!       request's records inserted under their ids and flushed, no HTTP, no router.
@@ -105,17 +108,30 @@ async fn ingest(url: &str, clients: usize, per_request: u64, seconds: u64) -> Va
            "records": acked, "seconds": secs, "records_per_s": acked as f64 / secs})
 }
 
-async fn lookup(url: &str, rate: u64, seconds: u64, ingesting: usize) -> Value {
-    // Ids to look up: ingest some first, and read them back by the ids the router gave.
+async fn lookup(url: &str, rate: u64, seconds: u64, ingesting: usize, by_value: bool) -> Value {
+    // What to look up: ingest some first, and read them back by the ids the router gave,
+    // or by value (`GET /v1/indicators/{value}`, the value in capitals, as an analyst
+    // might paste it).
     let http = reqwest::Client::new();
     let body = records(&tag(), 0, 0, 1000);
     let r = answer(http.post(format!("{url}/v1/records")).json(&body)).await;
-    let ids: Vec<String> = r["ids"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_owned())
-        .collect();
+    let ids: Vec<String> = if by_value {
+        body.iter()
+            .map(|r| {
+                format!(
+                    "/v1/indicators/{}",
+                    r["value"].as_str().unwrap().to_uppercase()
+                )
+            })
+            .collect()
+    } else {
+        r["ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| format!("/v1/records/{}", v.as_str().unwrap()))
+            .collect()
+    };
     let stop = Arc::new(AtomicBool::new(false));
     // The ingesting clients get threads and a runtime of their own: encoding 1,000-record
     // bodies on the lookups' runtime would delay reading the lookups' answers, and the
@@ -172,7 +188,7 @@ async fn lookup(url: &str, rate: u64, seconds: u64, ingesting: usize) -> Value {
                         sent
                     };
                     let id = &ids[i as usize % ids.len()];
-                    let req = format!("GET /v1/records/{id} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+                    let req = format!("GET {id} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
                     stream.get_mut().write_all(req.as_bytes()).await.unwrap();
                     let mut length = 0usize;
                     line.clear();
@@ -218,7 +234,7 @@ async fn lookup(url: &str, rate: u64, seconds: u64, ingesting: usize) -> Value {
     sent.sort_by(f64::total_cmp);
     let q = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
     let qs = |p: f64| sent[((sent.len() as f64 * p) as usize).min(sent.len() - 1)];
-    json!({"bench": "lookup", "rate": rate, "achieved_rate": achieved, "ingest_clients": ingesting,
+    json!({"bench": if by_value { "lookup by value" } else { "lookup by id" }, "rate": rate, "achieved_rate": achieved, "ingest_clients": ingesting,
            "ingested_meanwhile": ingested, "lookups": lat.len(),
            "p50_ms": q(0.5), "p99_ms": q(0.99), "max_ms": lat[lat.len() - 1],
            "from_sent_p50_ms": qs(0.5), "from_sent_p99_ms": qs(0.99)})
@@ -288,19 +304,20 @@ async fn main() {
     };
     let out = match args.get(1).map(String::as_str) {
         Some("ingest") => ingest(&args[2], n(3) as usize, n(4), n(5)).await,
-        Some("lookup") => {
+        Some(mode @ ("lookup" | "lookup-value")) => {
             lookup(
                 &args[2],
                 n(3),
                 n(4),
                 args.get(5).map_or(0, |_| n(5) as usize),
+                mode == "lookup-value",
             )
             .await
         }
         Some("synced") => synced(&args[2], n(3)).await,
         Some("sled") => sled_floor(&args[2], n(3), n(4)),
         _ => {
-            eprintln!("usage: load ingest URL CLIENTS RECORDS_PER_REQUEST SECONDS | lookup URL RATE SECONDS [INGEST_CLIENTS] | synced URL RECORDS | sled DIR RECORDS_PER_REQUEST SECONDS");
+            eprintln!("usage: load ingest URL CLIENTS RECORDS_PER_REQUEST SECONDS | lookup|lookup-value URL RATE SECONDS [INGEST_CLIENTS] | synced URL RECORDS | sled DIR RECORDS_PER_REQUEST SECONDS");
             std::process::exit(2);
         }
     };

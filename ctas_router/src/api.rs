@@ -23,6 +23,7 @@ use serde_json::{json, Value};
 use tokio::sync::Notify;
 
 use crate::hot::{Hot, HotError};
+use crate::lookup;
 use crate::metrics::Metrics;
 use crate::pipeline::{self, BodyFormat};
 pub use crate::problem::Problem;
@@ -72,6 +73,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/v1/ingest", post(ingest_document))
         .route("/v1/records/{id}", get(lookup))
         .route("/v1/records/{id}/trace", get(trace))
+        .route("/v1/indicators/lookup", post(indicators_batch))
         .route("/v1/indicators/{value}", get(indicator))
         .route("/v1/analyze", post(analyze))
         .route("/v1/status", get(status))
@@ -515,131 +517,105 @@ struct IndicatorQuery {
 }
 
 /// `GET /v1/indicators/{value}?kind=&model=&at=`: what is known of an indicator, asked
-/// by its value as an analyst has it — defanged, in capitals, an address in any IPv6
-/// spelling: the value is refanged, classified and normalised as ingest does, so it
-/// reaches the same id. From the hot tier's summary: kind, first and last seen, how many
-/// reports named it and which, who reported it, what it is tied to, and its score
-/// decayed to now (or `at`) by `model` (`ctas:admiralty`), explained.
+/// by its value as an analyst has it ([`lookup::look_up`]).
 async fn indicator(
     State(s): State<AppState>,
     Path(value): Path<String>,
     query: Result<Query<IndicatorQuery>, QueryRejection>,
 ) -> Result<Json<Value>, Problem> {
-    let invalid = |kind: &'static str, title: &'static str, detail: String| {
-        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, kind, title, detail)
-    };
-    let Query(q) =
-        query.map_err(|e| invalid("invalid-query", "The query is not valid", e.body_text()))?;
-    let (kind, normal) = match &q.kind {
-        Some(kind) => (kind.clone(), ctas_core::model::normalise(kind, &value)),
-        None => match ctas_core::ioc::normalise(&value) {
-            Some(ioc) => (ioc.kind.as_str().to_owned(), ioc.value),
-            None => {
-                return Err(invalid(
-                    "not-an-indicator",
-                    "Not an indicator",
-                    format!(
-                        "{value:?} is not an indicator CTAS can classify; name its kind with ?kind= (see ctas_ioc_kinds())"
-                    ),
-                ))
-            }
-        },
-    };
-    let id = ctas_core::model::indicator_id(&kind, &normal);
-    let Some(summary) = s.hot.indicator(&id).map_err(Problem::internal)? else {
-        return Err(Problem::new(
-            StatusCode::NOT_FOUND,
-            "unknown-indicator",
-            "Unknown indicator",
-            format!("no {kind} {normal:?} is known (id {id})"),
-        ));
-    };
-    let mut sources = Vec::with_capacity(summary.sources.len());
-    for name in &summary.sources {
-        let known = match s
-            .hot
-            .get(&format!("source:{name}"))
-            .map_err(Problem::internal)?
-        {
-            Some(Item::Source(src)) => (src.reliability, src.credibility),
-            _ => (None, None),
-        };
-        sources.push(score::Source {
-            name: Some(name.clone()),
-            reliability: known.0,
-            credibility: known.1,
-            ..Default::default()
-        });
-    }
-    let model = score::pick_model(
-        &MODELS,
-        q.model.as_deref().unwrap_or("ctas:admiralty"),
-        Some(&kind),
-    )
-    .map_err(|e| invalid("unknown-model", "Unknown decay model", e.to_string()))?;
+    let Query(q) = query.map_err(|e| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-query",
+            "The query is not valid",
+            e.body_text(),
+        )
+    })?;
+    let model = q.model.as_deref().unwrap_or("ctas:admiralty");
     let at = q.at.unwrap_or_else(Utc::now);
-    let score = summary.score(sources.clone(), model, at).map_err(|e| {
-        invalid(
-            "cannot-score",
-            "The indicator cannot be scored",
+    lookup::look_up(&s.hot, &value, q.kind.as_deref(), &MODELS, model, at)
+        .map(Json)
+        .map_err(Problem::from)
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchQuery {
+    model: Option<String>,
+    at: Option<DateTime<Utc>>,
+}
+
+/// `POST /v1/indicators/lookup?model=&at=` with `{"values": [...], "kind": ...}`: up to
+/// [`lookup::MAX_BATCH`] values at once (a SIEM enriching its events), each answered as
+/// `GET /v1/indicators/{value}` would, or marked unknown, in the order asked.
+async fn indicators_batch(
+    State(s): State<AppState>,
+    query: Result<Query<BatchQuery>, QueryRejection>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, Problem> {
+    body_format(&headers, false)?;
+    let invalid = |detail: String| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-lookup",
+            "The lookup is not valid",
+            detail,
+        )
+    };
+    let Query(q) = query.map_err(|e| invalid(e.body_text()))?;
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Batch {
+        values: Vec<String>,
+        kind: Option<String>,
+    }
+    let batch: Batch = serde_json::from_slice(&body).map_err(|e| {
+        invalid(format!(
+            "the body must be {{\"values\": [\"…\", …], \"kind\": optional}}: {e}"
+        ))
+    })?;
+    if batch.values.len() > lookup::MAX_BATCH {
+        return Err(Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-many-values",
+            "Too many values",
+            format!(
+                "{} values; at most {} a request: send the rest in another",
+                batch.values.len(),
+                lookup::MAX_BATCH
+            ),
+        ));
+    }
+    let model = q.model.unwrap_or_else(|| "ctas:admiralty".to_owned());
+    // The model is checked once, not reported for every value.
+    score::pick_model(&MODELS, &model, None).map_err(|e| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown-model",
+            "Unknown decay model",
             e.to_string(),
         )
     })?;
-    let sources: Vec<Value> = sources
-        .into_iter()
-        .map(
-            |s| json!({"name": s.name, "reliability": s.reliability, "credibility": s.credibility}),
-        )
-        .collect();
-    // What it is tied to: its relationships, and through a STIX indicator whose pattern
-    // names it (`based-on`), what that indicator is tied to (`indicates` a malware).
-    let mut related = Vec::new();
-    for r in &summary.related {
-        related.push(related_json(&s.hot, r, None)?);
-        if r.relationship_type == "based-on" && !r.outgoing {
-            if let Some(stix) = s.hot.indicator(&r.id).map_err(Problem::internal)? {
-                for further in stix
-                    .related
-                    .iter()
-                    .filter(|x| x.relationship_type != "based-on")
-                {
-                    related.push(related_json(&s.hot, further, Some(&r.id))?);
-                }
-            }
-        }
-    }
-    Ok(Json(json!({
-        "id": id,
-        "kind": kind,
-        "value": normal,
-        "stix_id": summary.stix_id,
-        "first_seen": summary.first_seen,
-        "last_seen": summary.last_seen,
-        "sightings": summary.sightings,
-        "reports": summary.reports,
-        "sources": sources,
-        "related": related,
-        "score": score,
-    })))
-}
-
-/// A related object as a lookup shows it: its id, the relationship, what it is and its
-/// name when the hot tier holds it, and the STIX indicator it was reached through.
-fn related_json(
-    hot: &Hot,
-    r: &ctas_core::model::summary::Related,
-    via: Option<&str>,
-) -> Result<Value, Problem> {
-    let (object_type, name) = match hot.get(&r.id).map_err(Problem::internal)? {
-        Some(Item::Entity(e)) => (Some(e.entity_type), e.name),
-        Some(Item::Report(rep)) => (Some("report".to_owned()), rep.title),
-        Some(Item::Indicator(i)) => (Some(i.kind), Some(i.value)),
-        _ => (None, None),
-    };
-    Ok(json!({
-        "id": r.id, "type": r.relationship_type, "outgoing": r.outgoing,
-        "object_type": object_type, "name": name, "via": via,
-    }))
+    let at = q.at.unwrap_or_else(Utc::now);
+    let hot = s.hot.clone();
+    // Many sled reads: off the runtime's threads.
+    let answers = s
+        .background
+        .spawn_blocking(move || {
+            lookup::look_up_all(
+                &hot,
+                &batch.values,
+                batch.kind.as_deref(),
+                &MODELS,
+                &model,
+                at,
+            )
+        })
+        .await
+        .map_err(Problem::internal)?
+        .map_err(Problem::from)?;
+    Ok(Json(answers))
 }
 
 /// `POST /v1/analyze`: a report in, its analysis out, by the same `ctas_core` function

@@ -12,6 +12,7 @@ pub mod background;
 pub mod config;
 pub mod hot;
 pub mod knowledge;
+pub mod lookup;
 pub mod metrics;
 pub mod pipeline;
 pub mod problem;

@@ -18,6 +18,9 @@ fn event(uuid: &str, org: &str, date: &str, domain: &str) -> Value {
         "Attribute": [{"type": "domain", "value": domain}]}})
 }
 
+/// When the scores are asked for, so that two answers can be compared whole.
+const AT: &str = "2026-11-01T00:00:00Z";
+
 fn lookup(router: &Router, value: &str) -> (u16, Value) {
     // A value is one path segment: what a URL's slashes would split is percent-encoded.
     let encoded: String = value
@@ -30,7 +33,7 @@ fn lookup(router: &Router, value: &str) -> (u16, Value) {
         })
         .collect();
     router
-        .get(&format!("/v1/indicators/{encoded}"))
+        .get(&format!("/v1/indicators/{encoded}?at={AT}"))
         .expect("the router answers")
 }
 
@@ -107,6 +110,51 @@ fn an_indicator_is_found_by_its_value_with_every_report_that_named_it() {
     assert_eq!(found["score"]["independent_sightings"], 3, "{found}");
     assert_eq!(found["score"]["sightings"], 3);
     assert_eq!(found["score"]["model"], "ctas:admiralty");
+
+    // Many values at once, answered in the order asked: a SIEM enriching its events.
+    let (status, _, batch) = http::send(
+        "POST",
+        &format!("{}/v1/indicators/lookup?at={AT}", router.url),
+        Some("application/json"),
+        json!({"values": [asked, "203.0.113.254", "just words", domain]})
+            .to_string()
+            .into_bytes(),
+    );
+    assert_eq!(status, 200, "{batch}");
+    assert_eq!(
+        (batch["asked"].clone(), batch["found"].clone()),
+        (json!(4), json!(2))
+    );
+    let results = batch["results"].as_array().unwrap();
+    assert_eq!(results[0]["value"], json!(asked));
+    assert_eq!(
+        results[0]["indicator"], found,
+        "the same answer as the single lookup"
+    );
+    assert_eq!(results[1]["found"], false);
+    assert!(
+        results[1]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("no ipv4"),
+        "{batch}"
+    );
+    assert!(
+        results[2]["reason"].as_str().unwrap().contains("?kind="),
+        "{batch}"
+    );
+    assert_eq!(results[3]["indicator"]["id"], found["id"]);
+    let too_many: Vec<String> = (0..10_001)
+        .map(|i| format!("198.51.100.{}", i % 250))
+        .collect();
+    let (status, _, refused) = http::send(
+        "POST",
+        &format!("{}/v1/indicators/lookup", router.url),
+        Some("application/json"),
+        json!({"values": too_many}).to_string().into_bytes(),
+    );
+    assert_eq!(status, 413, "{refused}");
+    assert_eq!(refused["type"], "urn:ctas:problem:too-many-values");
 
     // The same after a restart: the summary is on disk.
     let port = router.url.rsplit(':').next().unwrap().parse().unwrap();
