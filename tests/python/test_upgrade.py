@@ -2,12 +2,17 @@
 
 # ruff: noqa: E501  (SQL reads better unbroken)
 
+import re
+from pathlib import Path
+
 import psycopg
 import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 import ctas
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # Every object of the extension, with its definition where it has one, and its grants.
 MEMBERS = """
@@ -87,7 +92,10 @@ def test_an_upgraded_ctas_postgis_equals_a_new_one(databases):
     old.execute("ALTER EXTENSION ctas_postgis UPDATE")
     new.execute("CREATE EXTENSION ctas_postgis")
     version = "SELECT extversion FROM pg_extension WHERE extname = 'ctas_postgis'"
-    assert old.execute(version).fetchone() == new.execute(version).fetchone() == ("0.2.0",)
+    # The version the control file installs by default: the one every upgrade must reach.
+    control = (ROOT / "sql" / "ctas_postgis" / "ctas_postgis.control").read_text()
+    default = re.search(r"default_version = '([^']+)'", control)[1]
+    assert old.execute(version).fetchone() == new.execute(version).fetchone() == (default,)
     assert old.execute(POSTGIS_MEMBERS).fetchall() == new.execute(POSTGIS_MEMBERS).fetchall()
     # Every PL/pgSQL function of it pins search_path.
     unpinned = """

@@ -47,6 +47,7 @@ GROUP BY name ORDER BY name;
 SELECT ctas_h3_cell(ST_SetSRID(ST_MakePoint(530000, 180000), 27700), 9);
 SELECT ctas_h3_cell('SRID=4326;POLYGON((0 0, 1 0, 1 1, 0 0))'::geometry, 9);
 SELECT ctas_h3_cell('SRID=4326;LINESTRING(0 0, 1 1)'::geography, 9);
+SELECT ctas_h3_cell('SRID=4269;POINT(0 0)'::geography, 9);
 SELECT count(*) FROM ctas_h3_polygon_to_cells('SRID=4326;LINESTRING(0 0, 1 1)'::geometry, 9);
 SELECT count(*) FROM ctas_h3_polygon_to_cells('SRID=3857;POLYGON((0 0, 1 0, 1 1, 0 0))'::geometry, 9);
 SELECT ctas_h3_cell(ST_SetSRID(ST_MakePoint(-0.1246, 51.5007), 4326), 16);
