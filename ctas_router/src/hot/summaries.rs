@@ -80,10 +80,14 @@ pub(super) fn updates_of<'a>(items: impl IntoIterator<Item = &'a Item>) -> Vec<U
     items.into_iter().flat_map(facts).collect()
 }
 
+/// Set once the summaries cover the index by id: a hot tier whose items name no
+/// indicator (ATT&CK alone) has no summary, and must not be scanned at every start.
+const BUILT: &[u8] = b"built";
+
 /// Build the summaries of what the index by id holds, when the tree is new beside a hot
 /// tier written by an earlier release (its items are the latest version of each).
 pub(super) fn rebuild(summaries: &Tree, records: &Tree) -> Result<(), HotError> {
-    if !summaries.is_empty() || records.is_empty() {
+    if summaries.contains_key(BUILT)? {
         return Ok(());
     }
     let mut updates = Vec::new();
@@ -95,5 +99,7 @@ pub(super) fn rebuild(summaries: &Tree, records: &Tree) -> Result<(), HotError> 
             updates.clear();
         }
     }
-    apply(summaries, &updates)
+    apply(summaries, &updates)?;
+    summaries.insert(BUILT, &[][..])?;
+    Ok(())
 }
