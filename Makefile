@@ -48,7 +48,7 @@ bench-h3: ## ctas_h3_cell per row against a trivial SQL function
 bench-ioc: ## IOC extraction on 10 MB of reports: ctas_core, SQL, iocextract, ioc-finder
 	bash scripts/bench.sh ioc
 
-bench-ioc-accuracy: ## IOC extraction recall/precision, CTAS and ioc-finder on ioc-finder's cases
+bench-ioc-accuracy: ## IOC accuracy on real vendor reports: CTAS, iocextract, ioc-finder, iocsearcher, msticpy
 	bash scripts/bench.sh ioc-accuracy
 
 fuzz:      ## fuzz extraction, refang, STIX, MISP, pattern sets (cargo-fuzz, nightly), 300 s per target

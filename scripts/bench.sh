@@ -5,7 +5,8 @@
 #   scripts/bench.sh dbscan [points [runs]]  DBSCAN vs PostGIS ST_ClusterDBSCAN (1M)
 #   scripts/bench.sh h3 [rows]        ctas_h3_cell per row vs a trivial function (1M)
 #   scripts/bench.sh ioc [megabytes]  IOC extraction: criterion, SQL, iocextract, ioc-finder (10 MB)
-#   scripts/bench.sh ioc-accuracy [cases.jsonl]  IOC recall/precision, CTAS and ioc-finder
+#   scripts/bench.sh ioc-accuracy     IOC accuracy on real reports, CTAS and four peers
+#                                     (records the peers' figures), then on ioc-finder's cases
 # Installs the release build (and leaves it installed; `make test` puts the debug build
 # back), starts PostgreSQL if needed.
 set -euo pipefail
@@ -27,6 +28,9 @@ case "${1:-}" in
     CTAS_IOC_CORPUS="$corpus" cargo bench -p ctas_core --bench ioc
     "$CTAS_VENV/bin/python" benches/sql/ioc_speed.py "$corpus" "$CARGO_TARGET_DIR/criterion"
     "$CTAS_VENV/bin/python" benches/sql/retro_hunt.py "$corpus" "$CTAS_SHARED_DATA/attack/enterprise-attack-v18.1.json.gz" ;;
-  ioc-accuracy) "$CTAS_VENV/bin/python" benches/sql/ioc_accuracy.py "${2:-$CTAS_SHARED_DATA/ioc/iocfinder_cases.jsonl}" ;;
-  *) die "usage: $0 score [rows] | hotspot [cells] | dbscan [points [runs]] | h3 [rows] | ioc [megabytes] | ioc-accuracy [cases.jsonl]" ;;
+  ioc-accuracy)
+    "$CTAS_VENV/bin/pip" install -q --disable-pip-version-check -r python/requirements-bench.txt
+    "$CTAS_VENV/bin/python" benches/ioc/accuracy.py --record benches/ioc/peers.json
+    "$CTAS_VENV/bin/python" benches/sql/ioc_accuracy.py "$CTAS_SHARED_DATA/ioc/iocfinder_cases.jsonl" ;;
+  *) die "usage: $0 score [rows] | hotspot [cells] | dbscan [points [runs]] | h3 [rows] | ioc [megabytes] | ioc-accuracy" ;;
 esac

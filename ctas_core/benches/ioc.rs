@@ -58,6 +58,8 @@ fn extraction(c: &mut Criterion) {
         ("defanged_schemes", "hxxp[:]//"),
         ("digits_dots", "1."),
         ("at_signs", "a@"),
+        ("url_brackets", "http://a.example.com/a["),
+        ("url_empty_queries", "a.example.com/a?\n"),
     ] {
         let text = unit.repeat(1_000_000 / unit.len());
         h.throughput(Throughput::Bytes(text.len() as u64));

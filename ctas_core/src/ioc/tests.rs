@@ -393,3 +393,34 @@ fn onion_services_are_domains_in_every_form_an_analyst_writes() {
         assert!(kinds_of(&text, "domain").is_empty(), "{text}");
     }
 }
+
+/// Every form of `tests/ioc-forms.json` (markup, quotes, punctuation, special-use
+/// names) gives exactly the indicators the table lists; SQL is held to the same table.
+#[test]
+fn the_forms_analysts_write_give_exactly_their_indicators() {
+    let table: serde_json::Value =
+        serde_json::from_str(include_str!("../../tests/ioc-forms.json")).unwrap();
+    let mut failed = Vec::new();
+    for form in table["forms"].as_array().unwrap() {
+        let text = form["text"].as_str().unwrap();
+        let mut want: Vec<(String, String)> = form["iocs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p[0].as_str().unwrap().into(), p[1].as_str().unwrap().into()))
+            .collect();
+        let mut got: Vec<(String, String)> = found(text)
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        want.sort();
+        got.sort();
+        if got != want {
+            failed.push(format!(
+                "{}: {text:?}\n  want {want:?}\n  got  {got:?}",
+                form["form"]
+            ));
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
