@@ -5,6 +5,7 @@
 //! the same record gives the same answer wherever it is analysed.
 
 pub mod analyze;
+pub mod behaviour;
 pub mod chars;
 pub mod formats;
 pub mod geo;

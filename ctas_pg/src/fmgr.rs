@@ -54,3 +54,11 @@ pub(crate) use v1_former_name;
 pub(crate) unsafe fn arg(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> pg_sys::Datum {
     (*fcinfo).args.as_slice(i + 1)[i].value
 }
+
+/// Whether argument `i` of a call is NULL (for the functions that are not STRICT).
+///
+/// # Safety
+/// `fcinfo` is a call with more than `i` arguments.
+pub(crate) unsafe fn arg_is_null(fcinfo: pg_sys::FunctionCallInfo, i: usize) -> bool {
+    (*fcinfo).args.as_slice(i + 1)[i].isnull
+}

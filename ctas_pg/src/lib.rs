@@ -4,6 +4,7 @@
 //! SQL errors out. A module per family of SQL functions.
 
 mod analyze;
+mod behaviour;
 #[cfg(feature = "bench")]
 mod bench;
 mod cache;
