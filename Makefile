@@ -1,6 +1,6 @@
 # The two commands of the README, and the pieces they are made of.
 # Every target is a script in scripts/, so CI and people run the same thing.
-.PHONY: demo test stop install build regress services fuzz bench-router bench-ingest bench-score bench-hotspot bench-dbscan bench-h3 bench-ioc bench-ioc-accuracy
+.PHONY: demo test stop install build regress services fuzz bench-router bench-ingest bench-score bench-hotspot bench-dbscan bench-h3 bench-anomalies bench-ioc bench-ioc-accuracy
 SHELL := /bin/bash
 
 demo:      ## install, build, start everything, ingest the sample, show every tier
@@ -47,6 +47,9 @@ bench-h3: ## ctas_h3_cell per row against a trivial SQL function
 
 bench-ioc: ## IOC extraction on 10 MB of reports: ctas_core, SQL, iocextract, ioc-finder
 	bash scripts/bench.sh ioc
+
+bench-anomalies: ## ctas_anomalies on 10,000 series of 720 hourly counts vs statsmodels STL + z-score
+	bash scripts/bench.sh anomalies
 
 bench-ioc-accuracy: ## IOC accuracy on real vendor reports: CTAS, iocextract, ioc-finder, iocsearcher, msticpy
 	bash scripts/bench.sh ioc-accuracy

@@ -5,6 +5,7 @@
 #   scripts/bench.sh dbscan [points [runs]]  DBSCAN vs PostGIS ST_ClusterDBSCAN (1M)
 #   scripts/bench.sh h3 [rows]        ctas_h3_cell per row vs a trivial function (1M)
 #   scripts/bench.sh ioc [megabytes]  IOC extraction: criterion, SQL, iocextract, ioc-finder (10 MB)
+#   scripts/bench.sh anomalies [series [points]]  ctas_anomalies vs statsmodels STL + z (10,000 × 720)
 #   scripts/bench.sh ioc-accuracy     IOC accuracy on real reports, CTAS and four peers
 #                                     (records the peers' figures), then on ioc-finder's cases
 # Installs the release build (and leaves it installed; `make test` puts the debug build
@@ -21,6 +22,7 @@ case "${1:-}" in
   hotspot) "$CTAS_VENV/bin/python" benches/sql/hotspot_gistar.py "${2:-100000}" ;;
   dbscan) "$CTAS_VENV/bin/python" benches/sql/dbscan_postgis.py "${2:-1000000}" "${3:-1}" ;;
   h3) "$CTAS_VENV/bin/python" benches/sql/h3_cell_rows.py "${2:-1000000}" ;;
+  anomalies) "$CTAS_VENV/bin/python" benches/sql/anomalies_speed.py "${2:-10000}" "${3:-720}" ;;
   ioc)
     corpus="$CTAS_CACHE/bench/reports.txt"
     mkdir -p "$(dirname "$corpus")"
@@ -32,5 +34,5 @@ case "${1:-}" in
     "$CTAS_VENV/bin/pip" install -q --disable-pip-version-check -r python/requirements-bench.txt
     "$CTAS_VENV/bin/python" benches/ioc/accuracy.py --record benches/ioc/peers.json
     "$CTAS_VENV/bin/python" benches/sql/ioc_accuracy.py "$CTAS_SHARED_DATA/ioc/iocfinder_cases.jsonl" ;;
-  *) die "usage: $0 score [rows] | hotspot [cells] | dbscan [points [runs]] | h3 [rows] | ioc [megabytes] | ioc-accuracy" ;;
+  *) die "usage: $0 score [rows] | hotspot [cells] | dbscan [points [runs]] | h3 [rows] | anomalies [series [points]] | ioc [megabytes] | ioc-accuracy" ;;
 esac

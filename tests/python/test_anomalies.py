@@ -102,6 +102,30 @@ def test_mstl_agrees_with_statsmodels(conn, days, periods):
         np.testing.assert_allclose(mine[:, column], component, rtol=0, atol=1e-9 * y.max())
 
 
+def r_periodic_stl(y, period):
+    """R's `stl(y, s.window = "periodic", robust = TRUE)` in statsmodels' terms: the
+    seasonal smoother 10·n + 1 long and of degree 0, each smoother evaluated every tenth
+    of its length, 1 inner and 15 outer iterations — what Twitter's S-H-ESD runs."""
+    n = len(y)
+    seasonal = 10 * n + 1
+    trend = int(np.ceil(1.5 * period / (1 - 1.5 / seasonal)))
+    trend += trend % 2 == 0
+    low_pass = period + 1 + ((period + 1) % 2 == 0)
+    stl = STL(
+        y,
+        period=period,
+        seasonal=seasonal,
+        trend=trend,
+        low_pass=low_pass,
+        seasonal_deg=0,
+        robust=True,
+        seasonal_jump=int(np.ceil(seasonal / 10)),
+        trend_jump=int(np.ceil(trend / 10)),
+        low_pass_jump=int(np.ceil(low_pass / 10)),
+    )
+    return stl.fit(inner_iter=1, outer_iter=15)
+
+
 def anomalies(conn, y, ts=None, **options):
     names = ", ".join(f"{k} => %({k})s" for k in options)
     query = "SELECT * FROM ctas_anomalies(%(ts)s, %(vals)s" + (f", {names}" if names else "") + ")"
@@ -155,8 +179,12 @@ def test_esd_flags_the_planted_points_and_agrees_with_sesd(conn, seed):
 
     rows = anomalies(conn, y, method="esd", mode="retrospective", period=24, counts=False)
     mine = {i for i, r in enumerate(rows) if r[6]}
-    periodic = STL(y, period=24, seasonal=10 * y.size + 1, seasonal_deg=0, robust=True).fit()
+    periodic = r_periodic_stl(y, 24)
     residual = y - periodic.seasonal - np.median(y)
+    # The decomposition is the same: CTAS's expected value is the season, the median and
+    # the residual's median.
+    expected = periodic.seasonal + np.median(y) + np.median(residual)
+    np.testing.assert_allclose([r[2] for r in rows], expected, rtol=0, atol=1e-9 * y.max())
     theirs = sesd.generalized_esd(residual, max_anomalies=int(0.4 * y.size), hybrid=True)
     assert set(planted) <= mine <= {int(i) for i in theirs}
 
@@ -244,6 +272,49 @@ def test_sighting_anomalies_finds_a_burst_in_the_history(conn):
             conn.execute("SELECT * FROM ctas_sighting_anomalies('country')")
     finally:
         conn.execute("DELETE FROM ctas.reports WHERE id LIKE 'anomaly-test-%'")
+        conn.execute(
+            "DELETE FROM ctas.indicators i WHERE NOT EXISTS"
+            " (SELECT 1 FROM ctas.sightings s WHERE s.indicator_id = i.id)"
+        )
+
+
+def test_sighting_events_first_seen_burst_return_and_new_pair(conn):
+    """An address named once an hour for three days, then silent for eight days; back in
+    a report that names it with a new domain, then named by fourteen reports in the next
+    hour. Per indicator: each event where it happened."""
+    conn.execute("SELECT ctas_schema_upgrade()")
+    start = dt.datetime(2031, 7, 1, tzinfo=dt.UTC)
+    back = start + dt.timedelta(days=11)
+
+    def report(name, text, at):
+        body = {"id": f"events-test-{name}", "text": text, "observed_at": at.isoformat()}
+        conn.execute("SELECT ctas_ingest_report(%s::jsonb)", (json.dumps(body),))
+
+    try:
+        for h in range(72):
+            report(f"a{h}", "beacon to 203.0.113.77", start + dt.timedelta(hours=h))
+        report("pair", "203.0.113.77 resolved from cdn.evil-events.example.com", back)
+        for k in range(14):
+            report(f"burst{k}", "203.0.113.77 again", back + dt.timedelta(hours=1))
+        since = back - dt.timedelta(hours=1)
+        rows = conn.execute(
+            "SELECT key, ts, event, detail FROM ctas_sighting_events('indicator', %s)", (since,)
+        ).fetchall()
+        ip, domain = "ipv4:203.0.113.77", "domain:cdn.evil-events.example.com"
+        assert (ip, back, "reactivated", float(8 * 24)) in rows
+        assert (domain, back, "first_seen", 0.0) in rows
+        assert (f"{domain} + {ip}", back, "new_pair", 1.0) in rows or (
+            f"{ip} + {domain}",
+            back,
+            "new_pair",
+            1.0,
+        ) in rows
+        assert [(r[0], r[1]) for r in rows if r[2] == "burst"] == [
+            (ip, back + dt.timedelta(hours=1))
+        ]
+        assert len(rows) == 4
+    finally:
+        conn.execute("DELETE FROM ctas.reports WHERE id LIKE 'events-test-%'")
         conn.execute(
             "DELETE FROM ctas.indicators i WHERE NOT EXISTS"
             " (SELECT 1 FROM ctas.sightings s WHERE s.indicator_id = i.id)"

@@ -13,6 +13,7 @@
 //! at the flagging threshold, so scores read alike across methods.
 
 mod esd;
+pub mod events;
 pub mod series;
 pub mod stl;
 mod student_t;
@@ -358,11 +359,13 @@ fn seasonal_online(values: &[f64], o: &Options) -> Vec<Point> {
     let shortest = periods.last().copied().unwrap_or(0);
     let expect = |t: usize| -> Option<f64> {
         let p = *periods.iter().find(|&&p| t >= 2 * p)?;
-        let mut same: Vec<f64> = (1..=CYCLES)
-            .take_while(|k| t >= k * p)
-            .map(|k| values[t - k * p])
-            .collect();
-        Some(median(&mut same))
+        let mut same = [0.0; CYCLES];
+        let mut k = 0;
+        while k < CYCLES && t >= (k + 1) * p {
+            same[k] = values[t - (k + 1) * p];
+            k += 1;
+        }
+        Some(median(&mut same[..k]))
     };
     let unit = |e: f64| {
         if o.counts {
