@@ -18,13 +18,7 @@ pub(super) fn seasonal_hybrid(values: &[f64], o: &Options) -> Result<Vec<Point>,
         None => vec![0.0; n],
     };
     let level = median(&mut values.to_vec());
-    let unit = |t: usize| {
-        if o.counts {
-            (seasonal[t] + level).abs().max(1.0).sqrt()
-        } else {
-            1.0
-        }
-    };
+    let unit = |t: usize| o.unit(seasonal[t] + level);
     let resid: Vec<f64> = (0..n)
         .map(|t| (values[t] - seasonal[t] - level) / unit(t))
         .collect();

@@ -288,6 +288,27 @@ impl Options {
     fn judge(&self, value: f64, expected: f64, scale: f64) -> Point {
         Point::judged(value, expected, self.scale(scale, expected), self.threshold)
     }
+
+    /// What differences from `expected` are divided by before their spread is taken:
+    /// with counts, √expected (at least 1), since counts spread as their mean does
+    /// (Poisson) and a busy hour's differences would otherwise be taken for outliers
+    /// against a quiet hour's; otherwise 1.
+    fn unit(&self, expected: f64) -> f64 {
+        if self.counts {
+            expected.abs().max(1.0).sqrt()
+        } else {
+            1.0
+        }
+    }
+
+    /// A point judged against `fit`, given the center `m` and spread `s` of the
+    /// differences in [`Options::unit`]s; with counts, the spread is no less than
+    /// Poisson's (1 unit).
+    fn judge_in_units(&self, value: f64, fit: f64, m: f64, s: f64) -> Point {
+        let s = if self.counts { s.max(1.0) } else { s };
+        let unit = self.unit(fit);
+        Point::judged(value, fit + m * unit, s * unit, self.threshold)
+    }
 }
 
 fn robust_online(values: &[f64], o: &Options) -> Vec<Point> {
@@ -349,10 +370,8 @@ const CYCLES: usize = 4;
 /// day, for hourly data). Until then — three cycles — a point is not judged: a robust
 /// z-score of a window that the season runs through flags the season itself.
 ///
-/// Counts are noisier where they are higher (Poisson: the variance is the mean), so
-/// with `counts` each difference is divided by √expected before the window's scale is
-/// taken, and the scale at `t` is that times √expected at `t`: a busy hour is not held
-/// to a quiet hour's spread.
+/// Counts are noisier where they are higher, so differences are taken in
+/// [`Options::unit`]s: a busy hour is not held to a quiet hour's spread.
 fn seasonal_online(values: &[f64], o: &Options) -> Vec<Point> {
     let mut periods = o.periods.clone();
     periods.sort_unstable_by(|a, b| b.cmp(a));
@@ -367,13 +386,6 @@ fn seasonal_online(values: &[f64], o: &Options) -> Vec<Point> {
         }
         Some(median(&mut same[..k]))
     };
-    let unit = |e: f64| {
-        if o.counts {
-            e.abs().max(1.0).sqrt()
-        } else {
-            1.0
-        }
-    };
     let expected: Vec<Option<f64>> = (0..values.len()).map(expect).collect();
     let mut work = Vec::new();
     let mut deviations = Vec::with_capacity(o.window);
@@ -385,15 +397,13 @@ fn seasonal_online(values: &[f64], o: &Options) -> Vec<Point> {
             deviations.clear();
             deviations.extend(
                 (t.saturating_sub(o.window)..t)
-                    .filter_map(|s| expected[s].map(|es| (values[s] - es) / unit(es))),
+                    .filter_map(|s| expected[s].map(|es| (values[s] - es) / o.unit(es))),
             );
             if deviations.len() < shortest.min(o.window).max(MIN_HISTORY) {
                 return Point::unjudged();
             }
             let (m, s) = center_and_scale(&deviations, &mut work);
-            // Counts: no less spread than Poisson's (a standardized scale of 1).
-            let s = if o.counts { s.max(1.0) } else { s };
-            Point::judged(values[t], e + m * unit(e), s * unit(e), o.threshold)
+            o.judge_in_units(values[t], e, m, s)
         })
         .collect()
 }
@@ -424,15 +434,21 @@ pub(crate) fn decompose(
 }
 
 /// Retrospective seasonal: trend and season taken out ([`decompose`]), the residual is
-/// judged by its robust z-score.
+/// judged by its robust z-score (in [`Options::unit`]s, as the online method's).
 fn seasonal_whole(values: &[f64], o: &Options) -> Result<Vec<Point>, BehaviourError> {
     let Some(d) = decompose(values, &o.periods)? else {
         return Ok(robust_whole(values, o));
     };
-    let (m, s) = center_and_scale(&d.resid, &mut Vec::new());
     let seasonal = d.seasonal_sum();
+    let fit: Vec<f64> = (0..values.len())
+        .map(|t| d.trend[t] + seasonal[t])
+        .collect();
+    let standardized: Vec<f64> = (0..values.len())
+        .map(|t| (values[t] - fit[t]) / o.unit(fit[t]))
+        .collect();
+    let (m, s) = center_and_scale(&standardized, &mut Vec::new());
     Ok((0..values.len())
-        .map(|t| o.judge(values[t], d.trend[t] + seasonal[t] + m, s))
+        .map(|t| o.judge_in_units(values[t], fit[t], m, s))
         .collect())
 }
 
