@@ -65,3 +65,18 @@ def test_pg_terminate_backend_stops_a_long_call(dsn):
     asker.join()
     assert time.monotonic() - start < 0.3 + PROMPT
     c.close()
+
+
+def test_statement_timeout_stops_a_long_anomaly_search(dsn):
+    # Three times a microsecond apart and one ten seconds on: ten million points on the
+    # grid, each judged against the 100,000 before it.
+    with psycopg.connect(dsn, autocommit=True) as c:
+        c.execute("SET statement_timeout = '300ms'")
+        start = time.monotonic()
+        with pytest.raises(psycopg.errors.QueryCanceled, match="statement timeout"):
+            c.execute(
+                "SELECT count(*) FROM ctas_anomalies(ARRAY['2026-01-01 00:00:00+00',"
+                " '2026-01-01 00:00:00.000001+00', '2026-01-01 00:00:09.999999+00']::timestamptz[],"
+                " '{1, 2, 3}', method => 'robust_z', history => 100000)"
+            )
+        assert time.monotonic() - start < 0.3 + PROMPT

@@ -67,6 +67,7 @@ pub(super) fn generalized_esd(
     let mut critical = f64::INFINITY;
     let mut work = Vec::with_capacity(n);
     for i in 1..=max_anomalies.min(n.saturating_sub(3)) {
+        crate::interrupt::check();
         let values: Vec<f64> = left.iter().map(|&k| x[k]).collect();
         let (m, s) = if hybrid {
             center_and_scale(&values, &mut work)

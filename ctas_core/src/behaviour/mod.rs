@@ -315,6 +315,8 @@ fn robust_online(values: &[f64], o: &Options) -> Vec<Point> {
     let mut work = Vec::with_capacity(o.window);
     (0..values.len())
         .map(|t| {
+            // A point costs the window: the host may stop the call at any one.
+            crate::interrupt::check();
             let history = &values[t.saturating_sub(o.window)..t];
             if history.len() < MIN_HISTORY {
                 return Point::unjudged();
@@ -391,6 +393,7 @@ fn seasonal_online(values: &[f64], o: &Options) -> Vec<Point> {
     let mut deviations = Vec::with_capacity(o.window);
     (0..values.len())
         .map(|t| {
+            crate::interrupt::check();
             let Some(e) = expected[t] else {
                 return Point::unjudged();
             };

@@ -382,7 +382,9 @@ fn loess(y: &[f64], len: usize, deg: u8, jump: usize, rw: Option<&[f64]>, ys: &m
         return;
     }
     let jump = jump.clamp(1, n - 1);
-    let fit = |i: usize, nleft: usize, nright: usize| {
+    let mut every = crate::interrupt::Every::default();
+    let mut fit = |i: usize, nleft: usize, nright: usize| {
+        every.tick();
         local_fit(y, len, deg, i as f64, nleft, nright, rw).unwrap_or(y[i])
     };
     let (mut nleft, mut nright) = (0, len.min(n) - 1);
