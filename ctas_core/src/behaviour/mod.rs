@@ -198,7 +198,13 @@ pub fn anomalies(values: &[f64], o: &Options) -> Result<Vec<Point>, BehaviourErr
         return Err(BehaviourError::NotFinite(i));
     }
     check(o)?;
-    let season = |n: usize| o.periods.iter().any(|&p| p >= 2 && n >= 2 * p);
+    // Auto takes the season when the seasonal method can use it: online from three
+    // cycles (two to expect from, one to scale), in retrospect from four (`decompose`).
+    let cycles = match o.mode {
+        Mode::Online => 3,
+        Mode::Retrospective => CYCLES,
+    };
+    let season = |n: usize| o.periods.iter().any(|&p| n >= cycles * p);
     let method = match o.method {
         Method::Auto if season(values.len()) => Method::Seasonal,
         Method::Auto => Method::RobustZ,
