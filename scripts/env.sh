@@ -18,6 +18,9 @@ if [[ -z "${CTAS_SHARED_DATA:-}" ]]; then
 fi
 export CTAS_SHARED_DATA="${CTAS_SHARED_DATA:-$CTAS_ROOT/../shared/data}"
 export PATH="$HOME/.cargo/bin:$PATH"
+# pyo3 (ctas_py) builds for the venv's Python; naming it keeps cargo from rebuilding the
+# crate whenever another python3 comes first on PATH.
+export PYO3_PYTHON="${PYO3_PYTHON:-$CTAS_VENV/bin/python}"
 # The Python package of this checkout, ahead of the venv's editable install: that install
 # points at whichever clone first made the venv (a cached venv outlives CI's clones).
 export PYTHONPATH="$CTAS_ROOT/python${PYTHONPATH:+:$PYTHONPATH}"

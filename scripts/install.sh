@@ -3,7 +3,7 @@
 #   Debian: postgresql-15, postgresql-server-dev-15, postgresql-15-postgis-3, libclang-dev
 #   cargo-pgrx 0.18.1 (pgrx 0.19 needs rustc 1.96), initialised for PostgreSQL 15
 #   Neo4j 5.26 LTS jars from Maven Central (Java 17 and Maven come with the machine)
-#   a Python venv with psycopg 3, pytest, h3 and ruff
+#   a Python venv with maturin, numpy, psycopg 3, pytest, the reference libraries and ruff
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
@@ -40,7 +40,6 @@ if [[ ! -f "$stamp" ]]; then
   log "preparing the Python venv at $CTAS_VENV"
   [[ -x "$CTAS_VENV/bin/python" ]] || python3 -m venv "$CTAS_VENV"
   "$CTAS_VENV/bin/pip" install -q --disable-pip-version-check -r "$requirements"
-  "$CTAS_VENV/bin/pip" install -q --disable-pip-version-check --no-deps -e "$CTAS_ROOT/python"
   touch "$stamp"
 fi
 log "dependencies are installed"

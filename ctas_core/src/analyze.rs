@@ -134,7 +134,8 @@ pub enum AnalyzeError {
     Patterns(#[from] crate::patterns::PatternError),
 }
 
-const SEVERITIES: [&str; 5] = ["info", "low", "medium", "high", "critical"];
+/// The severities a pattern or a report can have, lowest first.
+pub const SEVERITIES: [&str; 5] = ["info", "low", "medium", "high", "critical"];
 
 /// The severity band of a score: ≥ 80 critical, ≥ 60 high, ≥ 40 medium, ≥ 20 low, else
 /// info; a matched pattern raises it to its own severity.

@@ -2,7 +2,7 @@
 
 use ctas_core::behaviour::series::{self, SeriesError};
 use ctas_core::behaviour::stl::{self, Stl, StlError};
-use ctas_core::behaviour::{self, events, BehaviourError, Method, Mode, Options};
+use ctas_core::behaviour::{self, events, BehaviourError};
 use pgrx::datum::{Array, FromDatum};
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
@@ -82,38 +82,12 @@ pub unsafe extern "C-unwind" fn ctas_anomalies_v1(
         let threshold: f64 = required(fcinfo, 5, "threshold");
         let history: i32 = required(fcinfo, 6, "history");
         let counts: bool = required(fcinfo, 7, "counts");
-        let method = Method::parse(method).unwrap_or_else(|| {
-            let names: Vec<&str> = Method::ALL.iter().map(|m| m.as_str()).collect();
-            invalid(format!(
-                "method must be one of {}, got '{method}'",
-                names.join(", ")
-            ))
-        });
-        let mode = Mode::parse(mode).unwrap_or_else(|| {
-            invalid(format!(
-                "mode must be online or retrospective, got '{mode}'"
-            ))
-        });
         let ts = slice_no_nulls(&ts, "ts");
         let vals = slice_no_nulls(&vals, "vals");
         let grid = or_raise(series::regular(ts, vals, 0.0));
-        let periods = match period {
-            None => series::default_periods(grid.step),
-            Some(0) => Vec::new(),
-            Some(p) if p >= 2 => vec![p as usize],
-            Some(p) => invalid(format!(
-                "period must be at least 2 points (0: no season, NULL: from the step), got {p}"
-            )),
-        };
-        if history < 3 {
-            invalid(format!("history must be at least 3 points, got {history}"));
-        }
-        let options = Options {
-            window: history as usize,
-            threshold,
-            counts,
-            ..Options::new(method, mode, periods)
-        };
+        let options = or_raise(behaviour::options_named(
+            method, mode, period, grid.step, threshold, history, counts,
+        ));
         let points = or_raise(behaviour::anomalies(&grid.values, &options));
         let rows = Rows::materialize(fcinfo);
         let f = |v: f64| v.into_datum().expect("a float8 is a datum");
@@ -170,14 +144,15 @@ pub unsafe extern "C-unwind" fn ctas_events_v1(fcinfo: pg_sys::FunctionCallInfo)
             slice_no_nulls(&vals, "vals"),
             0.0,
         ));
-        let options = Options {
+        let options = or_raise(behaviour::options_named(
+            method,
+            mode,
+            None,
+            grid.step,
             threshold,
-            ..Options::new(
-                parse_method(method),
-                parse_mode(mode),
-                series::default_periods(grid.step),
-            )
-        };
+            behaviour::HISTORY as i32,
+            true,
+        ));
         let judged = or_raise(behaviour::anomalies(&grid.values, &options));
         let rows = Rows::materialize(fcinfo);
         for e in events::events(&grid.values, &judged, dormancy as usize) {
@@ -191,24 +166,6 @@ pub unsafe extern "C-unwind" fn ctas_events_v1(fcinfo: pg_sys::FunctionCallInfo)
             );
         }
         pg_sys::Datum::from(0)
-    })
-}
-
-fn parse_method(method: &str) -> Method {
-    Method::parse(method).unwrap_or_else(|| {
-        let names: Vec<&str> = Method::ALL.iter().map(|m| m.as_str()).collect();
-        invalid(format!(
-            "method must be one of {}, got '{method}'",
-            names.join(", ")
-        ))
-    })
-}
-
-fn parse_mode(mode: &str) -> Mode {
-    Mode::parse(mode).unwrap_or_else(|| {
-        invalid(format!(
-            "mode must be online or retrospective, got '{mode}'"
-        ))
     })
 }
 

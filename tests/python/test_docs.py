@@ -4,6 +4,7 @@ printed under them, so the docs cannot drift from what the extension does.
 An example is a ```sql block followed directly by a ```text block holding psql's output.
 """
 
+import doctest
 import os
 import re
 import subprocess
@@ -48,3 +49,23 @@ def test_sql_example_prints_what_the_docs_say(dsn, sql, expected):
     # psql prefixes errors read from stdin with their line; an interactive user sees none.
     printed = re.sub(r"^psql:<stdin>:\d+: ", "", run.stdout, flags=re.MULTILINE)
     assert normalise(printed) == normalise(expected)
+
+
+PYTHON_DOCS = [doc for doc in DOCS if ">>> " in doc.read_text()]
+
+
+def test_a_guide_has_python_examples():
+    assert ROOT / "docs" / "python.md" in PYTHON_DOCS
+
+
+@pytest.mark.parametrize("doc", PYTHON_DOCS, ids=lambda d: str(d.relative_to(ROOT)))
+def test_python_examples_print_what_the_docs_say(doc):
+    # doctest reads the >>> lines of the Markdown as it would a docstring's.
+    result = doctest.testfile(
+        str(doc),
+        module_relative=False,
+        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
+        verbose=False,
+    )
+    assert result.attempted > 0
+    assert result.failed == 0, f"{result.failed} of {result.attempted} examples failed (above)"

@@ -39,7 +39,7 @@ def test_cells_equal_the_h3_package_on_random_points(conn, res):
 
 
 def test_client_wrapper_returns_the_cell(conn):
-    assert hex(ctas.h3_cell(conn, 37.775938728915946, -122.41795063018799, 9)) == (
+    assert hex(ctas.client.h3_cell(conn, 37.775938728915946, -122.41795063018799, 9)) == (
         "0x8928308280fffff"
     )
 

@@ -24,7 +24,7 @@ DATA = Path(
 
 
 def extract(conn, body):
-    return ctas.extract_iocs(conn, body)
+    return ctas.client.extract_iocs(conn, body)
 
 
 def kinds(conn, body, kind):

@@ -21,7 +21,7 @@ def ctas_scores(conn):
     scores: dict[str, reports.Score] = {}
     for r in corpus:
         found = defaultdict(set)
-        for row in ctas.extract_iocs(conn, r["text"]):
+        for row in ctas.client.extract_iocs(conn, r["text"]):
             found[row["kind"]].add(row["value"])
         reports.score(found, r["truth"], r["text"], scores)
     return scores

@@ -112,7 +112,7 @@ impl Options {
             method,
             mode,
             periods,
-            window: 48,
+            window: HISTORY,
             threshold: 3.0,
             alpha: 0.3,
             max_share: 0.1,
@@ -188,8 +188,72 @@ pub enum BehaviourError {
     },
     #[error("method esd judges a whole series: it needs mode retrospective")]
     EsdOnline,
+    #[error("{name} must be {what}, got {value}")]
+    Named {
+        name: &'static str,
+        what: String,
+        value: String,
+    },
     #[error(transparent)]
     Stl(#[from] stl::StlError),
+}
+
+/// The points robust_z and seasonal look back unless told otherwise: two days of hours.
+pub const HISTORY: usize = 48;
+
+/// The options as the faces take them, by name: `method` and `mode` by their names,
+/// `period` in points (None: from `step`, the grid's step in microseconds, as
+/// [`series::default_periods`]; 0: no season), `history` the points looked back.
+pub fn options_named(
+    method: &str,
+    mode: &str,
+    period: Option<i32>,
+    step: i64,
+    threshold: f64,
+    history: i32,
+    counts: bool,
+) -> Result<Options, BehaviourError> {
+    let named = |name, what: String, value: String| BehaviourError::Named { name, what, value };
+    let method = Method::parse(method).ok_or_else(|| {
+        let names: Vec<&str> = Method::ALL.iter().map(|m| m.as_str()).collect();
+        named(
+            "method",
+            format!("one of {}", names.join(", ")),
+            format!("'{method}'"),
+        )
+    })?;
+    let mode = Mode::parse(mode).ok_or_else(|| {
+        named(
+            "mode",
+            "online or retrospective".into(),
+            format!("'{mode}'"),
+        )
+    })?;
+    let periods = match period {
+        None => series::default_periods(step),
+        Some(0) => Vec::new(),
+        Some(p) if p >= 2 => vec![p as usize],
+        Some(p) => {
+            return Err(named(
+                "period",
+                "at least 2 points (0: no season, none: from the step)".into(),
+                p.to_string(),
+            ))
+        }
+    };
+    if history < 3 {
+        return Err(named(
+            "history",
+            "at least 3 points".into(),
+            history.to_string(),
+        ));
+    }
+    Ok(Options {
+        window: history as usize,
+        threshold,
+        counts,
+        ..Options::new(method, mode, periods)
+    })
 }
 
 /// Judges every point of `values` (evenly spaced, oldest first).

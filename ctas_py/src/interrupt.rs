@@ -1,0 +1,32 @@
+//! Ctrl-C during long work.
+//!
+//! The core's long loops call `ctas_core::interrupt::check` every few thousand steps.
+//! Here the check asks Python whether a signal arrived (only the main thread can see
+//! one); if so, it unwinds out of the core with [`Interrupted`], which
+//! [`run`] turns into the `KeyboardInterrupt` Python would have raised.
+
+use pyo3::prelude::*;
+
+/// The panic payload of an interrupted call.
+struct Interrupted(PyErr);
+
+fn check() {
+    let pending = Python::attach(|py| py.check_signals().err());
+    if let Some(e) = pending {
+        std::panic::resume_unwind(Box::new(Interrupted(e)));
+    }
+}
+
+pub(crate) fn register() {
+    ctas_core::interrupt::register(check);
+}
+
+/// Runs `work` with the GIL released; a signal during it (Ctrl-C) ends it with the
+/// exception its handler raised, `KeyboardInterrupt` by default.
+pub(crate) fn run<T: Send>(py: Python<'_>, work: impl FnOnce() -> T + Send) -> PyResult<T> {
+    py.detach(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)))
+        .or_else(|payload| match payload.downcast::<Interrupted>() {
+            Ok(i) => Err(i.0),
+            Err(other) => std::panic::resume_unwind(other),
+        })
+}
