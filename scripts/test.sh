@@ -33,6 +33,13 @@ cargo clippy --quiet --workspace --all-targets -- -D warnings
 
 bash scripts/build.sh
 
+# A clone builds its test executables under hashes of its own (its path is part of
+# them), so each CI clone left ~5 GB behind until the disk filled: keep only the newest
+# executable of each name.
+find "$CARGO_TARGET_DIR/debug/deps" -maxdepth 1 -type f -executable -size +20M -printf '%T@ %p\n' |
+  sort -rn | awk '{ name = $2; sub(/-[0-9a-f]+$/, "", name); if (seen[name]++) print $2 }' |
+  xargs -r rm -f
+
 log "cargo test (core, router against the real tiers)"
 cargo test --workspace --exclude ctas_pg 2>&1 | tee "$results/cargo.log"
 

@@ -119,7 +119,11 @@ def __getattr__(name: str):
     # The database client imports psycopg, which needs libpq: loaded when first asked
     # for, so that ``import ctas`` works on a machine with the core alone.
     if name in ("connect", "dsn", "client"):
-        import ctas.client
-
+        try:
+            import ctas.client
+        except ImportError as e:
+            raise ImportError(
+                f"ctas.{name} needs psycopg, the PostgreSQL client: pip install 'ctas[pg]' ({e})"
+            ) from e
         return ctas.client if name == "client" else getattr(ctas.client, name)
     raise AttributeError(f"module 'ctas' has no attribute {name!r}")

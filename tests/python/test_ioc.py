@@ -28,7 +28,7 @@ def extract(conn, body):
 
 
 def kinds(conn, body, kind):
-    return [r["value"] for r in extract(conn, body) if r["kind"] == kind]
+    return [r.value for r in extract(conn, body) if r.kind == kind]
 
 
 def test_every_kind_is_listed(conn):
@@ -40,12 +40,12 @@ def test_every_kind_is_listed(conn):
 def test_positions_give_back_the_raw_text(conn):
     body = "Ünïcödé prose → hxxps://évil.example[.]com/ä? no: hxxp://evil[.]com/ä, then 10.0.0[.]1 — ok"
     rows = extract(conn, body)
-    assert {r["kind"] for r in rows} >= {"url", "domain", "ipv4"}
+    assert {r.kind for r in rows} >= {"url", "domain", "ipv4"}
     for r in rows:
         got = conn.execute(
-            "SELECT substr(%s, %s, %s)", (body, r["start_pos"], r["end_pos"] - r["start_pos"])
+            "SELECT substr(%s, %s, %s)", (body, r.start_pos, r.end_pos - r.start_pos)
         ).fetchone()[0]
-        assert got == r["raw"], r
+        assert got == r.raw, r
 
 
 @given(
@@ -121,7 +121,7 @@ def misp_lists(conn):
 
 def test_real_warninglists_flag_known_benign_values(conn, misp_lists):
     rows = {
-        r["value"]: r["warninglists"]
+        r.value: r.warninglists
         for r in extract(
             conn,
             "8.8.8.8 10.1.2.3 google.com d41d8cd98f00b204e9800998ecf8427e 198.51.100.77 evil-c2.example.net",
@@ -136,7 +136,7 @@ def test_real_warninglists_flag_known_benign_values(conn, misp_lists):
     assert "List of known google domains" in hits
     # A change to the table is seen by the next statement of the same backend.
     conn.execute("DELETE FROM ctas_warninglists WHERE name = 'List of known google domains'")
-    rows = {r["value"]: r["warninglists"] for r in extract(conn, "google.com")}
+    rows = {r.value: r.warninglists for r in extract(conn, "google.com")}
     assert "List of known google domains" not in rows["google.com"]
 
 

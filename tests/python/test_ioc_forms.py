@@ -18,6 +18,6 @@ TABLE = json.loads(
 def test_each_form_gives_exactly_its_indicators(conn, form):
     text = form["text"]
     rows = ctas.client.extract_iocs(conn, text)
-    assert sorted((r["kind"], r["value"]) for r in rows) == sorted(map(tuple, form["iocs"]))
+    assert sorted((r.kind, r.value) for r in rows) == sorted(map(tuple, form["iocs"]))
     for r in rows:
-        assert text[r["start_pos"] - 1 : r["end_pos"] - 1] == r["raw"], r
+        assert text[r.start_pos - 1 : r.end_pos - 1] == r.raw, r

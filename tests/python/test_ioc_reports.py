@@ -22,7 +22,7 @@ def ctas_scores(conn):
     for r in corpus:
         found = defaultdict(set)
         for row in ctas.client.extract_iocs(conn, r["text"]):
-            found[row["kind"]].add(row["value"])
+            found[row.kind].add(row.value)
         reports.score(found, r["truth"], r["text"], scores)
     return scores
 

@@ -87,7 +87,7 @@ def test_import_ctas_needs_no_database_client():
     run = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
-    assert run.stdout.startswith("ImportError")
+    assert run.stdout.startswith("ImportError ctas.connect needs psycopg")
 
 
 def test_long_work_releases_the_gil():
@@ -261,8 +261,9 @@ def test_cell_functions_are_the_h3_packages(conn, lat, lng, res):
     assert np.array(got) == pytest.approx(np.array(want), abs=1e-9)
     assert ctas.get_resolution(cell) == h3.get_resolution(s)
     # h3o and the C library sum a cell's triangles a little differently: 2e-7 relative
-    # for a small cell by the pole.
-    assert ctas.cell_area(cell, "m^2") == pytest.approx(h3.cell_area(s, "m^2"), rel=1e-6)
+    # for a small cell by the pole, 1.6e-6 for one on the antimeridian (0.02 m² of a
+    # res-10 cell's 11,198 m²).
+    assert ctas.cell_area(cell, "m^2") == pytest.approx(h3.cell_area(s, "m^2"), rel=1e-5)
     assert sorted(ctas.grid_disk(cell, 2)) == sorted(h3.str_to_int(c) for c in h3.grid_disk(s, 2))
     if res > 0:
         assert ctas.cell_to_parent(cell) == h3.str_to_int(h3.cell_to_parent(s, res - 1))

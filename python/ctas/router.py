@@ -1,0 +1,177 @@
+"""A client of ctas-router's HTTP API: ingest, lookup, batch lookup, analyze and status.
+
+    router = Router()                   # CTAS_URL, else http://$CTAS_LISTEN
+    router.ingest("bundle.json")        # a STIX bundle, a MISP export, records
+    router.lookup("evil[.]com")         # what the router knows of it, or None
+
+Only the standard library: no dependency beyond the package. A refusal of the router
+(``application/problem+json``) is a :class:`RouterError` with its status, title and
+detail; a router that does not answer is a :class:`RouterUnavailable` naming the URL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+DEFAULT_URL = "http://127.0.0.1:8077"
+
+
+def url_from_environment() -> str:
+    """``CTAS_URL``, else ``http://$CTAS_LISTEN``, else the router's default address."""
+    if os.environ.get("CTAS_URL"):
+        return os.environ["CTAS_URL"].rstrip("/")
+    if os.environ.get("CTAS_LISTEN"):
+        return f"http://{os.environ['CTAS_LISTEN']}"
+    return DEFAULT_URL
+
+
+@dataclass
+class RouterError(Exception):
+    """The router refused a request: its problem+json (RFC 9457)."""
+
+    status: int
+    title: str
+    detail: str
+    problem: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.title}: {self.detail}"
+
+
+class RouterUnavailable(ConnectionError):
+    """Nothing answered at the router's address."""
+
+
+def _query(**params: Any) -> str:
+    given = {
+        k: v.isoformat() if isinstance(v, datetime) else v
+        for k, v in params.items()
+        if v is not None
+    }
+    return "?" + urllib.parse.urlencode(given) if given else ""
+
+
+def _body(document: Any) -> bytes:
+    """A document as bytes: a path is read as it is (gzip or not), bytes pass, anything
+    else is written as JSON."""
+    if isinstance(document, (str, Path)):
+        return Path(document).read_bytes()
+    if isinstance(document, (bytes, bytearray)):
+        return bytes(document)
+    return json.dumps(document).encode()
+
+
+class Router:
+    """ctas-router at ``url`` (default: from the environment, see
+    :func:`url_from_environment`)."""
+
+    def __init__(self, url: str | None = None, timeout: float = 60.0) -> None:
+        self.url = (url or url_from_environment()).rstrip("/")
+        self.timeout = timeout
+
+    def _call(self, method: str, path: str, body: bytes | None = None, ok404: bool = False) -> Any:
+        request = urllib.request.Request(
+            self.url + path,
+            data=body,
+            method=method,
+            headers={"Content-Type": "application/json"} if body is not None else {},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as e:
+            if ok404 and e.code == 404:
+                return None
+            raw = e.read()
+            try:
+                problem = json.loads(raw)
+            except ValueError:
+                problem = {"title": e.reason, "detail": raw.decode(errors="replace")}
+            raise RouterError(
+                e.code, problem.get("title", str(e.reason)), problem.get("detail", ""), problem
+            ) from None
+        except urllib.error.URLError as e:
+            raise RouterUnavailable(f"no ctas-router answers at {self.url}: {e.reason}") from None
+
+    def ingest(self, document: Any, at: datetime | str | None = None) -> dict[str, Any]:
+        """``POST /v1/ingest``: a STIX bundle, a MISP export or records — a path, bytes
+        (gzip or not) or a dict/list. What was accepted, per part, with the ids and each
+        report's analysis (scored at ``at``, default now)."""
+        return self._call("POST", "/v1/ingest" + _query(at=at), _body(document))
+
+    def lookup(
+        self,
+        value: str,
+        kind: str | None = None,
+        model: str | None = None,
+        at: datetime | str | None = None,
+    ) -> dict[str, Any] | None:
+        """``GET /v1/indicators/{value}``: what the router knows of an indicator (written
+        any way: defanged, any case), its score now, explained; None when unknown."""
+        path = "/v1/indicators/" + urllib.parse.quote(value, safe="")
+        return self._call("GET", path + _query(kind=kind, model=model, at=at), ok404=True)
+
+    def lookup_many(
+        self,
+        values: list[str],
+        kind: str | None = None,
+        model: str | None = None,
+        at: datetime | str | None = None,
+    ) -> list[dict[str, Any]]:
+        """``POST /v1/indicators/lookup``: up to 10,000 values at once, each
+        ``{"value", "found", "indicator"}`` or ``{"value", "found": false, "reason"}``, in
+        the order asked."""
+        body: dict[str, Any] = {"values": list(values)}
+        if kind is not None:
+            body["kind"] = kind
+        answer = self._call(
+            "POST", "/v1/indicators/lookup" + _query(model=model, at=at), json.dumps(body).encode()
+        )
+        return answer["results"]
+
+    def analyze(
+        self,
+        report: dict[str, Any],
+        pattern_set: str | None = None,
+        resolution: int | None = None,
+        model: str | None = None,
+        at: datetime | str | None = None,
+    ) -> dict[str, Any]:
+        """``POST /v1/analyze``: one report analysed with the cold tier's warninglists and
+        pattern sets."""
+        query = _query(pattern_set=pattern_set, resolution=resolution, model=model, at=at)
+        return self._call("POST", "/v1/analyze" + query, json.dumps(report).encode())
+
+    def record(self, id: str) -> dict[str, Any] | None:
+        """``GET /v1/records/{id}``: a record, report, indicator or entity by its id."""
+        return self._call("GET", "/v1/records/" + urllib.parse.quote(id, safe=""), ok404=True)
+
+    def status(self) -> dict[str, Any]:
+        """``GET /v1/status``: records per tier, what is pending, dead letters, errors."""
+        return self._call("GET", "/v1/status")
+
+    def wait_synced(self, timeout: float = 60.0, poll: float = 0.2) -> dict[str, Any]:
+        """The status once every tier has what was acknowledged; TimeoutError naming what
+        is still pending after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.status()
+            if status.get("synced"):
+                return status
+            if time.monotonic() >= deadline:
+                pending = {
+                    name: tier.get("pending")
+                    for name, tier in status.get("tiers", {}).items()
+                    if tier.get("pending")
+                }
+                raise TimeoutError(f"the tiers are not in sync after {timeout} s: {pending}")
+            time.sleep(poll)

@@ -1,0 +1,271 @@
+"""The Python clients against a real ctas-router (sled, SurrealDB, PostgreSQL, Neo4j), and
+the plan's ThreatIntelligenceProcessor and CTASBridge: ids checked against Python's uuid5
+(STIX 2.1's namespace), scores against the reference, routing against the plan's rule."""
+
+import asyncio
+import datetime as dt
+import os
+import socket
+import subprocess
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+import ctas
+from conftest import SHARED_DATA
+from ctas.bridge import CTASBridge
+from ctas.processor import ThreatIntelligenceProcessor
+from ctas.router import Router, RouterError, RouterUnavailable
+
+STIX_NS = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")
+DATABASE = "ctas_pyclients"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def router(tmp_path_factory):
+    target = Path(os.environ.get("CARGO_TARGET_DIR", "target"))
+    binary = target / "debug" / "ctas-router"
+    if not binary.exists():
+        pytest.fail(f"{binary} is missing: run scripts/build.sh (make build) first")
+    with ctas.connect(autocommit=True) as admin:
+        name = sql.Identifier(DATABASE)
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
+    dsn = make_conninfo(**{**conninfo_to_dict(ctas.dsn()), "dbname": DATABASE})
+    data = tmp_path_factory.mktemp("router")
+    port = free_port()
+    log = (data / "router.log").open("w")
+    env = {**os.environ, "CTAS_PG_DSN": dsn}
+    proc = subprocess.Popen(
+        [str(binary), "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", str(data / "d")],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    client = Router(f"http://127.0.0.1:{port}")
+    deadline = dt.datetime.now() + dt.timedelta(seconds=60)
+    while True:
+        try:
+            client.status()
+            break
+        except RouterUnavailable:
+            if proc.poll() is not None or dt.datetime.now() > deadline:
+                proc.kill()
+                pytest.fail("ctas-router did not start:\n" + (data / "router.log").read_text())
+            asyncio.run(asyncio.sleep(0.2))
+    yield client
+    proc.terminate()
+    assert proc.wait(30) == 0, (data / "router.log").read_text()
+    log.close()
+
+
+def test_ingest_then_lookup_by_any_spelling(router):
+    bundle = SHARED_DATA / "stix" / "unit42" / "2024-02-08-Pikabot.json"
+    accepted = router.ingest(bundle)
+    assert accepted["format"] == "stix" and accepted["accepted"]["indicators"] > 0
+    records = router.ingest(
+        [
+            {"kind": "domain", "value": "Clients-Test[.]top", "source": "pytest"},
+            {"kind": "ipv4", "value": "198.51.100.77", "source": "pytest"},
+        ]
+    )
+    want = f"indicator--{uuid.uuid5(STIX_NS, 'domain:clients-test.top')}"
+    assert want in records["ids"]
+    found = router.lookup("CLIENTS-TEST[.]top")
+    assert found is not None and found["value"] == "clients-test.top"
+    assert router.lookup("never-seen.top") is None
+    many = router.lookup_many(["198.51.100[.]77", "never-seen.top"])
+    assert [m["found"] for m in many] == [True, False]
+    assert many[0]["indicator"]["value"] == "198.51.100.77"
+    status = router.wait_synced(120)
+    assert status["synced"] and status["tiers"]["hot"]["records"] > 0
+
+
+def test_analyze_through_the_router_is_the_packages(router):
+    report = {
+        "text": "Beacon to hxxp://cdn-update[.]top/a from 198.51.100.23",
+        "lat": 50.45,
+        "lng": 30.52,
+        "observed_at": "2026-11-01T08:00:00Z",
+        "source": {"name": "cert-ua", "reliability": "B", "credibility": "2"},
+    }
+    at = dt.datetime(2026, 11, 15, tzinfo=dt.UTC)
+    assert router.analyze(report, at=at) == ctas.analyze(report, at=at)
+
+
+def test_refusals_are_router_errors_with_the_problem(router):
+    with pytest.raises(RouterError) as e:
+        router.ingest([{"kind": "domain", "value": "a\u0000b.example"}])
+    assert e.value.status == 422 and "0" in e.value.detail
+    with pytest.raises(RouterError) as e:
+        router.lookup_many(["x"] * 10_001)
+    assert e.value.status == 413
+    with pytest.raises(RouterUnavailable, match="no ctas-router answers at http://127.0.0.1:9"):
+        Router("http://127.0.0.1:9").status()
+
+
+FEED = [
+    {
+        "text": "Loader beacons to hxxp://cdn-update[.]top/a and 198.51.100.23",
+        "lat": 50.45,
+        "lng": 30.52,
+        "observed_at": "2026-11-01T08:00:00Z",
+        "source": {"name": "cert-ua", "reliability": "B", "credibility": "2"},
+    },
+    {
+        "text": "Second wave: 198.51.100[.]23 again, and evil.example.net",
+        "lat": 50.46,
+        "lng": 30.53,
+        "observed_at": "2026-11-01T09:30:00Z",
+        "source": {"name": "vendor", "confidence": 60},
+    },
+    {"text": "Phishing from evil.example.net", "observed_at": "2026-11-01T11:00:00Z"},
+]
+
+
+def test_the_plans_processor_example_runs_as_written():
+    from ctas_core import ThreatIntelligenceProcessor as FromThePlan
+
+    threat_data = FEED
+    result = asyncio.run(FromThePlan().process_threat_feed(threat_data))
+    assert set(result) >= {"patterns", "correlations", "geospatial", "behavioral", "confidence"}
+    assert [(c["value"], c["reports"]) for c in result["correlations"]] == [
+        ("evil.example.net", [1, 2]),
+        ("198.51.100.23", [0, 1]),
+    ]
+    assert result["confidence"] == pytest.approx((70 + 60) / 2)
+    cells = {ctas.latlng_to_cell(50.45, 30.52, 7), ctas.latlng_to_cell(50.46, 30.53, 7)}
+    assert {int(c, 16) for c in result["geospatial"]["cells"]} == cells
+    assert result["behavioral"]["hours"] == 4
+
+
+def test_the_processor_flags_a_burst_and_a_hotspot():
+    t0 = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    feed = [
+        {"text": f"seen {i}", "observed_at": (t0 + dt.timedelta(hours=h)).isoformat()}
+        for h in range(120)
+        for i in range(2)
+    ]
+    # Five days of hours: the seasonal detector judges an hour once three days precede it.
+    feed += [{"text": "burst", "observed_at": (t0 + dt.timedelta(hours=110)).isoformat()}] * 30
+    result = ThreatIntelligenceProcessor().analyse(feed)
+    assert [a["hour"] for a in result["behavioral"]["anomalies"]] == [
+        (t0 + dt.timedelta(hours=110)).isoformat()
+    ]
+    centre = ctas.latlng_to_cell(48.85, 2.35, 7)
+    ring = ctas.grid_disk(centre, 3)
+    places = [ctas.cell_to_latlng(c) for c in ring]
+    spots = [{"text": "x", "lat": lat, "lng": lng} for lat, lng in places]
+    spots += [{"text": "y", "lat": lat, "lng": lng} for lat, lng in places[:7] for _ in range(6)]
+    hot = ThreatIntelligenceProcessor().analyse(spots)["geospatial"]["hotspots"]
+    assert {int(h["cell"], 16) for h in hot} <= set(ring[:7]) and hot
+
+
+@pytest.mark.parametrize(
+    ("envelope", "path"),
+    [
+        ({"priority": "critical"}, "hot"),
+        ({"latency_requirement": "real_time"}, "hot"),
+        ({"data_type": "threat_feed"}, "hot"),
+        ({"data_type": "live_intelligence"}, "hot"),
+        ({"priority": "low", "data_type": "report"}, "warm"),
+    ],
+)
+def test_the_bridge_routes_as_the_plan_says(envelope, path):
+    recent = [dict(FEED[0], observed_at=dt.datetime.now(dt.UTC).isoformat())]
+    out = asyncio.run(CTASBridge(router=None).process_intelligence({**envelope, "payload": recent}))
+    assert out["path"] == path and out["ingested"] is None
+    assert out["analysis"]["reports"] == 1
+
+
+def test_old_reports_go_cold_and_a_bad_envelope_is_named():
+    old = [dict(r, observed_at="2025-06-01T00:00:00Z") for r in FEED]
+    out = asyncio.run(
+        CTASBridge(router=None).process_intelligence({"priority": "low", "payload": old})
+    )
+    assert out["path"] == "cold"
+    with pytest.raises(ValueError, match="payload"):
+        asyncio.run(CTASBridge(router=None).process_intelligence({"priority": "low"}))
+
+
+def test_the_bridge_ingests_through_the_router(router):
+    bridge = CTASBridge(router=router.url)
+    out = asyncio.run(bridge.process_intelligence({"data_type": "threat_feed", "payload": FEED}))
+    assert out["path"] == "hot" and out["ingested"]["accepted"] == len(FEED)
+    router.wait_synced(120)
+    assert router.lookup("evil.example.net") is not None
+    # The plan's default: the router CTAS_URL names.
+    os.environ["CTAS_URL"], before = router.url, os.environ.get("CTAS_URL")
+    try:
+        assert CTASBridge().router.url == router.url
+    finally:
+        if before is None:
+            del os.environ["CTAS_URL"]
+        else:
+            os.environ["CTAS_URL"] = before
+
+
+def test_the_routers_analysis_of_a_report_record_matches_sql(router, conn):
+    # A report record ingested gives the report the history holds.
+    out = router.ingest([{"kind": "report", "value": "C2 at 203.0.113.200", "source": "pytest"}])
+    assert out["accepted"] == 1
+    router.wait_synced(120)
+    with psycopg.connect(
+        make_conninfo(**{**conninfo_to_dict(ctas.dsn()), "dbname": DATABASE})
+    ) as c:
+        n = c.execute(
+            "SELECT count(*) FROM ctas.sightings s JOIN ctas.indicators i ON i.id = s.indicator_id "
+            "WHERE i.value = '203.0.113.200'"
+        ).fetchone()[0]
+    assert n == 1
+
+
+def test_the_sql_helpers_return_dataclasses_with_the_packages_answers(conn):
+    from ctas import client
+
+    text = "C2 at hxxps://update-check[.]top/gate.php and 198.51.100[.]23"
+    rows = client.extract_iocs(conn, text)
+    assert [(r.kind, r.value, r.start_pos - 1, r.end_pos - 1) for r in rows] == [
+        (i.kind, i.value, i.start, i.end) for i in ctas.extract_iocs(text)
+    ]
+    cells = ctas.grid_disk(ctas.latlng_to_cell(48.85, 2.35, 8), 3)
+    values = [float(i % 7) for i in range(len(cells))]
+    spots = client.getis_ord(conn, cells, values, 2, "gaussian")
+    mine = ctas.getis_ord(cells, values, 2, "gaussian")
+    assert [s.cell for s in spots] == mine["cell"].tolist()
+    assert [s.z_score for s in spots] == pytest.approx(mine["z_score"].tolist(), abs=1e-12)
+    lats, lngs = [48.85, 48.8501, 48.8502, 49.5], [2.35, 2.3501, 2.3499, 2.0]
+    assert client.dbscan(conn, [10, 11, 12, 13], lats, lngs, 50.0, 2) == {
+        10: 0,
+        11: 0,
+        12: 0,
+        13: None,
+    }
+    t0 = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    ts = [t0 + dt.timedelta(hours=h) for h in range(60)]
+    vals = [float(3 + (h % 5)) for h in range(60)]
+    vals[55] = 40.0
+    judged = client.anomalies(conn, ts, vals)
+    mine = ctas.anomalies(ts, vals)
+    assert [j.is_anomaly for j in judged] == mine["is_anomaly"].tolist()
+    assert judged[55].is_anomaly and judged[55].expected is not None
+    evidence = {
+        "kind": "ipv4",
+        "sources": [{"confidence": 70}],
+        "last_seen": "2026-11-01T00:00:00Z",
+    }
+    at = dt.datetime(2026, 11, 10, tzinfo=dt.UTC)
+    assert client.score(conn, evidence, at=at) == ctas.score(evidence, at=at)
+    report = {"text": text, "lat": 1.0, "lng": 2.0, "observed_at": "2026-11-01T00:00:00Z"}
+    assert client.analyze(conn, report, at=at) == ctas.analyze(report, at=at)
+    assert client.h3_cell(conn, 48.85, 2.35, 8) == ctas.latlng_to_cell(48.85, 2.35, 8)
