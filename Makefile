@@ -1,6 +1,6 @@
 # The two commands of the README, and the pieces they are made of.
 # Every target is a script in scripts/, so CI and people run the same thing.
-.PHONY: demo test stop install build regress services fuzz bench-router bench-ingest bench-score bench-hotspot bench-dbscan bench-h3 bench-anomalies bench-ioc bench-ioc-accuracy
+.PHONY: demo test stop install build regress services fuzz bench-router bench-ingest bench-score bench-hotspot bench-dbscan bench-h3 bench-anomalies bench-ioc bench-ioc-accuracy bench-python
 SHELL := /bin/bash
 
 demo:      ## install, build, start everything, ingest the sample, show every tier
@@ -53,6 +53,9 @@ bench-anomalies: ## ctas_anomalies on 10,000 series of 720 hourly counts vs stat
 
 bench-ioc-accuracy: ## IOC accuracy on real vendor reports: CTAS, iocextract, ioc-finder, iocsearcher, msticpy
 	bash scripts/bench.sh ioc-accuracy
+
+bench-python: ## python -m ctas.bench: the core against Python baselines and peers, six workloads
+	bash scripts/bench.sh python
 
 fuzz:      ## fuzz extraction, refang, STIX, MISP, pattern sets (cargo-fuzz, nightly), 300 s per target
 	bash scripts/fuzz.sh

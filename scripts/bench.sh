@@ -6,6 +6,7 @@
 #   scripts/bench.sh h3 [rows]        ctas_h3_cell per row vs a trivial function (1M)
 #   scripts/bench.sh ioc [megabytes]  IOC extraction: criterion, SQL, iocextract, ioc-finder (10 MB)
 #   scripts/bench.sh anomalies [series [points]]  ctas_anomalies vs statsmodels STL + z (10,000 × 720)
+#   scripts/bench.sh python           python -m ctas.bench: the core vs Python baselines and peers
 #   scripts/bench.sh ioc-accuracy     IOC accuracy on real reports, CTAS and four peers
 #                                     (records the peers' figures), then on ioc-finder's cases
 # Installs the release build (and leaves it installed; `make test` puts the debug build
@@ -26,13 +27,17 @@ case "${1:-}" in
   ioc)
     corpus="$CTAS_CACHE/bench/reports.txt"
     mkdir -p "$(dirname "$corpus")"
-    "$CTAS_VENV/bin/python" benches/ioc/corpus.py "$corpus" "${2:-10}"
+    "$CTAS_VENV/bin/python" -m ctas.bench.corpus "$corpus" "${2:-10}"
     CTAS_IOC_CORPUS="$corpus" cargo bench -p ctas_core --bench ioc
     "$CTAS_VENV/bin/python" benches/sql/ioc_speed.py "$corpus" "$CARGO_TARGET_DIR/criterion"
     "$CTAS_VENV/bin/python" benches/sql/retro_hunt.py "$corpus" "$CTAS_SHARED_DATA/attack/enterprise-attack-v18.1.json.gz" ;;
+  python)
+    bash scripts/python_package.sh
+    mkdir -p "$CTAS_CACHE/bench"
+    "$CTAS_VENV/bin/python" -m ctas.bench --json "$CTAS_CACHE/bench/python.json" ;;
   ioc-accuracy)
     "$CTAS_VENV/bin/pip" install -q --disable-pip-version-check -r python/requirements-bench.txt
     "$CTAS_VENV/bin/python" benches/ioc/accuracy.py --record benches/ioc/peers.json
     "$CTAS_VENV/bin/python" benches/sql/ioc_accuracy.py "$CTAS_SHARED_DATA/ioc/iocfinder_cases.jsonl" ;;
-  *) die "usage: $0 score [rows] | hotspot [cells] | dbscan [points [runs]] | h3 [rows] | anomalies [series [points]] | ioc [megabytes] | ioc-accuracy" ;;
+  *) die "usage: $0 score [rows] | hotspot [cells] | dbscan [points [runs]] | h3 [rows] | anomalies [series [points]] | ioc [megabytes] | ioc-accuracy | python" ;;
 esac

@@ -16,9 +16,4 @@ install -m 644 ctas_pg/sql/ctas--*.sql "$("$PG_CONFIG" --sharedir)/extension/"
 log "installing the ctas_postgis companion extension (SQL only)"
 install -m 644 sql/ctas_postgis/ctas_postgis.control sql/ctas_postgis/ctas_postgis--*.sql \
   "$("$PG_CONFIG" --sharedir)/extension/"
-log "building the Python package (ctas._core, maturin) into python/ctas"
-# Editable: the module lands beside the package's sources in this checkout, which
-# PYTHONPATH (env.sh) puts first; the venv's maturin builds it, no download.
-PATH="$CTAS_VENV/bin:$PATH" "$CTAS_VENV/bin/pip" install -q --disable-pip-version-check \
-  --no-build-isolation --no-deps -e python
-[[ -n "$(ls python/ctas/_core.*.so 2>/dev/null)" ]] || die "ctas._core was not built (see above)"
+bash scripts/python_package.sh

@@ -52,7 +52,7 @@ def floor_table(results: dict[str, float], rows: int, floor_name: str) -> None:
 
 
 def load_reports(conn: psycopg.Connection, corpus_path, table: str = "ioc_reports") -> int:
-    """The corpus of benches/ioc/corpus.py (one report per line, COPY's escapes) as a
+    """The corpus of python/ctas/bench/corpus.py (one report per line, COPY's escapes) as a
     table (id, body); returns the number of rows."""
     conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
     conn.execute(sql.SQL("CREATE TABLE {} (id serial, body text)").format(sql.Identifier(table)))

@@ -3,7 +3,7 @@ against iocextract and ioc-finder, on the same corpus in the same run.
 
     python benches/sql/ioc_speed.py CORPUS CRITERION_DIR
 
-CORPUS is benches/ioc/corpus.py's output (one report per line); CRITERION_DIR holds the
+CORPUS is python/ctas/bench/corpus.py's output (one report per line); CRITERION_DIR holds the
 estimates criterion wrote for ioc/extract_reports just before (scripts/bench.sh ioc runs
 both). Prints a Markdown table of MB/s and ratios.
 """

@@ -2,7 +2,7 @@
 //!
 //!     scripts/bench.sh ioc     (generates the corpus, runs this, then the peers and SQL)
 //!
-//! The corpus is `benches/ioc/corpus.py`'s output (one report per line, `\n` escaped),
+//! The corpus is `python/ctas/bench/corpus.py`'s output (one report per line, `\n` escaped),
 //! named by `CTAS_IOC_CORPUS`; the same file is read by the Python extractors and loaded
 //! into PostgreSQL, so every figure is on the same text.
 

@@ -15,7 +15,7 @@ pub(crate) enum Floats<'py> {
     Many(PyArrayLike1<'py, f64, AllowTypeChange>),
 }
 
-impl Floats<'_> {
+impl<'py> Floats<'py> {
     fn len(&self) -> Option<usize> {
         match self {
             Floats::One(_) => None,
@@ -23,12 +23,14 @@ impl Floats<'_> {
         }
     }
 
-    /// `n` values: the array's, or the one value repeated.
-    fn to_vec(&self, n: usize) -> Vec<f64> {
-        match self {
-            Floats::One(x) => vec![*x; n],
-            Floats::Many(a) => a.as_array().to_vec(),
-        }
+    /// The value at `i`: the array's, or the one value repeated. Read in place: a copy
+    /// of a million floats cost as much as their decay.
+    fn reader(&self) -> impl Fn(usize) -> f64 + Send + Sync + '_ {
+        let (one, many) = match self {
+            Floats::One(x) => (*x, None),
+            Floats::Many(a) => (0.0, Some(a.as_array())),
+        };
+        move |i| many.as_ref().map_or(one, |a| a[i])
     }
 }
 
@@ -64,11 +66,10 @@ fn decay<'py>(
         }
         (b, t) => b.or(t).unwrap_or_default(),
     };
-    let (b, t) = (base.to_vec(n), elapsed_days.to_vec(n));
+    let (b, t) = (base.reader(), elapsed_days.reader());
     let scores = interrupt::run(py, || {
-        b.iter()
-            .zip(&t)
-            .map(|(&b, &t)| curve.score(b, t))
+        (0..n)
+            .map(|i| curve.score(b(i), t(i)))
             .collect::<Result<Vec<f64>, _>>()
     })?
     .map_err(refused)?;

@@ -1,6 +1,6 @@
 """A corpus of realistic threat-report text for the IOC extraction benchmarks.
 
-    python benches/ioc/corpus.py OUT [MEGABYTES]   (default 10)
+    python -m ctas.bench.corpus OUT [MEGABYTES]   (default 10)
 
 Deterministic (fixed seed): the same bytes on every machine, so Rust (criterion), SQL
 and the Python extractors read the same text. Reports mix prose, defanged and plain
@@ -13,7 +13,8 @@ from __future__ import annotations
 import random
 import sys
 
-R = random.Random(20261127)
+SEED = 20261127
+R = random.Random(SEED)
 
 WORDS = (
     "the actor campaign loader beacon payload stage second first infrastructure server "
@@ -27,6 +28,16 @@ WORDS = (
 ).split()
 TLDS = ["com", "net", "org", "info", "ru", "cn", "io", "xyz", "top", "de", "co.uk", "online"]
 EXTS = ["exe", "dll", "ps1", "docm", "xlsm", "zip", "lnk", "hta", "js", "vbs", "iso", "pdf"]
+
+
+# While `labelled` runs: the IPv4 addresses and hashes planted in the report being made.
+_planted: dict[str, set[str]] | None = None
+
+
+def _plant(kind: str, value: str) -> str:
+    if _planted is not None:
+        _planted[kind].add(value)
+    return value
 
 
 def hexs(n: int) -> str:
@@ -64,7 +75,7 @@ def defang(s: str) -> str:
 def indicator() -> str:
     k = R.random()
     if k < 0.15:
-        return defang(ipv4())
+        return defang(_plant("ipv4", ipv4()))
     if k < 0.30:
         return defang(domain())
     if k < 0.45:
@@ -74,7 +85,8 @@ def indicator() -> str:
         page = f"{path}.{R.choice(['php', 'html', 'aspx'])}?id={R.randint(1, 9999)}"
         return f"{scheme}://{host}/{page}"
     if k < 0.55:
-        return hexs(R.choice([32, 40, 64]))
+        n = R.choice([32, 40, 64])
+        return _plant({32: "md5", 40: "sha1", 64: "sha256"}[n], hexs(n))
     if k < 0.60:
         return f"{label()}{R.choice(['[@]', '@', '[at]'])}{defang(domain())}"
     if k < 0.65:
@@ -127,12 +139,32 @@ def report() -> str:
 
 
 def corpus(megabytes: float) -> list[str]:
+    """Reports adding up to `megabytes` of UTF-8, the same ones on every call."""
+    R.seed(SEED)
     reports, size = [], 0
     while size < megabytes * 1_000_000:
         r = report()
         reports.append(r)
         size += len(r.encode()) + 1
     return reports
+
+
+def labelled(megabytes: float) -> list[tuple[str, dict[str, set[str]]]]:
+    """The reports of `corpus(megabytes)`, each with the IPv4 addresses and hashes
+    planted in it on their own (not in a CIDR block, a URL or a version string): the
+    truth an extractor's recall is measured against."""
+    global _planted
+    R.seed(SEED)
+    out, size = [], 0
+    try:
+        while size < megabytes * 1_000_000:
+            _planted = {"ipv4": set(), "md5": set(), "sha1": set(), "sha256": set()}
+            r = report()
+            out.append((r, _planted))
+            size += len(r.encode()) + 1
+    finally:
+        _planted = None
+    return out
 
 
 if __name__ == "__main__":
