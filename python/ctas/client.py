@@ -185,7 +185,8 @@ def anomalies(
     """``ctas_anomalies(ts, vals, ...)``: every point of the series judged."""
     with conn.cursor(row_factory=class_row(Judged)) as cur:
         return cur.execute(
-            "SELECT * FROM ctas_anomalies(%s::timestamptz[], %s::float8[], %s, %s, %s, %s, %s, %s)",
+            "SELECT * FROM ctas_anomalies(%s::timestamptz[], %s::float8[], %s, %s, %s::int, %s,"
+            " %s::int, %s)",
             (list(ts), list(values), method, mode, period, threshold, history, counts),
         ).fetchall()
 
@@ -219,4 +220,96 @@ def sighting_anomalies(
             "since => coalesce(%s, now() - interval '1 day'), method => %s, mode => %s, "
             "threshold => %s)",
             (by, since, method, mode, threshold),
+        ).fetchall()
+
+
+@dataclass(frozen=True)
+class Event:
+    """A row of ``ctas_events``: first_seen, burst or reactivated."""
+
+    ts: datetime
+    event: str
+    detail: float
+
+
+def events(
+    conn: psycopg.Connection,
+    ts: Sequence[datetime],
+    values: Sequence[float],
+    dormancy: int = 168,
+    method: str = "auto",
+    mode: str = "online",
+    threshold: float = 3.0,
+) -> list[Event]:
+    """``ctas_events(ts, vals, ...)``: first sightings, bursts, returns after a silence."""
+    with conn.cursor(row_factory=class_row(Event)) as cur:
+        return cur.execute(
+            "SELECT * FROM ctas_events(%s::timestamptz[], %s::float8[], %s::int, %s, %s, %s)",
+            (list(ts), list(values), dormancy, method, mode, threshold),
+        ).fetchall()
+
+
+# --- the history ----------------------------------------------------------------------
+
+
+def ingest_stix(conn: psycopg.Connection, bundle: dict[str, Any]) -> dict[str, Any]:
+    """``ctas_ingest_stix(bundle)``: a STIX 2.0/2.1 bundle into the history; what it added."""
+    row = conn.execute("SELECT ctas_ingest_stix(%s)", (Jsonb(bundle),)).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def ingest_misp(conn: psycopg.Connection, export: dict[str, Any]) -> dict[str, Any]:
+    """``ctas_ingest_misp(export)``: a MISP event export into the history."""
+    row = conn.execute("SELECT ctas_ingest_misp(%s)", (Jsonb(export),)).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def ingest_report(conn: psycopg.Connection, report: dict[str, Any], id: str | None = None) -> str:
+    """``ctas_ingest_report(report, id)``: one report into the history; its id."""
+    row = conn.execute("SELECT ctas_ingest_report(%s, %s)", (Jsonb(report), id)).fetchone()
+    assert row is not None
+    return row[0]
+
+
+@dataclass(frozen=True)
+class CorrelatedReport:
+    """A row of ``ctas_correlated_reports``: a report sharing indicators with another,
+    weighted by how rare the shared indicators are."""
+
+    related_report: str
+    shared: int
+    weight: float
+    shared_indicators: list[str]
+
+
+def correlated_reports(
+    conn: psycopg.Connection, report_id: str, max_results: int = 20
+) -> list[CorrelatedReport]:
+    """``ctas_correlated_reports(report_id, max_results)``: the reports tied to one."""
+    with conn.cursor(row_factory=class_row(CorrelatedReport)) as cur:
+        return cur.execute(
+            "SELECT * FROM ctas_correlated_reports(%s, %s)", (report_id, max_results)
+        ).fetchall()
+
+
+@dataclass(frozen=True)
+class RelatedIndicator:
+    """A row of ``ctas_related_indicators``: an indicator named in the same reports."""
+
+    related_kind: str
+    related_value: str
+    reports: int
+    weight: float
+
+
+def related_indicators(
+    conn: psycopg.Connection, kind: str, value: str, max_results: int = 20
+) -> list[RelatedIndicator]:
+    """``ctas_related_indicators(kind, value, max_results)``: what is seen with an
+    indicator, the rarest ties first."""
+    with conn.cursor(row_factory=class_row(RelatedIndicator)) as cur:
+        return cur.execute(
+            "SELECT * FROM ctas_related_indicators(%s, %s, %s)", (kind, value, max_results)
         ).fetchall()

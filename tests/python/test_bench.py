@@ -63,3 +63,12 @@ def test_the_planted_truth_is_in_the_text():
         for values in truth.values():
             for v in values:
                 assert v in plain
+
+
+def test_the_database_workload_says_why_it_did_not_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("CTAS_URL", "http://127.0.0.1:9")
+    out = tmp_path / "bench.json"
+    done = run("--quick", "--only", "database", "--json", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "database: not run: no ctas-router answers at http://127.0.0.1:9" in done.stdout
+    assert json.loads(out.read_text())["not_run"]["database"].startswith("no ctas-router")

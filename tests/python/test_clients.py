@@ -4,6 +4,7 @@ the plan's ThreatIntelligenceProcessor and CTASBridge: ids checked against Pytho
 
 import asyncio
 import datetime as dt
+import json
 import os
 import socket
 import subprocess
@@ -269,3 +270,42 @@ def test_the_sql_helpers_return_dataclasses_with_the_packages_answers(conn):
     report = {"text": text, "lat": 1.0, "lng": 2.0, "observed_at": "2026-11-01T00:00:00Z"}
     assert client.analyze(conn, report, at=at) == ctas.analyze(report, at=at)
     assert client.h3_cell(conn, 48.85, 2.35, 8) == ctas.latlng_to_cell(48.85, 2.35, 8)
+
+
+def test_the_history_helpers_rank_by_rarity(conn):
+    from conftest import history_database
+    from ctas import client
+
+    with history_database("ctas_pyclients_history") as history:
+        common = "198.18.0.77"
+        for n in range(4):
+            client.ingest_report(
+                history,
+                {"text": f"noise {n} from {common}", "observed_at": f"2032-01-0{n + 1}T00:00:00Z"},
+            )
+        a = client.ingest_report(
+            history,
+            {"text": f"rare-corr.example.net and {common}", "observed_at": "2032-02-01T00:00:00Z"},
+        )
+        b = client.ingest_report(
+            history, {"text": "rare-corr.example.net only", "observed_at": "2032-02-02T00:00:00Z"}
+        )
+        tied = client.correlated_reports(history, a)
+        assert tied[0].related_report == b and tied[0].shared_indicators
+        assert tied[0].weight > max(t.weight for t in tied[1:])
+        seen_with = client.related_indicators(history, "domain", "rare-corr.example.net")
+        assert [(r.related_kind, r.related_value) for r in seen_with] == [("ipv4", common)]
+        bundle = json.loads(
+            (SHARED_DATA / "stix" / "unit42" / "2024-02-08-Pikabot.json").read_text()
+        )
+        assert client.ingest_stix(history, bundle)["added"]
+    t0 = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    ts = [t0 + dt.timedelta(days=d) for d in range(30)]
+    vals = [0.0] * 30
+    vals[2], vals[20] = 3.0, 4.0
+    got = [(e.ts, e.event) for e in client.events(conn, ts, vals, dormancy=7)]
+    mine = [
+        (t.astype("datetime64[us]").item().replace(tzinfo=dt.UTC), e)
+        for t, e, _ in ctas.events(ts, vals, dormancy=7)
+    ]
+    assert got == mine and ("first_seen" in [e for _, e in got])

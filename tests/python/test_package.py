@@ -9,6 +9,8 @@ import datetime as dt
 import inspect
 import math
 import random
+import re
+import signal
 import subprocess
 import sys
 import threading
@@ -16,6 +18,7 @@ import time
 from pathlib import Path
 
 import h3
+import iocextract
 import numpy as np
 import psycopg
 import pytest
@@ -91,25 +94,50 @@ def test_import_ctas_needs_no_database_client():
 
 
 def test_long_work_releases_the_gil():
-    # While DBSCAN of 200,000 points runs in one thread, another keeps running Python.
+    # While the cells of two million points are computed (about a second) in this thread,
+    # another keeps running Python; holding the GIL, the core would stop it (no bytecode
+    # runs meanwhile, so Python never takes the GIL back).
     rng = np.random.default_rng(1)
-    lats, lngs = rng.uniform(48, 49, 200_000), rng.uniform(2, 3, 200_000)
+    lats, lngs = rng.uniform(48, 49, 2_000_000), rng.uniform(2, 3, 2_000_000)
     ticks = []
-    done = threading.Event()
+    started, done = threading.Event(), threading.Event()
 
     def tick():
+        started.set()
         while not done.is_set():
             ticks.append(1)
             time.sleep(0.001)
 
     t = threading.Thread(target=tick)
     t.start()
+    started.wait()
     before = len(ticks)
-    ctas.dbscan(lats, lngs, 300.0, 5)
+    ctas.latlng_to_cells(lats, lngs, 9)
     during = len(ticks) - before
     done.set()
     t.join()
-    assert during >= 5
+    assert during >= 20
+
+
+def test_ctrl_c_stops_long_work_part_way():
+    # Twenty million points take seconds; SIGINT a moment after the call starts ends it
+    # with KeyboardInterrupt, as any Python loop would, rather than after the work.
+    code = (
+        "import sys, numpy as np, ctas\n"
+        "lats = np.full(20_000_000, 48.5); lngs = np.full(20_000_000, 2.5)\n"
+        "print('go', flush=True)\n"
+        "ctas.latlng_to_cells(lats, lngs, 9)\n"
+        "print('finished', flush=True)\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert child.stdout.readline().strip() == "go"
+    time.sleep(0.3)
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=120)
+    assert "finished" not in out
+    assert child.returncode != 0 and "KeyboardInterrupt" in err
 
 
 # --- the same answers as SQL ----------------------------------------------------------
@@ -590,3 +618,56 @@ def test_objects_print_as_python_writes_them():
         repr(m)
         == "PatternMatch(pattern_id='q', start=0, end=4, matched=\"it's\", severity='medium')"
     )
+
+
+PIECES = ["[a-z]+", r"\d{2,4}", "ab", "(?:foo|bar)", "x[0-9]", r"\w\d", "[aeiou]{2}", "é+"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    patterns=st.lists(
+        st.lists(st.sampled_from(PIECES), min_size=1, max_size=3).map("".join),
+        min_size=1,
+        max_size=5,
+    ),
+    text=st.text(alphabet="abfoxr0123é -", max_size=60),
+)
+def test_pattern_sets_match_where_pythons_re_does(patterns, text):
+    # Patterns that cannot match the empty string, where Rust's regex and Python's re
+    # both take the leftmost-first match and go on after it.
+    ids = [f"p{i}" for i in range(len(patterns))]
+    got = [
+        (m.pattern_id, m.start, m.end, m.matched)
+        for m in ctas.PatternSet(dict(zip(ids, patterns, strict=True))).matches(text)
+    ]
+    want = sorted(
+        (
+            (pid, m.start(), m.end(), m.group())
+            for pid, p in zip(ids, patterns, strict=True)
+            for m in re.finditer(p, text)
+        ),
+        key=lambda x: (x[1], ids.index(x[0]), x[2]),
+    )
+    assert got == want
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    host=st.lists(st.from_regex(r"[a-z][a-z0-9]{1,8}", fullmatch=True), min_size=1, max_size=3),
+    tld=st.sampled_from(["com", "net", "org", "ru", "top", "io"]),
+    path=st.from_regex(r"(/[a-z0-9]{1,6}){0,3}", fullmatch=True),
+    scheme=st.sampled_from(["http", "https"]),
+    style=st.sampled_from(["hxxp", "[.]", "(.)", "[:]//", "none"]),
+)
+def test_defanged_urls_come_back_as_iocextract_refangs_them(host, tld, path, scheme, style):
+    url = f"{scheme}://{'.'.join(host)}.{tld}{path}"
+    defanged = {
+        "hxxp": url.replace("http", "hxxp", 1),
+        "[.]": url.replace(".", "[.]"),
+        "(.)": url.replace(".", "(.)"),
+        "[:]//": url.replace("://", "[:]//"),
+        "none": url,
+    }[style]
+    assert url in list(iocextract.extract_urls(defanged, refang=True))
+    assert ctas.normalise(defanged) == url
+    assert ctas.refang(defanged) == url

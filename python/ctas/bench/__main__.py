@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime
 
 import ctas
-from ctas.bench.workloads import WORKLOADS, PeerMissing, Result
+from ctas.bench.workloads import WORKLOADS, NotRun, PeerMissing, Result
 
 
 def table(results: list[Result]) -> str:
@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     chosen = args.only or list(WORKLOADS)
     results: list[Result] = []
+    not_run: dict[str, str] = {}
     started = time.perf_counter()
     for n, name in enumerate(chosen, 1):
         doc = (WORKLOADS[name].__doc__ or name).split(":")[0].split(".")[0].strip()
@@ -82,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         except PeerMissing as e:
             print(f"ctas.bench: {name}: {e}", file=sys.stderr)
             return 3
+        except NotRun as e:
+            not_run[name] = str(e)
+            print(f"      not run: {e}", file=sys.stderr, flush=True)
+            continue
         results.append(r)
         print(
             f"      rust {r.rust_s:.3f} s, python {r.python_s:.3f} s ({r.ratio:.1f}x),"
@@ -92,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     print(table(results))
     for r in results:
         print(f"{r.workload}: {r.detail}")
+    for name, why in not_run.items():
+        print(f"{name}: not run: {why}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(
@@ -103,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
                     "machine": platform.machine(),
                     "seconds": round(time.perf_counter() - started, 1),
                     "workloads": [r.as_dict() | {"goal": r.goal} for r in results],
+                    "not_run": not_run,
                 },
                 f,
                 indent=2,

@@ -57,6 +57,11 @@ class PeerMissing(RuntimeError):
     """A peer library is not installed."""
 
 
+class NotRun(RuntimeError):
+    """A workload whose service is not running (the database workload without a router
+    or a database): the table says so, with the reason."""
+
+
 def need(module: str, package: str):
     try:
         return importlib.import_module(module)
@@ -371,6 +376,58 @@ def threat_processing(quick: bool) -> Result:
     )
 
 
+def database(quick: bool) -> Result:
+    """Indicator lookups, 10,000 values of which half are known: through ctas-router's
+    hot tier (``POST /v1/indicators/lookup``, ``CTAS_URL``) against the cold tier through
+    psycopg (``SELECT … FROM ctas.indicators WHERE value = ANY(…)``, ``CTAS_PG_DSN``).
+    Ingests the known half first through the router (source ``ctas-bench``). Runs when
+    both answer; the table says why not otherwise."""
+    from ctas.router import Router, RouterUnavailable
+
+    router = Router()
+    try:
+        router.status()
+    except RouterUnavailable as e:
+        raise NotRun(str(e)) from None
+    psycopg = need("psycopg", "psycopg")
+    try:
+        conn = ctas.connect(autocommit=True)
+    except psycopg.OperationalError as e:
+        raise NotRun(f"no database: {str(e).strip()}") from None
+    n = 1_000 if quick else 10_000
+    values = [f"bench-{i:05d}.ctas-bench.top" for i in range(n)]
+    known = values[::2]
+    for start in range(0, len(known), 5_000):
+        router.ingest(
+            [
+                {"kind": "domain", "value": v, "source": "ctas-bench"}
+                for v in known[start : start + 5_000]
+            ]
+        )
+    router.wait_synced(600)
+    with conn:
+        py_s, rows = timed(
+            lambda: conn.execute(
+                "SELECT value FROM ctas.indicators WHERE kind = 'domain' AND value = ANY(%s)",
+                (values,),
+            ).fetchall()
+        )
+    rust_s, answers = timed(lambda: router.lookup_many(values))
+    by_sql = {r[0] for r in rows}
+    by_router = {a["value"] for a in answers if a["found"]}
+    return Result(
+        "database: lookups",
+        f"{n:,} values",
+        "psycopg, cold tier (= ANY)",
+        py_s,
+        None,
+        None,
+        rust_s,
+        by_sql == by_router == set(known),
+        f"{len(by_router):,} known through the router, {len(by_sql):,} in the cold tier",
+    )
+
+
 WORKLOADS: dict[str, Callable[[bool], Result]] = {
     "threat": threat_processing,
     "ioc": extraction,
@@ -378,4 +435,5 @@ WORKLOADS: dict[str, Callable[[bool], Result]] = {
     "cells": cells,
     "hotspots": hotspots,
     "dbscan": dbscan,
+    "database": database,
 }
