@@ -70,6 +70,27 @@ enum Command {
         #[arg(long, env = "CTAS_URL", default_value = "http://127.0.0.1:8077")]
         url: String,
     },
+    /// Is it known bad? Each value (defanged or not; `-` reads one a line from stdin)
+    /// with its kind, score now, first and last seen, reports and sources, or why it is
+    /// unknown. Exit status 0: every value known; 3: one or more unknown; 1: the router
+    /// could not answer.
+    Lookup {
+        /// Indicators as an analyst has them: `evil[.]com`, `hxxp://…`, an IP, a hash.
+        #[arg(required = true)]
+        values: Vec<String>,
+        /// Their kind, when the value alone cannot say (see ctas_ioc_kinds()).
+        #[arg(long)]
+        kind: Option<String>,
+        /// The decay model the score is computed with.
+        #[arg(long)]
+        model: Option<String>,
+        /// Print the router's answers as JSON, one per line, instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Router URL.
+        #[arg(long, env = "CTAS_URL", default_value = "http://127.0.0.1:8077")]
+        url: String,
+    },
     /// Print one record as each tier holds it.
     Trace {
         /// The record id.
@@ -96,22 +117,30 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let done = |r: anyhow::Result<()>| r.map(|()| ExitCode::SUCCESS);
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve(settings) => serve(settings).await,
-            Command::Ingest { files, url, chunk } => ingest(&files, &url, chunk).await,
-            Command::Status { url, wait_synced } => status(&url, wait_synced).await,
-            Command::Trace { id, url } => trace(&id, &url).await,
+            Command::Serve(settings) => done(serve(settings).await),
+            Command::Ingest { files, url, chunk } => done(ingest(&files, &url, chunk).await),
+            Command::Status { url, wait_synced } => done(status(&url, wait_synced).await),
+            Command::Lookup {
+                values,
+                kind,
+                model,
+                json,
+                url,
+            } => lookup(values, kind, model, json, &url).await,
+            Command::Trace { id, url } => done(trace(&id, &url).await),
             Command::DeadLetters {
                 tier,
                 replay,
                 limit,
                 url,
-            } => dead_letters(&url, tier.as_deref(), replay, limit).await,
+            } => done(dead_letters(&url, tier.as_deref(), replay, limit).await),
         }
     });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("ctas-router: {e:#}");
             ExitCode::FAILURE
@@ -429,6 +458,91 @@ async fn status(url: &str, wait_synced: Option<u64>) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// Exit status of `lookup` when one or more values are unknown (1 is a failure).
+const SOME_UNKNOWN: u8 = 3;
+
+async fn lookup(
+    values: Vec<String>,
+    kind: Option<String>,
+    model: Option<String>,
+    json: bool,
+    url: &str,
+) -> anyhow::Result<ExitCode> {
+    let values: Vec<String> = if values == ["-"] {
+        std::io::stdin()
+            .lines()
+            .map(|l| l.map(|l| l.trim().to_owned()))
+            .filter(|l| l.as_ref().map_or(true, |l| !l.is_empty()))
+            .collect::<Result<_, _>>()
+            .context("cannot read the values from stdin")?
+    } else {
+        values
+    };
+    let client = reqwest::Client::new();
+    let mut query = Vec::new();
+    if let Some(m) = &model {
+        query.push(("model", m.clone()));
+    }
+    let mut unknown = 0;
+    let mut out = std::io::stdout().lock();
+    for batch in values.chunks(ctas_router::lookup::MAX_BATCH) {
+        let resp = client
+            .post(format!("{url}/v1/indicators/lookup"))
+            .query(&query)
+            .json(&serde_json::json!({"values": batch, "kind": kind}))
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the router at {url}"))?;
+        if !resp.status().is_success() {
+            bail!("{}", problem_text(resp).await);
+        }
+        let answer: Value = resp.json().await?;
+        for r in answer["results"].as_array().into_iter().flatten() {
+            let found = r["found"] == true;
+            unknown += usize::from(!found);
+            if json {
+                writeln!(out, "{r}")?;
+            } else if found {
+                writeln!(out, "{}", known_line(&r["indicator"]))?;
+            } else {
+                writeln!(
+                    out,
+                    "{}\tunknown\t{}",
+                    r["value"].as_str().unwrap_or_default(),
+                    r["reason"].as_str().unwrap_or_default()
+                )?;
+            }
+        }
+    }
+    if unknown > 0 {
+        eprintln!("{unknown} of {} value(s) unknown", values.len());
+        return Ok(ExitCode::from(SOME_UNKNOWN));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One known indicator on a line: value, kind, score now, first and last seen,
+/// sightings, sources (tab-separated, for `cut` and `awk`).
+fn known_line(i: &Value) -> String {
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    let sources: Vec<String> = i["sources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| text(&s["name"]))
+        .collect();
+    format!(
+        "{}\t{}\tscore {:.1}\tfirst {}\tlast {}\tsightings {}\tsources {}",
+        text(&i["value"]),
+        text(&i["kind"]),
+        i["score"]["score"].as_f64().unwrap_or(f64::NAN),
+        text(&i["first_seen"]),
+        text(&i["last_seen"]),
+        i["sightings"],
+        sources.join(",")
+    )
 }
 
 async fn trace(id: &str, url: &str) -> anyhow::Result<()> {

@@ -156,6 +156,61 @@ fn an_indicator_is_found_by_its_value_with_every_report_that_named_it() {
     assert_eq!(status, 413, "{refused}");
     assert_eq!(refused["type"], "urn:ctas:problem:too-many-values");
 
+    // The same through the CLI, as a script would ask: a line per value, exit 3 when
+    // one is unknown, 0 when all are known, values from stdin with `-`.
+    let cli_at = |url: &str, args: &[&str], stdin: &str| {
+        use std::io::Write;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ctas-router"))
+            .arg("lookup")
+            .args(args)
+            .args(["--url", url])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let cli = |args: &[&str], stdin: &str| cli_at(&router.url, args, stdin);
+    let (code, out, err) = cli(&[&asked, "203.0.113.254"], "");
+    assert_eq!(code, Some(3), "{out}{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    let first: Vec<&str> = lines[0].split('\t').collect();
+    assert_eq!(&first[..2], [domain.as_str(), "domain"], "{out}");
+    assert!(first.contains(&"sightings 3"), "{out}");
+    assert!(first.contains(&"sources CERT-A,CERT-B,CERT-C"), "{out}");
+    assert!(
+        lines[1].starts_with("203.0.113.254\tunknown\tno ipv4"),
+        "{out}"
+    );
+    assert!(err.contains("1 of 2 value(s) unknown"), "{err}");
+    let (code, out, err) = cli(&["-", "--json"], &format!("{asked}\n\n{domain}\n"));
+    assert_eq!(code, Some(0), "{out}{err}");
+    let answers: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(answers.len(), 2);
+    assert!(answers.iter().all(|a| a["indicator"]["id"] == found["id"]));
+    let (code, _, err) = cli_at("http://127.0.0.1:9", &["x"], "");
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("cannot reach the router at http://127.0.0.1:9"),
+        "{err}"
+    );
+
     // The same after a restart: the summary is on disk.
     let port = router.url.rsplit(':').next().unwrap().parse().unwrap();
     router.stop();

@@ -52,6 +52,20 @@ def stub_functions():
     return out
 
 
+def parameters(fn):
+    return [
+        (p.name, None if p.default is inspect.Parameter.empty else p.default)
+        for p in inspect.signature(fn).parameters.values()
+    ]
+
+
+def stub_parameters(node):
+    defaults = [None] * (len(node.args.args) - len(node.args.defaults)) + [
+        ast.literal_eval(d) for d in node.args.defaults
+    ]
+    return [(a.arg, d) for a, d in zip(node.args.args, defaults, strict=True)]
+
+
 def test_the_stubs_name_every_function_and_parameter_the_module_has():
     stubs = stub_functions()
     module = {
@@ -61,16 +75,16 @@ def test_the_stubs_name_every_function_and_parameter_the_module_has():
     }
     assert set(module) == {n for n in stubs if "." not in n}
     for name, fn in module.items():
-        got = [
-            (p.name, None if p.default is inspect.Parameter.empty else p.default)
-            for p in inspect.signature(fn).parameters.values()
-        ]
-        node = stubs[name]
-        defaults = [None] * (len(node.args.args) - len(node.args.defaults)) + [
-            ast.literal_eval(d) for d in node.args.defaults
-        ]
-        want = [(a.arg, d) for a, d in zip(node.args.args, defaults, strict=True)]
-        assert got == want, name
+        assert parameters(fn) == stub_parameters(stubs[name]), name
+    # Methods and constructors too (pyo3 writes self as positional-only).
+    for name, node in stubs.items():
+        if "." not in name:
+            continue
+        cls, method = name.split(".")
+        if method == "__init__":
+            assert [("self", None), *parameters(getattr(ctas, cls))] == stub_parameters(node), name
+        elif not method.startswith("__"):
+            assert parameters(getattr(getattr(ctas, cls), method)) == stub_parameters(node), name
 
 
 def test_every_name_the_package_exports_exists():
