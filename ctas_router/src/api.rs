@@ -522,7 +522,7 @@ async fn indicator(
     State(s): State<AppState>,
     Path(value): Path<String>,
     query: Result<Query<IndicatorQuery>, QueryRejection>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Json<lookup::Answer>, Problem> {
     let Query(q) = query.map_err(|e| {
         Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -553,7 +553,7 @@ async fn indicators_batch(
     query: Result<Query<BatchQuery>, QueryRejection>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Json<lookup::Batch>, Problem> {
     body_format(&headers, false)?;
     let invalid = |detail: String| {
         Problem::new(
