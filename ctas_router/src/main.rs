@@ -376,6 +376,7 @@ async fn ingest(paths: &[PathBuf], url: &str, chunk: usize) -> anyhow::Result<()
             Contents::Records(records) => {
                 let total = records.len();
                 let mut sent = 0;
+                let file_started = Instant::now();
                 for batch in records.chunks(chunk.max(1)) {
                     let resp = post("/v1/records")
                         .json(&batch)
@@ -393,8 +394,10 @@ async fn ingest(paths: &[PathBuf], url: &str, chunk: usize) -> anyhow::Result<()
                     }
                     sent += batch.len();
                     if progress {
+                        let rate = sent as f64 / file_started.elapsed().as_secs_f64().max(1e-3);
+                        let eta = (total - sent) as f64 / rate.max(1e-9);
                         eprint!(
-                            "\r[{}/{}] {name}: {sent}/{total} records",
+                            "\r[{}/{}] {name}: {sent}/{total} records, {rate:.0}/s, ETA {eta:.0} s   ",
                             n + 1,
                             files.len()
                         );
@@ -404,7 +407,8 @@ async fn ingest(paths: &[PathBuf], url: &str, chunk: usize) -> anyhow::Result<()
                 *totals.entry("records".into()).or_default() += sent as u64;
                 eprintln!(
                     "{}[{}/{}] {name}: {sent} records",
-                    if progress { "\r" } else { "" },
+                    // Back to the line's start and clear it: the progress line was longer.
+                    if progress { "\r\x1b[2K" } else { "" },
                     n + 1,
                     files.len()
                 );
