@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -153,28 +153,27 @@ def geospatial(analyses: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def behavioral(times: list[datetime]) -> dict[str, Any]:
-    """Reports per hour (gaps count zero) and the hours the online detector flags."""
+    """Reports per hour (the core counts the hours between as zero) and the hours the
+    online detector flags."""
     if not times:
         return {"hours": 0, "anomalies": []}
     hours = Counter(t.astimezone(UTC).replace(minute=0, second=0, microsecond=0) for t in times)
-    start, end = min(hours), max(hours)
-    n = int((end - start) / timedelta(hours=1)) + 1
-    ts = [start + timedelta(hours=h) for h in range(n)]
-    values = np.array([hours.get(t, 0) for t in ts], dtype=float)
-    judged = ctas.anomalies(ts, values)
+    ts = sorted(hours)
+    judged = ctas.anomalies(ts, np.array([hours[t] for t in ts], dtype=float))
     return {
-        "hours": n,
+        "hours": len(judged["ts"]),
         "anomalies": [
-            {"hour": t.isoformat(), "reports": int(v), "expected": float(e), "score": float(s)}
-            for t, v, e, s, flag in zip(
-                ts,
-                values,
-                judged["expected"],
-                judged["anomaly_score"],
-                judged["is_anomaly"],
-                strict=True,
-            )
-            if flag
+            {
+                "hour": judged["ts"][i]
+                .astype("datetime64[us]")
+                .item()
+                .replace(tzinfo=UTC)
+                .isoformat(),
+                "reports": int(judged["value"][i]),
+                "expected": float(judged["expected"][i]),
+                "score": float(judged["anomaly_score"][i]),
+            }
+            for i in np.flatnonzero(judged["is_anomaly"])
         ],
     }
 
