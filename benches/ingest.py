@@ -84,7 +84,7 @@ def router_run(
             deadline = time.time() + 60
             while True:
                 try:
-                    get(f"{url}/health")
+                    get(f"{url}/healthz")
                     break
                 except OSError:
                     if time.time() > deadline:

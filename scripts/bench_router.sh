@@ -30,7 +30,7 @@ start_router() {
   CTAS_PG_DSN="$CTAS_PG_DSN dbname=$db" CTAS_LOG=warn "$bin" serve --listen "127.0.0.1:$port" \
     --data-dir "$work/data" 2>>"$CTAS_RUN/logs/bench-router.log" &
   pid=$!
-  wait_for "ctas-router (release)" 60 curl -sf "$url/health" || die "the router did not start; see $CTAS_RUN/logs/bench-router.log"
+  wait_for "ctas-router (release)" 60 curl -sf "$url/healthz" || die "the router did not start; see $CTAS_RUN/logs/bench-router.log"
 }
 log "date: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores"
 for c in 1 4 16 64; do

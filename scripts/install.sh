@@ -7,7 +7,7 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
-apt_packages=(postgresql-15 postgresql-server-dev-15 postgresql-15-postgis-3 libclang-dev curl)
+apt_packages=(postgresql-15 postgresql-server-dev-15 postgresql-15-postgis-3 libclang-dev curl jq)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

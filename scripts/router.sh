@@ -9,7 +9,7 @@ export CTAS_DATA_DIR="${CTAS_DATA_DIR:-$CTAS_RUN/router-data}"
 bin="$CARGO_TARGET_DIR/debug/ctas-router"
 
 running() { [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
-healthy() { curl -fs "$CTAS_URL/health" >/dev/null; }
+healthy() { curl -fs "$CTAS_URL/healthz" >/dev/null; }
 
 start() {
   [[ -x "$bin" ]] || die "$bin is missing: run scripts/build.sh first"

@@ -1,12 +1,18 @@
-//! Where the router listens and where its tiers are, from flags or the environment.
+//! Where the router listens, who may call it, and where its tiers are, from flags or
+//! the environment.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
 
+use crate::api::auth::Tokens;
+use crate::shutdown::Bounds;
+use crate::tiers::TierName;
+
 /// Settings for `ctas-router serve`.
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct Settings {
     /// Address the HTTP API listens on.
     #[arg(long, env = "CTAS_LISTEN", default_value = "127.0.0.1:8077")]
@@ -41,12 +47,102 @@ pub struct Settings {
     #[arg(long, env = "NEO4J_PASSWORD", hide_env_values = true)]
     pub neo4j_password: String,
 
+    /// Tokens with the read scope, comma-separated (lookups, status, metrics).
+    #[arg(
+        long,
+        env = "CTAS_READ_TOKENS",
+        hide_env_values = true,
+        default_value = ""
+    )]
+    pub read_tokens: String,
+
+    /// Tokens with the write scope, comma-separated (ingest and replay; reads too).
+    #[arg(
+        long,
+        env = "CTAS_WRITE_TOKENS",
+        hide_env_values = true,
+        default_value = ""
+    )]
+    pub write_tokens: String,
+
+    /// A file of `read TOKEN` / `write TOKEN` lines (mode 600), beside the lists above.
+    #[arg(long, env = "CTAS_TOKENS_FILE")]
+    pub tokens_file: Option<PathBuf>,
+
+    /// Downstream tiers without which the router is not ready (`/readyz`),
+    /// comma-separated. The others may be down: their outboxes keep what they will get.
+    #[arg(long, env = "CTAS_REQUIRE", value_delimiter = ',', default_value = "warm",
+          value_parser = tier_name)]
+    pub require: Vec<TierName>,
+
+    /// Most connections open at once; more wait in the kernel's backlog.
+    #[arg(long, env = "CTAS_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+
+    /// Seconds a request may take, its body read included, before a 503.
+    #[arg(long, env = "CTAS_REQUEST_TIMEOUT", default_value_t = 60.0, value_name = "SECONDS",
+          value_parser = seconds)]
+    pub request_timeout: f64,
+
+    /// Seconds requests in flight have to finish after SIGTERM; past it they are dropped.
+    #[arg(long, env = "CTAS_DRAIN_TIMEOUT", default_value_t = 20.0, value_name = "SECONDS",
+          value_parser = seconds)]
+    pub drain_timeout: f64,
+
     /// Most records a worker moves to its tier in one batch.
     #[arg(long, env = "CTAS_BATCH_SIZE", default_value_t = 500)]
     pub batch_size: usize,
 }
 
+fn seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s > 0.0 && s <= 86_400.0 => Ok(s),
+        _ => Err(format!("{text:?} is not a number of seconds in (0, 86400]")),
+    }
+}
+
+fn tier_name(name: &str) -> Result<TierName, String> {
+    TierName::parse(name.trim())
+        .ok_or_else(|| format!("{name:?} is not a downstream tier: warm, cold or graph"))
+}
+
+/// Time the outbox workers have to finish their batch at a stop: a tier that is slow
+/// then delays the stop by this much at most.
+const WORKER_STOP: Duration = Duration::from_secs(5);
+
 impl Settings {
+    /// How long a request may take.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.request_timeout)
+    }
+
+    /// How long a stop may take, at most.
+    pub fn bounds(&self) -> Bounds {
+        Bounds {
+            drain: Duration::from_secs_f64(self.drain_timeout),
+            workers: WORKER_STOP,
+        }
+    }
+
+    /// The tokens configured, checked against where the router listens: with none,
+    /// anyone who reaches the port could write records, so only loopback is allowed.
+    pub fn tokens(&self) -> Result<Tokens, String> {
+        let tokens = Tokens::load(
+            &self.read_tokens,
+            &self.write_tokens,
+            self.tokens_file.as_deref(),
+        )?;
+        if tokens.is_empty() && !self.listen.ip().is_loopback() {
+            return Err(format!(
+                "refusing to listen on {} without tokens: anyone who reaches it could read \
+                 and write records. Set CTAS_WRITE_TOKENS / CTAS_READ_TOKENS or \
+                 --tokens-file, or listen on 127.0.0.1",
+                self.listen
+            ));
+        }
+        Ok(tokens)
+    }
+
     /// The SurrealDB endpoint to connect to, embedded unless configured otherwise.
     pub fn warm_endpoint(&self) -> String {
         if self.surreal_endpoint.is_empty() {

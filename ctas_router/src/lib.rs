@@ -9,12 +9,14 @@
 
 pub mod api;
 pub mod background;
+pub mod cli;
 pub mod config;
 pub mod hot;
 pub mod knowledge;
 pub mod lookup;
 pub mod metrics;
 pub mod pipeline;
-pub mod problem;
+pub mod server;
+pub mod shutdown;
 pub mod sync;
 pub mod tiers;

@@ -12,8 +12,8 @@ use ctas_core::model::summary::Related;
 use ctas_core::model::{IndicatorSummary, Item};
 use ctas_core::score::{self, DecayModel};
 
+use crate::api::Problem;
 use crate::hot::{Hot, HotError};
-use crate::problem::Problem;
 
 /// Most values one batch lookup answers.
 pub const MAX_BATCH: usize = 10_000;

@@ -17,10 +17,10 @@ use ctas_core::model::{Intel, Item, RecordInput, ThreatRecord};
 use ctas_core::score;
 use serde_json::{json, Value};
 
+use crate::api::Problem;
 use crate::hot::log::TierMask;
 use crate::hot::Prepared;
 use crate::knowledge::Knowledge;
-use crate::problem::Problem;
 
 /// Most records in one request.
 pub const MAX_RECORDS_PER_REQUEST: usize = 100_000;
@@ -245,14 +245,13 @@ fn invalid_document(kind: Format, e: FormatError) -> Problem {
         Format::Stix => "STIX bundle",
         Format::Misp => "MISP export",
     };
-    let mut p = Problem::new(
+    Problem::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid-document",
         "Invalid document",
         format!("the {name} was refused whole, nothing was stored: {e}"),
-    );
-    p.errors = vec![json!({"path": e.path, "message": e.message})];
-    p
+    )
+    .with("errors", json!([{"path": e.path, "message": e.message}]))
 }
 
 /// Whether bytes are gzip, by their magic bytes (whatever headers or names say).
@@ -373,16 +372,16 @@ fn accept_records(values: Vec<Value>, now: DateTime<Utc>) -> Result<Accepted, Pr
 }
 
 fn invalid_records(errors: Vec<Value>) -> Problem {
-    let mut p = Problem::new(
+    let detail = format!(
+        "{} record(s) are invalid; nothing was stored: {}",
+        errors.len(),
+        errors[0]["message"].as_str().unwrap_or_default()
+    );
+    Problem::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid-record",
         "Invalid record",
-        format!(
-            "{} record(s) are invalid; nothing was stored: {}",
-            errors.len(),
-            errors[0]["message"].as_str().unwrap_or_default()
-        ),
-    );
-    p.errors = errors;
-    p
+        detail,
+    )
+    .with("errors", Value::Array(errors))
 }

@@ -315,7 +315,7 @@ fn sixty_four_concurrent_clients_are_all_answered() {
         singles.acked_ids().len() + batches.acked_ids().len()
     );
     // And the router still answers at once.
-    assert_eq!(router.get("/health").unwrap().0, 200);
+    assert_eq!(router.get("/healthz").unwrap().0, 200);
     router.wait_synced_within(Duration::from_secs(180));
     router.stop();
     let mut seen = singles;

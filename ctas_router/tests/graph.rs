@@ -121,6 +121,80 @@ fn hops(rels: &[&Value], from: &str, to: &str) -> Option<usize> {
     None
 }
 
+/// Objects within `depth` relationships of `from` (of `types` only, if given), in
+/// either direction, by their fewest hops.
+fn within_hops(
+    rels: &[&Value],
+    from: &str,
+    depth: usize,
+    types: Option<&[&str]>,
+) -> HashMap<String, usize> {
+    let mut next: HashMap<&str, Vec<&str>> = HashMap::new();
+    for r in rels {
+        if types.is_some_and(|t| !t.contains(&r["relationship_type"].as_str().unwrap())) {
+            continue;
+        }
+        let (a, b) = (
+            r["source_ref"].as_str().unwrap(),
+            r["target_ref"].as_str().unwrap(),
+        );
+        next.entry(a).or_default().push(b);
+        next.entry(b).or_default().push(a);
+    }
+    let mut dist = HashMap::from([(from.to_owned(), 0)]);
+    let mut queue = VecDeque::from([from]);
+    while let Some(at) = queue.pop_front() {
+        let d = dist[at];
+        if d == depth {
+            continue;
+        }
+        for &n in next.get(at).into_iter().flatten() {
+            if !dist.contains_key(n) {
+                dist.insert(n.to_owned(), d + 1);
+                queue.push_back(n);
+            }
+        }
+    }
+    dist.remove(from);
+    dist
+}
+
+/// Every neighbour the router gives, page by page; how many pages it took.
+fn neighborhood(
+    router: &Router,
+    id: &str,
+    depth: usize,
+    types: &str,
+    limit: usize,
+) -> (usize, Vec<Value>) {
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut q = format!("?depth={depth}&limit={limit}");
+        if !types.is_empty() {
+            q += &format!("&types={types}");
+        }
+        if let Some(c) = &cursor {
+            q += &format!("&cursor={c}");
+        }
+        let (status, _, page) = http::call(
+            "GET",
+            &format!("{}/v1/graph/{id}/neighbors{q}", router.url),
+            &[],
+            None,
+        );
+        assert_eq!(status, 200, "{q}: {page}");
+        assert_eq!(page["truncated"], false);
+        pages += 1;
+        all.extend(page["neighbors"].as_array().unwrap().iter().cloned());
+        match page["next"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return (pages, all),
+        }
+    }
+}
+
 #[test]
 fn attack_through_the_router_is_a_connected_graph_that_answers_the_docs_questions() {
     let graph = neo4j();
@@ -331,6 +405,68 @@ fn attack_through_the_router_is_a_connected_graph_that_answers_the_docs_question
     assert_eq!(answers[2][0][1], paths.to_string());
     let first_via: Vec<&&str> = via.iter().take(3).collect();
     assert_eq!(answers[2][0][2], serde_json::to_string(&first_via).unwrap());
+
+    // GET /v1/graph/{id}/neighbors: every object within the depth, at its distance, as
+    // the bundle's relationships place it (breadth-first search over them, here).
+    let apt29_id = apt29["id"].as_str().unwrap();
+    for (depth, types, stix_types) in [
+        (1, "", None),
+        (2, "uses", Some(vec!["uses"])),
+        (2, "USES,attributed-to", Some(vec!["uses", "attributed-to"])),
+    ] {
+        let want = within_hops(&rels, apt29_id, depth, stix_types.as_deref());
+        let (pages, got) = neighborhood(&router, apt29_id, depth, types, 400);
+        assert_eq!(got.len(), want.len(), "depth {depth} types {types:?}");
+        eprintln!(
+            "neighbors of APT29, depth {depth}, types {types:?}: {} in {pages} page(s)",
+            got.len()
+        );
+        assert!(pages > 1 || want.len() <= 400);
+        for n in &got {
+            let id = n["id"].as_str().unwrap();
+            assert_eq!(n["distance"], want[id], "{n}");
+            // Reached from a node one step nearer, over a relationship the bundle has.
+            let from = n["via"]["from"].as_str().unwrap();
+            let d = if from == apt29_id { 0 } else { want[from] };
+            assert_eq!(d + 1, want[id], "{n}");
+            let (a, b) = if n["via"]["direction"] == "out" {
+                (from, id)
+            } else {
+                (id, from)
+            };
+            assert!(
+                rels.iter().any(|r| r["source_ref"] == a
+                    && r["target_ref"] == b
+                    && r["relationship_type"] == n["via"]["type"]),
+                "no relationship {a} -> {b}: {n}"
+            );
+            assert_eq!(by_id[id]["type"], n["type"], "{n}");
+        }
+    }
+    let url = |q: &str| format!("{}/v1/graph/{apt29_id}/neighbors{q}", router.url);
+    for (q, status, kind) in [
+        ("?depth=4", 422, "invalid-query"),
+        ("?limit=0", 422, "invalid-query"),
+        ("?cursor=nonsense", 422, "invalid-query"),
+        ("?deep=2", 422, "invalid-query"),
+    ] {
+        let (s, _, body) = http::call("GET", &url(q), &[], None);
+        assert_eq!(
+            (s, body["type"].as_str().unwrap()),
+            (status, &*format!("urn:ctas:problem:{kind}")),
+            "{q}: {body}"
+        );
+    }
+    let (s, _, body) = http::call(
+        "GET",
+        &format!(
+            "{}/v1/graph/intrusion-set--00000000-0000-4000-8000-000000000000/neighbors",
+            router.url
+        ),
+        &[],
+        None,
+    );
+    assert_eq!(s, 404, "{body}");
     router.stop();
 
     // A graph written by a release before 0.6 — a relationship as a RELATED edge, an

@@ -373,49 +373,11 @@ fn every_error_is_problem_json_and_only_json_is_json() {
     router.stop();
 }
 
-/// Every `sh` example of docs/router.md, run against a router of its own with curl:
-/// it must print the JSON of the `json` block under it.
+/// Every `sh` example of docs/router.md, run against a router of its own.
 #[test]
 fn the_router_examples_in_the_docs_answer_what_they_say() {
-    let doc_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/router.md");
-    let doc = std::fs::read_to_string(&doc_path).unwrap();
     let dir = fresh_dir("docs");
     let router = Router::start(&dir);
-    let host = router.url.trim_start_matches("http://").to_owned();
-    let mut ran = 0;
-    for block in doc.split("```sh\n").skip(1) {
-        let (command, rest) = block.split_once("```").unwrap();
-        let expected = rest
-            .trim_start()
-            .strip_prefix("```json\n")
-            .and_then(|r| r.split_once("```"))
-            .map(|(json, _)| json)
-            .unwrap_or_else(|| panic!("no json block after {command}"));
-        assert!(
-            command.contains("curl "),
-            "an sh example that is no curl: {command}"
-        );
-        let command = command.replace("localhost:8077", &host);
-        let out = std::process::Command::new("sh")
-            .args(["-c", &command])
-            .output()
-            .expect("run sh (curl must be installed: scripts/install.sh)");
-        assert!(
-            out.status.success(),
-            "{command}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let got: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "{command}: not JSON ({e}): {}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        });
-        let want: Value = serde_json::from_str(expected)
-            .unwrap_or_else(|e| panic!("docs: bad JSON ({e}): {expected}"));
-        assert_eq!(got, want, "{command}\nprinted: {got}");
-        ran += 1;
-    }
-    assert!(ran >= 5, "only {ran} examples");
+    common::doc_examples(&router, "router.md", 5);
     router.stop();
 }

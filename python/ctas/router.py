@@ -1,6 +1,6 @@
 """A client of ctas-router's HTTP API: ingest, lookup, batch lookup, analyze and status.
 
-    router = Router()                   # CTAS_URL, else http://$CTAS_LISTEN
+    router = Router()                   # CTAS_URL, else http://$CTAS_LISTEN; CTAS_TOKEN
     router.ingest("bundle.json")        # a STIX bundle, a MISP export, records
     router.lookup("evil[.]com")         # what the router knows of it, or None
 
@@ -72,19 +72,26 @@ def _body(document: Any) -> bytes:
 
 class Router:
     """ctas-router at ``url`` (default: from the environment, see
-    :func:`url_from_environment`)."""
+    :func:`url_from_environment`), called with the bearer ``token`` (default
+    ``CTAS_TOKEN``; a router with tokens configured needs a read token, a write token
+    to ingest)."""
 
-    def __init__(self, url: str | None = None, timeout: float = 60.0) -> None:
+    def __init__(
+        self, url: str | None = None, timeout: float = 60.0, token: str | None = None
+    ) -> None:
         self.url = (url or url_from_environment()).rstrip("/")
         self.timeout = timeout
+        self._token = token if token is not None else os.environ.get("CTAS_TOKEN") or None
+
+    def __repr__(self) -> str:
+        # The token is a secret: never shown.
+        return f"Router({self.url!r}, token={'<set>' if self._token else None})"
 
     def _call(self, method: str, path: str, body: bytes | None = None, ok404: bool = False) -> Any:
-        request = urllib.request.Request(
-            self.url + path,
-            data=body,
-            method=method,
-            headers={"Content-Type": "application/json"} if body is not None else {},
-        )
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        request = urllib.request.Request(self.url + path, data=body, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return json.loads(response.read() or b"null")
@@ -155,9 +162,40 @@ class Router:
         """``GET /v1/records/{id}``: a record, report, indicator or entity by its id."""
         return self._call("GET", "/v1/records/" + urllib.parse.quote(id, safe=""), ok404=True)
 
+    def neighbors(
+        self, id: str, depth: int = 1, types: list[str] | None = None, page: int = 1000
+    ) -> list[dict[str, Any]]:
+        """``GET /v1/graph/{id}/neighbors``: every object within ``depth`` edges (1-3) of
+        ``id`` in the graph, along edges of ``types`` (``USES`` or ``uses``; all if None),
+        nearest first, each with its ``distance`` and the edge it was reached by
+        (``via``); the pages followed by their cursors. RouterError 404 when the graph
+        has no such object."""
+        path = "/v1/graph/" + urllib.parse.quote(id, safe="") + "/neighbors"
+        found: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            query = _query(
+                depth=depth, types=",".join(types) if types else None, limit=page, cursor=cursor
+            )
+            answer = self._call("GET", path + query)
+            found.extend(answer["neighbors"])
+            cursor = answer["next"]
+            if cursor is None:
+                return found
+
     def status(self) -> dict[str, Any]:
         """``GET /v1/status``: records per tier, what is pending, dead letters, errors."""
         return self._call("GET", "/v1/status")
+
+    def ready(self) -> dict[str, Any]:
+        """``GET /readyz``: ``{"ready": bool, "tiers": {name: {"up", "required", ...}}}``,
+        each tier asked now; ``detail`` names the required tiers down when not ready."""
+        try:
+            return self._call("GET", "/readyz")
+        except RouterError as e:
+            if e.status != 503 or "tiers" not in e.problem:
+                raise
+            return {"ready": False, "tiers": e.problem["tiers"], "detail": e.detail}
 
     def wait_synced(self, timeout: float = 60.0, poll: float = 0.2) -> dict[str, Any]:
         """The status once every tier has what was acknowledged; TimeoutError naming what

@@ -24,6 +24,8 @@ from ctas.router import Router, RouterError, RouterUnavailable
 
 STIX_NS = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")
 DATABASE = "ctas_pyclients"
+READ = "pytest-read-token-0123456789"
+WRITE = "pytest-write-token-0123456789"
 
 
 def free_port() -> int:
@@ -46,14 +48,14 @@ def router(tmp_path_factory):
     data = tmp_path_factory.mktemp("router")
     port = free_port()
     log = (data / "router.log").open("w")
-    env = {**os.environ, "CTAS_PG_DSN": dsn}
+    env = {**os.environ, "CTAS_PG_DSN": dsn, "CTAS_READ_TOKENS": READ, "CTAS_WRITE_TOKENS": WRITE}
     proc = subprocess.Popen(
         [str(binary), "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", str(data / "d")],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=log,
     )
-    client = Router(f"http://127.0.0.1:{port}")
+    client = Router(f"http://127.0.0.1:{port}", token=WRITE)
     deadline = dt.datetime.now() + dt.timedelta(seconds=60)
     while True:
         try:
@@ -90,6 +92,23 @@ def test_ingest_then_lookup_by_any_spelling(router):
     assert many[0]["indicator"]["value"] == "198.51.100.77"
     status = router.wait_synced(120)
     assert status["synced"] and status["tiers"]["hot"]["records"] > 0
+
+
+def test_a_reports_neighbors_are_what_it_refers_to(router):
+    bundle = SHARED_DATA / "stix" / "unit42" / "2024-02-21-AsyncRAT.json"
+    report = next(o for o in json.loads(bundle.read_text())["objects"] if o["type"] == "report")
+    router.ingest(bundle)
+    router.wait_synced(120)
+    near = router.neighbors(report["id"], types=["refers_to"], page=7)
+    # The objects the report names (STIX object_refs), each once, by its STIX id.
+    assert len(near) == len(report["object_refs"]) > 7
+    assert {n["id"] for n in near} == set(report["object_refs"])
+    assert {n["distance"] for n in near} == {1}
+    assert all(n["via"]["edge"] == "REFERS_TO" for n in near)
+    assert all(n["via"]["from"] == report["id"] and n["via"]["direction"] == "out" for n in near)
+    with pytest.raises(RouterError) as e:
+        router.neighbors("report--00000000-0000-4000-8000-000000000000")
+    assert e.value.status == 404
 
 
 def test_analyze_through_the_router_is_the_packages(router):
@@ -199,7 +218,27 @@ def test_old_reports_go_cold_and_a_bad_envelope_is_named():
         asyncio.run(CTASBridge(router=None).process_intelligence({"priority": "low"}))
 
 
-def test_the_bridge_ingests_through_the_router(router):
+def test_tokens_go_with_every_call_and_a_missing_scope_is_a_router_error(router, monkeypatch):
+    reader = Router(router.url, token=READ)
+    assert reader.lookup("never-seen-by-tokens.top") is None
+    with pytest.raises(RouterError) as e:
+        reader.ingest([{"kind": "domain", "value": "tokens.example"}])
+    assert e.value.status == 403 and "write token" in e.value.detail
+    monkeypatch.delenv("CTAS_TOKEN", raising=False)
+    with pytest.raises(RouterError) as e:
+        Router(router.url).status()
+    assert e.value.status == 401
+    # CTAS_TOKEN is the default, and no repr shows a token.
+    monkeypatch.setenv("CTAS_TOKEN", READ)
+    assert Router(router.url).status()["tiers"]["hot"]["records"] >= 0
+    assert READ not in repr(Router(router.url)) and "token=<set>" in repr(Router(router.url))
+    # Readiness asks for no token.
+    ready = Router(router.url, token="").ready()
+    assert ready["ready"] is True and ready["tiers"]["cold"]["up"] is True
+
+
+def test_the_bridge_ingests_through_the_router(router, monkeypatch):
+    monkeypatch.setenv("CTAS_TOKEN", WRITE)
     bridge = CTASBridge(router=router.url)
     out = asyncio.run(bridge.process_intelligence({"data_type": "threat_feed", "payload": FEED}))
     assert out["path"] == "hot" and out["ingested"]["accepted"] == len(FEED)

@@ -481,6 +481,15 @@ impl Hot {
         Ok(sent)
     }
 
+    /// Writes are taken: the writer runs (it is stopped at shutdown).
+    pub fn is_writable(&self) -> bool {
+        self.writer
+            .lock()
+            .expect("poisoned")
+            .as_ref()
+            .is_some_and(|h| h.is_running())
+    }
+
     /// Stop the writer after what is queued, and flush everything to disk.
     pub fn close(&self) -> Result<(), HotError> {
         if let Some(handle) = self.writer.lock().expect("poisoned").take() {

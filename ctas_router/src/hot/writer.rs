@@ -171,6 +171,11 @@ pub struct Handle {
 }
 
 impl Handle {
+    /// The writer thread has not ended (it ends only when stopped, or on a panic).
+    pub fn is_running(&self) -> bool {
+        !self.thread.is_finished()
+    }
+
     /// Let the writer finish what is queued, then wait for it to end.
     pub fn stop(self) {
         drop(self.sender);

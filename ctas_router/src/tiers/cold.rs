@@ -431,4 +431,9 @@ impl Tier for Cold {
             .await?;
         Ok(n as u64)
     }
+
+    async fn ping(&self) -> Result<(), TierError> {
+        self.with_client(async |c| c.batch_execute("SELECT 1").await)
+            .await
+    }
 }

@@ -378,6 +378,139 @@ impl Graph {
     }
 }
 
+/// Most nodes a neighbourhood visits: past it the walk stops, and says it did.
+pub const MAX_VISITED: usize = 20_000;
+
+/// A node as the API shows it: what any object has, and what it is.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+pub struct NodeView {
+    pub id: String,
+    pub labels: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub entity_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+}
+
+/// The edge a neighbour was first reached by.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+pub struct Via {
+    /// The node it was reached from, one step nearer the start.
+    pub from: String,
+    /// The edge's type in the graph (`USES`, `SIGHTED`, `REFERS_TO`, …).
+    pub edge: String,
+    /// The STIX relationship type, for an edge a relationship made.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub relationship_type: Option<String>,
+    /// `out` when the edge points from `from` to the neighbour, `in` otherwise.
+    pub direction: String,
+}
+
+/// A node within the asked depth of the start.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Neighbor {
+    #[serde(flatten)]
+    pub node: NodeView,
+    /// Fewest edges from the start, along edges of the asked types.
+    pub distance: u32,
+    pub via: Via,
+}
+
+/// Everything within `depth` edges of a node, nearest first, then by id.
+#[derive(Debug, Clone)]
+pub struct Neighborhood {
+    pub start: NodeView,
+    pub neighbors: Vec<Neighbor>,
+    /// The walk stopped at [`MAX_VISITED`] nodes.
+    pub truncated: bool,
+}
+
+/// Properties a node view is read from, in Cypher, for a node bound to `n`.
+const VIEW: &str = "n.id AS id, labels(n) AS labels, n.name AS name, n.type AS type, \
+                    n.kind AS kind, n.value AS value, n.title AS title";
+
+impl Graph {
+    /// The nodes within `depth` edges of `id`, along edges of `types` (all if None),
+    /// walked breadth first one level a query, so a dense graph costs the nodes it
+    /// reaches rather than every path to them. None when no object has the id.
+    pub async fn neighbors(
+        &self,
+        id: &str,
+        depth: u32,
+        types: Option<Vec<String>>,
+    ) -> Result<Option<Neighborhood>, TierError> {
+        let mut rows = self
+            .neo4j
+            .execute(query(&format!("MATCH (n:Object {{id: $id}}) RETURN {VIEW}")).param("id", id))
+            .await
+            .map_err(err)?;
+        let Some(row) = rows.next().await.map_err(err)? else {
+            return Ok(None);
+        };
+        let start: NodeView = row.to().map_err(err)?;
+        let mut seen = std::collections::HashSet::from([start.id.clone()]);
+        let mut frontier = vec![start.id.clone()];
+        let mut neighbors = Vec::new();
+        let mut truncated = false;
+        // The parent of a node reached from several is the first by (from, edge, id),
+        // so the same graph always gives the same answer, page after page.
+        let level = format!(
+            "UNWIND $frontier AS fid \
+             MATCH (a:Object {{id: fid}})-[e]-(n:Object) \
+             WHERE $types IS NULL OR type(e) IN $types \
+             WITH n, a, e ORDER BY a.id, type(e), e.id \
+             WITH n, head(collect({{from: a.id, edge: type(e), type: e.type, \
+                                   direction: CASE WHEN startNode(e) = a THEN 'out' ELSE 'in' END}})) AS via \
+             RETURN {VIEW}, via ORDER BY id"
+        );
+        for distance in 1..=depth {
+            if frontier.is_empty() {
+                break;
+            }
+            let mut rows = self
+                .neo4j
+                .execute(
+                    query(&level)
+                        .param("frontier", std::mem::take(&mut frontier))
+                        .param("types", types.clone()),
+                )
+                .await
+                .map_err(err)?;
+            while let Some(row) = rows.next().await.map_err(err)? {
+                let node: NodeView = row.to().map_err(err)?;
+                if !seen.insert(node.id.clone()) {
+                    continue;
+                }
+                if seen.len() > MAX_VISITED {
+                    truncated = true;
+                    break;
+                }
+                let via: Via = row.get("via").map_err(err)?;
+                frontier.push(node.id.clone());
+                neighbors.push(Neighbor {
+                    node,
+                    distance,
+                    via,
+                });
+            }
+            if truncated {
+                break;
+            }
+        }
+        Ok(Some(Neighborhood {
+            start,
+            neighbors,
+            truncated,
+        }))
+    }
+}
+
 impl Tier for Graph {
     const NAME: TierName = TierName::Graph;
 
@@ -449,6 +582,12 @@ impl Tier for Graph {
             .map_err(err)?
             .unwrap_or(0);
         Ok(n as u64)
+    }
+
+    async fn ping(&self) -> Result<(), TierError> {
+        let mut rows = self.neo4j.execute(query("RETURN 1")).await.map_err(err)?;
+        rows.next().await.map_err(err)?;
+        Ok(())
     }
 }
 

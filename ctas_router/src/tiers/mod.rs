@@ -103,4 +103,7 @@ pub trait Tier: Send + Sync + 'static {
 
     /// How many objects the tier holds.
     fn count(&self) -> impl Future<Output = Result<u64, TierError>> + Send;
+
+    /// The cheapest round trip the tier answers: is it up now?
+    fn ping(&self) -> impl Future<Output = Result<(), TierError>> + Send;
 }

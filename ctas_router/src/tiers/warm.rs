@@ -182,4 +182,8 @@ impl Tier for Warm {
         }
         Ok(total)
     }
+
+    async fn ping(&self) -> Result<(), TierError> {
+        self.db.health().await.map_err(err)
+    }
 }

@@ -44,6 +44,8 @@ pub struct Router {
     child: Option<Child>,
     pub url: String,
     pub data_dir: PathBuf,
+    /// A read token, when the router was started with tokens: [`Router::get`] sends it.
+    read_token: Option<String>,
 }
 
 impl Router {
@@ -58,6 +60,17 @@ impl Router {
 
     /// With a cold tier of its own (a database made by [`fresh_database`]).
     pub fn start_with(data_dir: &Path, port: u16, dsn: &str) -> Router {
+        Router::start_opts(data_dir, port, dsn, &[], &[])
+    }
+
+    /// With more flags for `serve` and more environment variables.
+    pub fn start_opts(
+        data_dir: &Path,
+        port: u16,
+        dsn: &str,
+        args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> Router {
         // Appended to, so the log of a restarted router keeps what came before the crash.
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -72,25 +85,42 @@ impl Router {
             .env("NEO4J_URI", env("NEO4J_URI"))
             .env("NEO4J_USER", env("NEO4J_USER"))
             .env("NEO4J_PASSWORD", env("NEO4J_PASSWORD"))
+            .args(args)
+            .envs(envs.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
             .expect("start ctas-router");
+        let read_token = envs
+            .iter()
+            .find(|(k, _)| *k == "CTAS_READ_TOKENS")
+            .and_then(|(_, v)| v.split(',').next())
+            .map(str::to_owned);
         let router = Router {
             child: Some(child),
             url: format!("http://127.0.0.1:{port}"),
             data_dir: data_dir.to_owned(),
+            read_token,
         };
         router.wait_until(
             Duration::from_secs(60),
-            "the router to answer /health",
-            |r| r.get("/health").is_some_and(|(s, _)| s == 200),
+            "the router to answer /healthz",
+            |r| r.get("/healthz").is_some_and(|(s, _)| s == 200),
         );
         router
     }
 
     pub fn get(&self, path: &str) -> Option<(u16, Value)> {
-        http::get(&format!("{}{path}", self.url))
+        let url = format!("{}{path}", self.url);
+        match &self.read_token {
+            None => http::get(&url),
+            Some(t) => {
+                let auth = format!("Bearer {t}");
+                let (status, _, body) =
+                    http::try_call("GET", &url, &[("authorization", &auth)], None)?;
+                Some((status, body))
+            }
+        }
     }
 
     pub fn post(&self, body: &Value) -> (u16, String, Value) {
@@ -131,6 +161,41 @@ impl Router {
         assert!(status.success());
         let exit = child.wait().unwrap();
         assert!(exit.success(), "router exited with {exit}");
+    }
+
+    /// Send SIGTERM and leave the process to stop.
+    pub fn terminate(&self) {
+        let pid = self.child.as_ref().unwrap().id();
+        let status = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Wait for the process to end, failing the test past `timeout`; its exit status.
+    pub fn exit_within(mut self, timeout: Duration) -> std::process::ExitStatus {
+        let mut child = self.child.take().unwrap();
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!(
+                    "the router did not exit within {timeout:?}; its log: {}",
+                    std::fs::read_to_string(self.data_dir.with_extension("log"))
+                        .unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The router's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data_dir.with_extension("log")).unwrap_or_default()
     }
 
     /// SIGKILL: a crash, with no chance to flush anything.
@@ -198,6 +263,44 @@ pub mod http {
                 ctype,
                 serde_json::from_slice(&bytes).unwrap_or(Value::Null),
             )
+        })
+    }
+
+    /// A request with headers; the answer's status, headers and body as JSON.
+    pub fn call(
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        try_call(method, url, headers, body)
+            .unwrap_or_else(|| panic!("{method} {url}: the router did not answer"))
+    }
+
+    /// [`call`], or None when nothing answers.
+    pub fn try_call(
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Option<(u16, reqwest::header::HeaderMap, Value)> {
+        rt().block_on(async {
+            let mut req = Client::new().request(method.parse().unwrap(), url);
+            for (k, v) in headers {
+                req = req.header(*k, *v);
+            }
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            let r = req.send().await.ok()?;
+            let status = r.status().as_u16();
+            let h = r.headers().clone();
+            let bytes = r.bytes().await.ok()?;
+            Some((
+                status,
+                h,
+                serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            ))
         })
     }
 
@@ -365,4 +468,51 @@ pub fn graph_nodes(id: &str) -> (i64, Option<(String, String, Option<i64>)>) {
         let cell: Option<i64> = row.get("cell").unwrap();
         (n, kv.map(|kv| (kv[0].clone(), kv[1].clone(), cell)))
     })
+}
+
+/// Every `sh` example of `docs/{doc}`, run with curl against `router` (`localhost:8077`
+/// in the text stands for it): each must print the JSON of the `json` block under it.
+pub fn doc_examples(router: &Router, doc: &str, at_least: usize) {
+    let doc_path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs")
+        .join(doc);
+    let text = std::fs::read_to_string(&doc_path).unwrap();
+    let host = router.url.trim_start_matches("http://").to_owned();
+    let mut ran = 0;
+    for block in text.split("```sh\n").skip(1) {
+        let (command, rest) = block.split_once("```").unwrap();
+        let expected = rest
+            .trim_start()
+            .strip_prefix("```json\n")
+            .and_then(|r| r.split_once("```"))
+            .map(|(json, _)| json)
+            .unwrap_or_else(|| panic!("{doc}: no json block after {command}"));
+        assert!(
+            command.contains("curl "),
+            "{doc}: an sh example that is no curl: {command}"
+        );
+        let command = command.replace("localhost:8077", &host);
+        // What the examples before wrote is in every tier before the next asks.
+        router.wait_synced();
+        let out = Command::new("sh")
+            .args(["-c", &command])
+            .output()
+            .expect("run sh (curl and jq must be installed: scripts/install.sh)");
+        assert!(
+            out.status.success(),
+            "{command}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let got: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{command}: not JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        });
+        let want: Value = serde_json::from_str(expected)
+            .unwrap_or_else(|e| panic!("{doc}: bad JSON ({e}): {expected}"));
+        assert_eq!(got, want, "{command}\nprinted: {got}");
+        ran += 1;
+    }
+    assert!(ran >= at_least, "{doc}: only {ran} examples");
 }

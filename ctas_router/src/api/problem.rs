@@ -5,6 +5,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
+use crate::hot::HotError;
+
 /// An RFC 9457 problem; every error response of the API is one.
 #[derive(Debug)]
 pub struct Problem {
@@ -12,7 +14,9 @@ pub struct Problem {
     kind: &'static str,
     title: &'static str,
     detail: String,
-    pub(crate) errors: Vec<Value>,
+    /// Members beside the standard ones (RFC 9457 §3.2): `errors` of a refused document,
+    /// `tiers` of a router not ready.
+    extensions: serde_json::Map<String, Value>,
 }
 
 impl Problem {
@@ -27,8 +31,14 @@ impl Problem {
             kind,
             title,
             detail,
-            errors: Vec::new(),
+            extensions: serde_json::Map::new(),
         }
+    }
+
+    /// The problem with one more member.
+    pub fn with(mut self, member: &str, value: Value) -> Self {
+        self.extensions.insert(member.to_owned(), value);
+        self
     }
 
     pub fn internal(e: impl std::fmt::Display) -> Self {
@@ -49,8 +59,8 @@ impl IntoResponse for Problem {
             "status": self.status.as_u16(),
             "detail": self.detail,
         });
-        if !self.errors.is_empty() {
-            body["errors"] = Value::Array(self.errors);
+        if let Some(map) = body.as_object_mut() {
+            map.extend(self.extensions);
         }
         (
             self.status,
@@ -58,5 +68,20 @@ impl IntoResponse for Problem {
             body.to_string(),
         )
             .into_response()
+    }
+}
+
+/// A hot-tier failure: 503 while the router shuts down, 500 otherwise.
+impl From<HotError> for Problem {
+    fn from(e: HotError) -> Self {
+        match e {
+            HotError::Closed => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shutting-down",
+                "The router is shutting down",
+                "nothing was stored; send the request again once the router is back".into(),
+            ),
+            e => Problem::internal(e),
+        }
     }
 }

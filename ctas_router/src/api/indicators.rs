@@ -1,0 +1,116 @@
+//! Indicators asked by value: one (`GET`), or a batch at once (a SIEM enriching).
+
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use ctas_core::score;
+
+use super::{body_format, invalid_query, AppState, Problem, MODELS};
+use crate::lookup;
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndicatorQuery {
+    /// The kind, for a value CTAS cannot classify alone (a file name, a MISP type's).
+    kind: Option<String>,
+    model: Option<String>,
+    at: Option<DateTime<Utc>>,
+}
+
+/// `GET /v1/indicators/{value}?kind=&model=&at=`: what is known of an indicator, asked
+/// by its value as an analyst has it ([`lookup::look_up`]).
+pub async fn one(
+    State(s): State<AppState>,
+    Path(value): Path<String>,
+    query: Result<Query<IndicatorQuery>, QueryRejection>,
+) -> Result<Json<lookup::Answer>, Problem> {
+    let Query(q) = query.map_err(|e| invalid_query("invalid-query", e))?;
+    let model = q.model.as_deref().unwrap_or("ctas:admiralty");
+    let at = q.at.unwrap_or_else(Utc::now);
+    lookup::look_up(&s.hot, &value, q.kind.as_deref(), &MODELS, model, at)
+        .map(Json)
+        .map_err(Problem::from)
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchQuery {
+    model: Option<String>,
+    at: Option<DateTime<Utc>>,
+}
+
+/// `POST /v1/indicators/lookup?model=&at=` with `{"values": [...], "kind": ...}`: up to
+/// [`lookup::MAX_BATCH`] values at once (a SIEM enriching its events), each answered as
+/// `GET /v1/indicators/{value}` would, or marked unknown, in the order asked.
+pub async fn batch(
+    State(s): State<AppState>,
+    query: Result<Query<BatchQuery>, QueryRejection>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<lookup::Batch>, Problem> {
+    body_format(&headers, false)?;
+    let invalid = |detail: String| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-lookup",
+            "The lookup is not valid",
+            detail,
+        )
+    };
+    let Query(q) = query.map_err(|e| invalid(e.body_text()))?;
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Batch {
+        values: Vec<String>,
+        kind: Option<String>,
+    }
+    let batch: Batch = serde_json::from_slice(&body).map_err(|e| {
+        invalid(format!(
+            "the body must be {{\"values\": [\"…\", …], \"kind\": optional}}: {e}"
+        ))
+    })?;
+    if batch.values.len() > lookup::MAX_BATCH {
+        return Err(Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-many-values",
+            "Too many values",
+            format!(
+                "{} values; at most {} a request: send the rest in another",
+                batch.values.len(),
+                lookup::MAX_BATCH
+            ),
+        ));
+    }
+    let model = q.model.unwrap_or_else(|| "ctas:admiralty".to_owned());
+    // The model is checked once, not reported for every value.
+    score::pick_model(&MODELS, &model, None).map_err(|e| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown-model",
+            "Unknown decay model",
+            e.to_string(),
+        )
+    })?;
+    let at = q.at.unwrap_or_else(Utc::now);
+    let hot = s.hot.clone();
+    // Many sled reads: off the runtime's threads.
+    let answers = s
+        .background
+        .spawn_blocking(move || {
+            lookup::look_up_all(
+                &hot,
+                &batch.values,
+                batch.kind.as_deref(),
+                &MODELS,
+                &model,
+                at,
+            )
+        })
+        .await
+        .map_err(Problem::internal)?
+        .map_err(Problem::from)?;
+    Ok(Json(answers))
+}

@@ -1,0 +1,315 @@
+//! The HTTP API, one module per resource: records (ingest, read back, trace),
+//! indicators (lookup by value), analyze, status (health, readiness, metrics), dead
+//! letters. Every route needs a scope ([`auth`]) but the probes.
+//!
+//! Errors are `application/problem+json` (RFC 9457) and name what was wrong.
+
+pub mod analyze;
+pub mod auth;
+pub mod dead_letters;
+pub mod graph;
+pub mod indicators;
+pub mod problem;
+pub mod records;
+pub mod status;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use ctas_core::score;
+use tokio::sync::Notify;
+
+pub use crate::api::problem::Problem;
+use crate::hot::Hot;
+use crate::metrics::Metrics;
+use crate::pipeline::BodyFormat;
+use crate::tiers::cold::Cold;
+use crate::tiers::graph::Graph;
+use crate::tiers::warm::Warm;
+use crate::tiers::TierName;
+use auth::{Scope, Tokens};
+
+/// Largest ingest request body.
+pub const MAX_BODY_BYTES: usize = 64 << 20;
+
+/// How long status and trace wait for a tier before saying it did not answer.
+pub const TIER_ANSWER_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long a readiness probe waits for each tier: under an orchestrator's own
+/// timeout (Kubernetes waits 1 s by default), so the probe answers before it gives up.
+pub const READY_TIMEOUT: Duration = Duration::from_millis(800);
+
+/// Most dead letters listed by one call.
+pub const MAX_DEAD_LETTERS_LISTED: usize = 10_000;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// sled.
+    pub hot: Hot,
+    /// SurrealDB.
+    pub warm: Arc<Warm>,
+    /// PostgreSQL, through a connection of its own (not the worker's), with short
+    /// timeouts: status and traces never wait behind the worker or a long lock.
+    pub cold: Arc<Cold>,
+    /// Neo4j.
+    pub graph: Arc<Graph>,
+    /// Wakes the outbox workers.
+    pub wake: Arc<Notify>,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+    /// Last error per downstream tier.
+    pub last_error: Arc<[std::sync::Mutex<Option<String>>; 3]>,
+    /// The cold tier's warninglists and pattern sets, kept current.
+    pub knowledge: crate::knowledge::Shared,
+    /// The downstream tiers without which the router is not ready.
+    pub required: Arc<[TierName]>,
+    /// Where CPU work of requests (parsing, validating, analysing) runs, at a lower
+    /// priority than the handlers ([`crate::background`]).
+    pub background: tokio::runtime::Handle,
+}
+
+/// The router's HTTP routes; with no tokens configured, every route is open (the
+/// listener is then on loopback only: `crate::config`).
+pub fn routes(state: AppState, tokens: Arc<Tokens>, timeout: Duration) -> Router {
+    let reads = Router::new()
+        .route("/v1/records/{id}", get(records::read))
+        .route("/v1/records/{id}/trace", get(records::trace))
+        .route("/v1/indicators/lookup", post(indicators::batch))
+        .route("/v1/indicators/{value}", get(indicators::one))
+        .route("/v1/analyze", post(analyze::analyze))
+        .route("/v1/status", get(status::status))
+        .route("/v1/dead-letters", get(dead_letters::list))
+        .route("/v1/graph/{id}/neighbors", get(graph::neighbors))
+        .route("/metrics", get(status::metrics))
+        .route_layer(middleware::from_fn_with_state(
+            (tokens.clone(), Scope::Read),
+            auth::require,
+        ));
+    let writes = Router::new()
+        .route("/v1/records", post(records::ingest))
+        .route("/v1/ingest", post(records::ingest_document))
+        .route("/v1/dead-letters/replay", post(dead_letters::replay))
+        .route_layer(middleware::from_fn_with_state(
+            (tokens, Scope::Write),
+            auth::require,
+        ));
+    // Probes are open: an orchestrator asks them without credentials, and they say
+    // nothing of the data.
+    let probes = Router::new()
+        .route("/healthz", get(status::healthz))
+        .route("/readyz", get(status::readyz));
+    Router::new()
+        .merge(reads)
+        .merge(writes)
+        .merge(probes)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(timeout, deadline))
+        .layer(middleware::from_fn(problems))
+        .with_state(state)
+}
+
+/// The decay models CTAS ships, built once rather than per request.
+static MODELS: std::sync::LazyLock<Vec<score::DecayModel>> =
+    std::sync::LazyLock::new(score::builtin_models);
+
+/// A request that takes longer than `limit` (its body read included, so a client that
+/// sends slowly holds nothing for long) is answered 503.
+async fn deadline(
+    axum::extract::State(limit): axum::extract::State<Duration>,
+    req: Request,
+    next: Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => {
+            let mut resp = Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                "Request timed out",
+                format!(
+                    "no answer within {} s; send it again (ingesting the same data twice \
+                     stores it once)",
+                    limit.as_secs_f64()
+                ),
+            )
+            .into_response();
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+            resp
+        }
+    }
+}
+
+/// Every error answer is problem+json, including those axum writes itself (404 of an
+/// unknown path, 405, 413 of a body over the limit, 400 of a bad percent-encoding),
+/// which come as plain text or with no body.
+async fn problems(req: Request, next: Next) -> Response {
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_problem = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 64 << 10)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let (kind, title, default) = match status {
+        StatusCode::NOT_FOUND => (
+            "not-found",
+            "Not found",
+            format!("no such resource: {method} {path}"),
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method-not-allowed",
+            "Method not allowed",
+            format!("{method} is not allowed on {path}"),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => return too_large().into_response(),
+        _ => (
+            "http",
+            status.canonical_reason().unwrap_or("Error"),
+            format!("{method} {path}"),
+        ),
+    };
+    let detail = if text.is_empty() { default } else { text };
+    let mut problem = Problem::new(status, kind, title, detail).into_response();
+    // Keep what the answer said besides its body (Allow of a 405, for one).
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            problem.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    problem
+}
+
+/// Only a body that says it is JSON is read as JSON: a browser may send `text/plain`,
+/// a form or no type to any site without asking first (no CORS preflight), so
+/// accepting those would let any web page the operator opens write records.
+fn body_format(headers: &HeaderMap, ndjson_too: bool) -> Result<BodyFormat, Problem> {
+    let given = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = given
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match mime.as_str() {
+        "application/json" => Ok(BodyFormat::Json),
+        "application/x-ndjson" if ndjson_too => Ok(BodyFormat::Ndjson),
+        _ => Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+            format!(
+                "Content-Type must be application/json{}; got {}",
+                if ndjson_too {
+                    " or application/x-ndjson"
+                } else {
+                    ""
+                },
+                if given.is_empty() { "none" } else { given }
+            ),
+        )),
+    }
+}
+
+/// An ingest body read into one buffer sized by its `Content-Length`. axum's `Bytes`
+/// gathers the chunks and then copies them into one buffer, so a 34 MB bundle would be
+/// held twice before it is even parsed.
+pub struct WholeBody(Bytes);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for WholeBody {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, Problem> {
+        use http_body_util::BodyExt;
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+        // A body over the limit is still read up to it before the 413, as axum does:
+        // answering while the client is still sending would reset its connection, and
+        // it would see a broken pipe instead of the problem.
+        let mut buf = Vec::with_capacity(declared.unwrap_or(0).min(MAX_BODY_BYTES));
+        let mut body = req.into_body();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| {
+                Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "unreadable-body",
+                    "The request body could not be read",
+                    e.to_string(),
+                )
+            })?;
+            if let Ok(data) = frame.into_data() {
+                if buf.len() + data.len() > MAX_BODY_BYTES {
+                    return Err(too_large());
+                }
+                buf.extend_from_slice(&data);
+            }
+        }
+        Ok(WholeBody(Bytes::from(buf)))
+    }
+}
+
+fn too_large() -> Problem {
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too-large",
+        "Request body too large",
+        format!("the body is over the limit of {MAX_BODY_BYTES} bytes"),
+    )
+}
+
+/// A query string that does not parse, named as axum found it.
+fn invalid_query(kind: &'static str, e: QueryRejection) -> Problem {
+    Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        kind,
+        "The query is not valid",
+        e.body_text(),
+    )
+}
+
+/// A tier's answer, or what kept it from answering in time.
+async fn in_time<T>(
+    tier: TierName,
+    call: impl Future<Output = Result<T, crate::tiers::TierError>>,
+) -> Result<T, String> {
+    within(TIER_ANSWER_TIMEOUT, tier, call).await
+}
+
+/// A tier's answer within `limit`, or what kept it from answering.
+async fn within<T>(
+    limit: Duration,
+    tier: TierName,
+    call: impl Future<Output = Result<T, crate::tiers::TierError>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(limit, call).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!(
+            "{tier} tier did not answer within {} ms",
+            limit.as_millis()
+        )),
+    }
+}

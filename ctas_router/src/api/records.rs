@@ -1,0 +1,146 @@
+//! Records: ingest (flat records, STIX bundles, MISP exports), one read back by id,
+//! and its trace across the tiers.
+
+use std::sync::atomic::Ordering;
+
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use ctas_core::model::Item;
+use serde_json::{json, Value};
+
+use super::{body_format, in_time, invalid_query, AppState, Problem, WholeBody};
+use crate::pipeline;
+use crate::tiers::Tier;
+
+/// `POST /v1/records`: flat records; validate all, store all durably, or store none.
+pub async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: WholeBody) -> Response {
+    commit(s, headers, body.0, pipeline::records, None).await
+}
+
+/// The query of `POST /v1/ingest`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestQuery {
+    /// When the reports' analyses are scored; now by default.
+    at: Option<DateTime<Utc>>,
+}
+
+/// `POST /v1/ingest`: a STIX bundle, a MISP export or flat records, gzip or not; read
+/// whole, stored durably, or refused whole.
+pub async fn ingest_document(
+    State(s): State<AppState>,
+    query: Result<Query<IngestQuery>, QueryRejection>,
+    headers: HeaderMap,
+    body: WholeBody,
+) -> Response {
+    match query {
+        Ok(Query(q)) => commit(s, headers, body.0, pipeline::document, q.at).await,
+        Err(e) => invalid_query("invalid-query", e).into_response(),
+    }
+}
+
+/// Read a body with `read` and commit what it holds to the hot tier.
+async fn commit(
+    s: AppState,
+    headers: HeaderMap,
+    body: Bytes,
+    read: pipeline::Reader,
+    at: Option<DateTime<Utc>>,
+) -> Response {
+    let result = async {
+        let format = body_format(&headers, true)?;
+        // Parsing, validating and encoding are CPU work: off the runtime's threads, so
+        // lookups keep their latency while large requests come in.
+        let now = Utc::now();
+        let cx = pipeline::Context {
+            now,
+            at: at.unwrap_or(now),
+            knowledge: s.knowledge.get(),
+        };
+        let accepted = s
+            .background
+            .spawn_blocking(move || read(format, body, &cx))
+            .await
+            .map_err(Problem::internal)??;
+        let n = accepted.prepared.len() as u64;
+        s.hot
+            .ingest(accepted.prepared)
+            .await
+            .map_err(Problem::from)?;
+        s.metrics.ingested.fetch_add(n, Ordering::Relaxed);
+        s.wake.notify_waiters();
+        Ok((StatusCode::ACCEPTED, Json(accepted.answer)).into_response())
+    }
+    .await;
+    result.unwrap_or_else(|p: Problem| {
+        if p.status.is_client_error() {
+            s.metrics.rejected.fetch_add(1, Ordering::Relaxed);
+        }
+        p.into_response()
+    })
+}
+
+fn not_found(id: &str) -> Problem {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        "No such record",
+        format!("no record has id {id:?}"),
+    )
+}
+
+/// What the API shows of an item: its object (a record, a report, an entity...).
+fn shown(item: Item) -> Value {
+    serde_json::to_value(item)
+        .map(|mut v| v["object"].take())
+        .unwrap_or(Value::Null)
+}
+
+/// `GET /v1/records/{id}`: the record (or any object ingested, by its id) from the hot tier.
+pub async fn read(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    match s.hot.get(&id).map_err(Problem::internal)? {
+        Some(item) => Ok(Json(shown(item))),
+        None => Err(not_found(&id)),
+    }
+}
+
+async fn fetch_json<T: Tier>(tier: &T, id: &str) -> Value {
+    match in_time(T::NAME, tier.fetch(id)).await {
+        Ok(Some(v)) => json!({"found": true, "record": v}),
+        Ok(None) => json!({"found": false}),
+        Err(e) => json!({"found": null, "error": e}),
+    }
+}
+
+/// `GET /v1/records/{id}/trace`: the record as each tier holds it, read from each.
+/// A tier that does not answer in time is named, and does not hold up the others.
+pub async fn trace(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    let hot = s.hot.get(&id).map_err(Problem::internal)?;
+    let (warm, cold, graph) = tokio::join!(
+        fetch_json(s.warm.as_ref(), &id),
+        fetch_json(s.cold.as_ref(), &id),
+        fetch_json(s.graph.as_ref(), &id),
+    );
+    if hot.is_none() && [&warm, &cold, &graph].iter().all(|v| v["found"] == false) {
+        return Err(not_found(&id));
+    }
+    let hot = match hot {
+        Some(r) => json!({"found": true, "record": shown(r)}),
+        None => json!({"found": false}),
+    };
+    Ok(Json(json!({
+        "id": id,
+        "tiers": {"hot": hot, "warm": warm, "cold": cold, "graph": graph},
+    })))
+}

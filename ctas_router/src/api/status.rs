@@ -1,0 +1,121 @@
+//! What operations ask: status (what each tier holds, what is on its way), liveness,
+//! readiness (each tier's real state) and metrics.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::{in_time, within, AppState, Problem, READY_TIMEOUT};
+use crate::tiers::{Tier, TierName};
+
+async fn tier_json<T: Tier>(tier: &T, s: &AppState, counts: &crate::hot::CountsSnapshot) -> Value {
+    let name = T::NAME;
+    let i = name.index();
+    let last_error = s.last_error[i].lock().expect("poisoned").clone();
+    let mut v = json!({
+        "pending": counts.pending[i],
+        "dead_letters": counts.dead[i],
+        "last_error": last_error,
+    });
+    match in_time(name, tier.count()).await {
+        Ok(n) => v["records"] = json!(n),
+        Err(e) => {
+            v["records"] = Value::Null;
+            v["error"] = json!(e);
+        }
+    }
+    v
+}
+
+/// `GET /v1/status`: records per tier and what is still on its way. Pending and dead
+/// letters are counters; each tier's record count is asked of the tier, and a tier that
+/// does not answer in time says so (`records: null`, `error`).
+pub async fn status(State(s): State<AppState>) -> Json<Value> {
+    let counts = s.hot.counts();
+    let (warm, cold, graph) = tokio::join!(
+        tier_json(s.warm.as_ref(), &s, &counts),
+        tier_json(s.cold.as_ref(), &s, &counts),
+        tier_json(s.graph.as_ref(), &s, &counts),
+    );
+    Json(json!({
+        "synced": counts.pending.iter().all(|&n| n == 0),
+        "tiers": {
+            "hot": {"records": counts.records},
+            "warm": warm, "cold": cold, "graph": graph,
+        },
+        "knowledge": s.knowledge.summary(),
+    }))
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.metrics.render(&s.hot.counts()),
+    )
+}
+
+/// `GET /healthz`: the process answers. It says nothing of the tiers (`/readyz` does):
+/// an orchestrator restarts a process that fails it, and restarting the router does not
+/// bring a database back.
+pub async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+async fn ping<T: Tier>(tier: &T, required: &[TierName]) -> (bool, Value) {
+    let required = required.contains(&T::NAME);
+    let start = std::time::Instant::now();
+    match within(READY_TIMEOUT, T::NAME, tier.ping()).await {
+        Ok(()) => (
+            true,
+            json!({"up": true, "required": required,
+                   "ms": start.elapsed().as_secs_f64() * 1e3}),
+        ),
+        Err(e) => (
+            !required,
+            json!({"up": false, "required": required, "error": e}),
+        ),
+    }
+}
+
+/// `GET /readyz`: each tier asked now. 200 when the hot tier takes writes and every
+/// required tier answers ([`crate::config::Settings::require`]); otherwise 503, a
+/// problem naming the tiers down. A tier not required may be down: its outbox keeps
+/// what it will be sent.
+pub async fn readyz(State(s): State<AppState>) -> axum::response::Response {
+    let hot_up = s.hot.is_writable();
+    let required = &s.required[..];
+    let ((warm_ok, warm), (cold_ok, cold), (graph_ok, graph)) = tokio::join!(
+        ping(s.warm.as_ref(), required),
+        ping(s.cold.as_ref(), required),
+        ping(s.graph.as_ref(), required),
+    );
+    let mut tiers = json!({
+        "hot": {"up": hot_up, "required": true},
+        "warm": warm, "cold": cold, "graph": graph,
+    });
+    if !hot_up {
+        tiers["hot"]["error"] = json!("the hot tier's writer has stopped (shutting down)");
+    }
+    if hot_up && warm_ok && cold_ok && graph_ok {
+        return Json(json!({"ready": true, "tiers": tiers})).into_response();
+    }
+    let down: Vec<String> = ["hot", "warm", "cold", "graph"]
+        .iter()
+        .filter(|&&name| tiers[name]["up"] == false && tiers[name]["required"] == true)
+        .map(|&name| match tiers[name]["error"].as_str() {
+            Some(e) => format!("{name} ({e})"),
+            None => name.to_owned(),
+        })
+        .collect();
+    Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not-ready",
+        "Not ready",
+        format!("required tier(s) down: {}", down.join("; ")),
+    )
+    .with("tiers", tiers)
+    .into_response()
+}

@@ -1,0 +1,253 @@
+//! `ctas-router serve`: the tiers opened, the workers started, the API served, and a
+//! clean stop ([`crate::shutdown`]).
+
+use std::future::IntoFuture;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+
+use anyhow::Context;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
+
+use crate::api::{self, AppState};
+use crate::config::Settings;
+use crate::hot::Hot;
+use crate::metrics::Metrics;
+use crate::shutdown::Signals;
+use crate::sync::{self, WorkerContext};
+use crate::tiers::{cold::Cold, graph::Graph, warm::Warm};
+
+/// Run the router until SIGTERM or SIGINT, then stop within the bounds configured.
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let tokens = Arc::new(settings.tokens().map_err(anyhow::Error::msg)?);
+    let mut signals = Signals::install().context("cannot catch SIGTERM and SIGINT")?;
+    let bounds = settings.bounds();
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+        format!(
+            "cannot create data directory {}",
+            settings.data_dir.display()
+        )
+    })?;
+    let hot_dir = settings.data_dir.join("hot");
+    let hot = Hot::open(&hot_dir)
+        .with_context(|| format!("cannot open the hot tier at {}", hot_dir.display()))?;
+    let background = crate::background::runtime().context("cannot start the background runtime")?;
+    let warm_endpoint = settings.warm_endpoint();
+    // The embedded SurrealDB runs its engine on the runtime that opens it.
+    let endpoint = warm_endpoint.clone();
+    let warm = Arc::new(
+        background
+            .spawn(async move { Warm::connect(&endpoint).await })
+            .await?
+            .with_context(|| format!("cannot open the warm tier at {warm_endpoint}"))?,
+    );
+    let cold = Arc::new(Cold::writer(&settings.pg_dsn)?);
+    let graph = Arc::new(Graph::new(
+        &settings.neo4j_uri,
+        &settings.neo4j_user,
+        &settings.neo4j_password,
+    )?);
+    let metrics = Arc::new(Metrics::default());
+    let wake = Arc::new(Notify::new());
+    let last_error: Arc<[std::sync::Mutex<Option<String>>; 3]> = Arc::default();
+
+    let (stop, stopped) = watch::channel(false);
+    let ctx = WorkerContext {
+        hot: hot.clone(),
+        wake: wake.clone(),
+        metrics: metrics.clone(),
+        last_error: last_error.clone(),
+        batch_size: settings.batch_size.max(1),
+    };
+    let knowledge = crate::knowledge::Shared::default();
+    let workers = [
+        background.spawn(sync::run(warm.clone(), ctx.clone(), stopped.clone())),
+        background.spawn(sync::run(cold.clone(), ctx.clone(), stopped.clone())),
+        background.spawn(crate::knowledge::keep_current(
+            Arc::new(Cold::knowledge_reader(&settings.pg_dsn)?),
+            knowledge.clone(),
+            stopped.clone(),
+        )),
+        background.spawn(sync::run(graph.clone(), ctx, stopped)),
+    ];
+
+    let app = api::routes(
+        AppState {
+            hot: hot.clone(),
+            warm,
+            cold: Arc::new(Cold::reader(&settings.pg_dsn)?),
+            graph,
+            wake,
+            metrics,
+            last_error,
+            knowledge,
+            required: settings.require.clone().into(),
+            background: background.handle().clone(),
+        },
+        tokens.clone(),
+        settings.request_timeout(),
+    );
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    tracing::info!(
+        listen = %settings.listen,
+        data_dir = %settings.data_dir.display(),
+        warm = %warm_endpoint,
+        tokens = if tokens.is_empty() { "none: the API is open to this host" } else { "required" },
+        "ctas-router ready"
+    );
+    // Answers go out at once rather than waiting on Nagle's algorithm for an ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
+    });
+    let listener = Limited::new(listener, settings.max_connections.max(1));
+    let (draining, drain) = watch::channel(false);
+    let mut server = tokio::spawn(
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let mut drain = drain;
+                let _ = drain.wait_for(|&d| d).await;
+            })
+            .into_future(),
+    );
+    let signal = tokio::select! {
+        name = signals.recv() => name,
+        ended = &mut server => {
+            // The server ended by itself: only an error of its listener does that.
+            ended??;
+            "the server's end"
+        }
+    };
+    tracing::info!(
+        signal,
+        drain_s = bounds.drain.as_secs_f64(),
+        "stopping: no new connections; requests in flight may finish"
+    );
+    let _ = draining.send(true);
+    match tokio::time::timeout(bounds.drain, &mut server).await {
+        Ok(ended) => ended??,
+        Err(_) => {
+            // What they were doing is safe to drop: nothing is acknowledged before it
+            // is in the hot tier's log, and a client that got no answer sends again.
+            tracing::warn!(
+                "requests still in flight after {} s: dropping them",
+                bounds.drain.as_secs_f64()
+            );
+            server.abort();
+        }
+    }
+
+    tracing::info!("stopping the workers and flushing the hot tier");
+    let _ = stop.send(true);
+    for w in workers {
+        let abort = w.abort_handle();
+        if tokio::time::timeout(bounds.workers, w).await.is_err() {
+            // A batch not finished is sent again at the next start: the cursor moves
+            // only once a tier took it.
+            tracing::warn!(
+                "an outbox worker did not stop within {} s: stopped",
+                bounds.workers.as_secs_f64()
+            );
+            abort.abort();
+        }
+    }
+    tokio::task::spawn_blocking(move || hot.close()).await??;
+    background.shutdown_background();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// A listener that holds at most `limit` connections open: past it, new connections
+/// wait in the kernel's backlog until one closes, instead of each taking memory and a
+/// task while the router is already saturated.
+pub struct Limited<L> {
+    inner: L,
+    permits: Arc<Semaphore>,
+}
+
+impl<L> Limited<L> {
+    pub fn new(inner: L, limit: usize) -> Self {
+        Limited {
+            inner,
+            permits: Arc::new(Semaphore::new(limit)),
+        }
+    }
+}
+
+impl<L: axum::serve::Listener> axum::serve::Listener for Limited<L> {
+    type Io = Permitted<L::Io>;
+    type Addr = L::Addr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        // The semaphore is never closed, so acquiring fails never; were it to, the
+        // listener would wait rather than take a connection past the limit.
+        let Ok(permit) = self.permits.clone().acquire_owned().await else {
+            return std::future::pending().await;
+        };
+        let (io, addr) = self.inner.accept().await;
+        (
+            Permitted {
+                io,
+                _permit: permit,
+            },
+            addr,
+        )
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+/// A connection and its place under the limit, given back when it closes.
+pub struct Permitted<T> {
+    io: T,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Permitted<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Permitted<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
