@@ -7,6 +7,7 @@ export CTAS_CACHE="${CTAS_CACHE:-/var/cache/ctas}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CTAS_CACHE/target}"
 export CTAS_VENV="${CTAS_VENV:-$CTAS_CACHE/venv}"
 export CTAS_M2="${CTAS_M2:-$CTAS_CACHE/m2}"
+export PROMTOOL="${PROMTOOL:-$CTAS_CACHE/tools/promtool}"
 # Runtime state (data directories, logs, pid files) of the services the scripts start.
 export CTAS_RUN="${CTAS_RUN:-$CTAS_CACHE/run}"
 # The shared threat data (MITRE ATT&CK, warninglists, IOC cases) beside the checkout; a

@@ -2,6 +2,7 @@
 # Install what CTAS needs and is missing; quick when everything is already there.
 #   Debian: postgresql-15, postgresql-server-dev-15, postgresql-15-postgis-3, libclang-dev
 #   cargo-pgrx 0.18.1 (pgrx 0.19 needs rustc 1.96), initialised for PostgreSQL 15
+#   promtool, unpacked from Debian's prometheus package (the alert rules' checker)
 #   Neo4j 5.26 LTS jars from Maven Central (Java 17 and Maven come with the machine)
 #   a Python venv with maturin, numpy, psycopg 3, pytest, the reference libraries and ruff
 set -euo pipefail
@@ -18,6 +19,22 @@ if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# promtool, Prometheus' checker of rules and metrics, from Debian's prometheus package:
+# unpacked rather than installed, which would also install and start a Prometheus server.
+if [[ ! -x "$PROMTOOL" ]]; then
+  log "unpacking promtool from Debian's prometheus package"
+  tmp=$(mktemp -d)
+  if ! (cd "$tmp" && apt-get download prometheus >/dev/null 2>&1); then
+    apt-get update -qq
+    (cd "$tmp" && apt-get download prometheus >/dev/null 2>&1)
+  fi
+  dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/unpacked"
+  mkdir -p "$(dirname "$PROMTOOL")"
+  cp "$tmp/unpacked/usr/bin/promtool" "$PROMTOOL"
+  rm -rf "$tmp"
+fi
+"$PROMTOOL" --version >/dev/null || die "promtool at $PROMTOOL does not run"
+
 for tool in java mvn cargo python3; do
   command -v "$tool" >/dev/null || die "$tool is not installed; this machine image should provide it"
 done

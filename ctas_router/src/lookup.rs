@@ -166,6 +166,9 @@ pub struct RelatedAnswer {
 pub struct Batch {
     pub asked: usize,
     pub found: usize,
+    /// How many were no indicator at all (among those not found), for the metrics.
+    #[serde(skip)]
+    pub invalid: usize,
     pub results: Vec<BatchEntry>,
 }
 
@@ -199,6 +202,7 @@ pub fn look_up_all(
 ) -> Result<Batch, LookupError> {
     let mut results = Vec::with_capacity(values.len());
     let mut found = 0;
+    let mut invalid = 0;
     for value in values {
         results.push(match look_up(hot, value, kind, models, model, at) {
             Ok(indicator) => {
@@ -210,6 +214,7 @@ pub fn look_up_all(
                 }
             }
             Err(e @ (LookupError::Unknown { .. } | LookupError::NotAnIndicator(_))) => {
+                invalid += usize::from(matches!(e, LookupError::NotAnIndicator(_)));
                 BatchEntry::Unknown {
                     found: false,
                     reason: e.to_string(),
@@ -222,6 +227,7 @@ pub fn look_up_all(
     Ok(Batch {
         asked: values.len(),
         found,
+        invalid,
         results,
     })
 }

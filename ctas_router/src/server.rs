@@ -83,6 +83,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             last_error,
             knowledge,
             required: settings.require.clone().into(),
+            warm_dir: settings
+                .surreal_endpoint
+                .is_empty()
+                .then(|| settings.data_dir.join("warm").into()),
             background: background.handle().clone(),
         },
         tokens.clone(),

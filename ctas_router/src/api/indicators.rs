@@ -10,6 +10,7 @@ use ctas_core::score;
 
 use super::{body_format, invalid_query, AppState, Problem, MODELS};
 use crate::lookup;
+use crate::metrics::Answered;
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,9 +31,17 @@ pub async fn one(
     let Query(q) = query.map_err(|e| invalid_query("invalid-query", e))?;
     let model = q.model.as_deref().unwrap_or("ctas:admiralty");
     let at = q.at.unwrap_or_else(Utc::now);
-    lookup::look_up(&s.hot, &value, q.kind.as_deref(), &MODELS, model, at)
-        .map(Json)
-        .map_err(Problem::from)
+    let answer = lookup::look_up(&s.hot, &value, q.kind.as_deref(), &MODELS, model, at);
+    let answered = match &answer {
+        Ok(_) => Some(Answered::Hot),
+        Err(lookup::LookupError::Unknown { .. }) => Some(Answered::Unknown),
+        Err(lookup::LookupError::NotAnIndicator(_)) => Some(Answered::Invalid),
+        Err(_) => None,
+    };
+    if let Some(a) = answered {
+        s.metrics.count_lookups(a, 1);
+    }
+    answer.map(Json).map_err(Problem::from)
 }
 
 #[derive(serde::Deserialize)]
@@ -112,5 +121,10 @@ pub async fn batch(
         .await
         .map_err(Problem::internal)?
         .map_err(Problem::from)?;
+    let unknown = answers.results.len() - answers.found - answers.invalid;
+    s.metrics.count_lookups(Answered::Hot, answers.found as u64);
+    s.metrics.count_lookups(Answered::Unknown, unknown as u64);
+    s.metrics
+        .count_lookups(Answered::Invalid, answers.invalid as u64);
     Ok(Json(answers))
 }

@@ -71,6 +71,8 @@ pub struct AppState {
     pub last_error: Arc<[std::sync::Mutex<Option<String>>; 3]>,
     /// The cold tier's warninglists and pattern sets, kept current.
     pub knowledge: crate::knowledge::Shared,
+    /// SurrealKV's directory, when the warm tier is embedded (for its size).
+    pub warm_dir: Option<Arc<std::path::Path>>,
     /// The downstream tiers without which the router is not ready.
     pub required: Arc<[TierName]>,
     /// Where CPU work of requests (parsing, validating, analysing) runs, at a lower
@@ -81,6 +83,8 @@ pub struct AppState {
 /// The router's HTTP routes; with no tokens configured, every route is open (the
 /// listener is then on loopback only: `crate::config`).
 pub fn routes(state: AppState, tokens: Arc<Tokens>, timeout: Duration) -> Router {
+    // Timed inside the routing, where the route's template is known.
+    let timed = || middleware::from_fn_with_state(state.metrics.clone(), observe);
     let reads = Router::new()
         .route("/v1/records/{id}", get(records::read))
         .route("/v1/records/{id}/trace", get(records::trace))
@@ -94,7 +98,8 @@ pub fn routes(state: AppState, tokens: Arc<Tokens>, timeout: Duration) -> Router
         .route_layer(middleware::from_fn_with_state(
             (tokens.clone(), Scope::Read),
             auth::require,
-        ));
+        ))
+        .route_layer(timed());
     let writes = Router::new()
         .route("/v1/records", post(records::ingest))
         .route("/v1/ingest", post(records::ingest_document))
@@ -102,19 +107,24 @@ pub fn routes(state: AppState, tokens: Arc<Tokens>, timeout: Duration) -> Router
         .route_layer(middleware::from_fn_with_state(
             (tokens, Scope::Write),
             auth::require,
-        ));
+        ))
+        .route_layer(timed());
     // Probes are open: an orchestrator asks them without credentials, and they say
     // nothing of the data.
     let probes = Router::new()
         .route("/healthz", get(status::healthz))
-        .route("/readyz", get(status::readyz));
+        .route("/readyz", get(status::readyz))
+        .route_layer(timed());
     Router::new()
         .merge(reads)
         .merge(writes)
         .merge(probes)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(timeout, deadline))
-        .layer(middleware::from_fn(problems))
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            problems,
+        ))
         .with_state(state)
 }
 
@@ -153,9 +163,44 @@ async fn deadline(
 /// Every error answer is problem+json, including those axum writes itself (404 of an
 /// unknown path, 405, 413 of a body over the limit, 400 of a bad percent-encoding),
 /// which come as plain text or with no body.
-async fn problems(req: Request, next: Next) -> Response {
+async fn problems(
+    axum::extract::State(metrics): axum::extract::State<Arc<Metrics>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let resp = as_problem(next.run(req).await, &method, &path).await;
+    if let Some(problem::ProblemType(kind)) = resp.extensions().get() {
+        metrics.count_problem(kind);
+    }
+    resp
+}
+
+/// A request's latency, under its route's template.
+async fn observe(
+    axum::extract::State(metrics): axum::extract::State<Arc<Metrics>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let start = std::time::Instant::now();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let method = req.method().clone();
     let resp = next.run(req).await;
+    metrics.observe_request(
+        &route,
+        method.as_str(),
+        resp.status().as_u16(),
+        start.elapsed(),
+    );
+    resp
+}
+
+/// An error answer that is not yet problem+json (axum's own), made one.
+async fn as_problem(resp: Response, method: &axum::http::Method, path: &str) -> Response {
     let status = resp.status();
     let is_problem = resp
         .headers()

@@ -51,8 +51,14 @@ impl Problem {
     }
 }
 
+/// The type of a problem answered, kept on the response for the metrics
+/// (`ctas_http_problems_total`).
+#[derive(Debug, Clone, Copy)]
+pub struct ProblemType(pub &'static str);
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
+        let kind = self.kind;
         let mut body = json!({
             "type": format!("urn:ctas:problem:{}", self.kind),
             "title": self.title,
@@ -62,12 +68,14 @@ impl IntoResponse for Problem {
         if let Some(map) = body.as_object_mut() {
             map.extend(self.extensions);
         }
-        (
+        let mut resp = (
             self.status,
             [(header::CONTENT_TYPE, "application/problem+json")],
             body.to_string(),
         )
-            .into_response()
+            .into_response();
+        resp.extensions_mut().insert(ProblemType(kind));
+        resp
     }
 }
 

@@ -8,6 +8,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::{in_time, within, AppState, Problem, READY_TIMEOUT};
+use crate::metrics::Gauges;
 use crate::tiers::{Tier, TierName};
 
 async fn tier_json<T: Tier>(tier: &T, s: &AppState, counts: &crate::hot::CountsSnapshot) -> Value {
@@ -49,11 +50,67 @@ pub async fn status(State(s): State<AppState>) -> Json<Value> {
     }))
 }
 
-/// `GET /metrics`: Prometheus text format.
+/// Bytes the files under `dir` take (SurrealKV's directory).
+fn dir_size(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            Ok(_) => e.metadata().map(|m| m.len()).unwrap_or(0),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// `GET /metrics`: Prometheus text format. The gauges are read now: the hot tier's
+/// counters, each outbox's lag, a ping of each tier (within the readiness bound), the
+/// stores' sizes; a store that cannot say has no sample.
 pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
+    let hot = s.hot.clone();
+    let warm_dir = s.warm_dir.clone();
+    let local = s.background.spawn_blocking(move || {
+        let now = chrono::Utc::now();
+        let lag = TierName::DOWNSTREAM.map(|t| match hot.oldest_pending(t) {
+            Ok(None) => Some(0.0),
+            Ok(Some(made)) => Some((now - made).as_seconds_f64().max(0.0)),
+            Err(_) => None,
+        });
+        let mut sizes = Vec::new();
+        if let Ok(n) = hot.size_on_disk() {
+            sizes.push(("hot", n));
+        }
+        if let Some(dir) = warm_dir {
+            sizes.push(("warm", dir_size(&dir)));
+        }
+        (lag, sizes)
+    });
+    let required: &[TierName] = &[];
+    let (warm, cold, graph, cold_size) = tokio::join!(
+        ping(s.warm.as_ref(), required),
+        ping(s.cold.as_ref(), required),
+        ping(s.graph.as_ref(), required),
+        within(READY_TIMEOUT, TierName::Cold, s.cold.database_size()),
+    );
+    let (lag, mut sizes) = local.await.unwrap_or_default();
+    if let Ok(n) = cold_size {
+        sizes.push(("cold", n));
+    }
+    let gauges = Gauges {
+        hot: s.hot.counts(),
+        lag,
+        up: [
+            warm.1["up"] == true,
+            cold.1["up"] == true,
+            graph.1["up"] == true,
+        ],
+        sizes,
+    };
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.metrics.render(&s.hot.counts()),
+        s.metrics.render(&gauges),
     )
 }
 

@@ -14,12 +14,16 @@ use super::HotError;
 use crate::tiers::TierName;
 
 /// Format of an entry's value; bumped if the layout changes. Format 1 held flat records
-/// only; format 2 holds items of the model (a flat record is one kind of item).
-const FORMAT: u8 = 2;
+/// only; format 2 holds items of the model (a flat record is one kind of item); format
+/// 3 adds when the entry was made, so an outbox can say how far behind it is.
+const FORMAT: u8 = 3;
+const FORMAT_ITEMS: u8 = 2;
 const FORMAT_RECORDS: u8 = 1;
 
-/// Bytes before an entry's JSON: format, tier mask, record count.
-const HEADER_LEN: usize = 1 + 1 + 4;
+/// Bytes before an entry's JSON: format, tier mask, record count, and (format 3) the
+/// time it was made, in microseconds since the Unix epoch.
+const HEADER_LEN: usize = 1 + 1 + 4 + 8;
+const HEADER_LEN_UNTIMED: usize = 1 + 1 + 4;
 
 /// The downstream tiers an entry is for (one bit per [`TierName::index`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +91,8 @@ pub struct Header {
     pub tiers: TierMask,
     /// How many items it holds.
     pub count: u32,
+    /// When it was made (None in entries of formats 1 and 2).
+    pub made: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// An entry as it is built: the header, then the items as one JSON array, each item
@@ -101,7 +107,8 @@ impl EntryBuilder {
     /// An entry with no items yet.
     pub fn new() -> Self {
         let mut buf = Vec::with_capacity(HEADER_LEN + 2);
-        buf.extend_from_slice(&[FORMAT, 0, 0, 0, 0, 0]);
+        buf.extend_from_slice(&[FORMAT; 1]);
+        buf.resize(HEADER_LEN, 0);
         buf.push(b'[');
         EntryBuilder {
             buf,
@@ -136,7 +143,9 @@ impl EntryBuilder {
     /// (off the writer thread), which the log keeps and the index's values are cut from.
     pub fn finish(mut self, tiers: TierMask) -> Entry {
         self.buf[1] = tiers.0;
-        self.buf[2..HEADER_LEN].copy_from_slice(&(self.spans.len() as u32).to_be_bytes());
+        self.buf[2..6].copy_from_slice(&(self.spans.len() as u32).to_be_bytes());
+        let made = chrono::Utc::now().timestamp_micros();
+        self.buf[6..HEADER_LEN].copy_from_slice(&made.to_be_bytes());
         self.buf.push(b']');
         Entry {
             tiers,
@@ -181,25 +190,41 @@ impl Entry {
     }
 }
 
+/// How many bytes an entry of this format has before its JSON.
+fn header_len(format: Option<&u8>) -> Option<usize> {
+    match format {
+        Some(&FORMAT) => Some(HEADER_LEN),
+        Some(&FORMAT_ITEMS | &FORMAT_RECORDS) => Some(HEADER_LEN_UNTIMED),
+        _ => None,
+    }
+}
+
 /// The header of an entry.
 pub fn header(value: &[u8]) -> Result<Header, HotError> {
-    if value.len() < HEADER_LEN || !matches!(value[0], FORMAT | FORMAT_RECORDS) {
-        return Err(HotError::Corrupt(format!(
+    let corrupt = || {
+        HotError::Corrupt(format!(
             "log entry of {} bytes with format {:?}",
             value.len(),
             value.first()
-        )));
-    }
+        ))
+    };
+    let len = header_len(value.first()).ok_or_else(corrupt)?;
+    let head = value.get(..len).ok_or_else(corrupt)?;
+    let made = head.get(6..14).and_then(|b| {
+        let micros = i64::from_be_bytes(b.try_into().ok()?);
+        chrono::DateTime::from_timestamp_micros(micros)
+    });
     Ok(Header {
-        tiers: TierMask(value[1]),
-        count: u32::from_be_bytes(value[2..6].try_into().expect("4 bytes")),
+        tiers: TierMask(head[1]),
+        count: u32::from_be_bytes([head[2], head[3], head[4], head[5]]),
+        made,
     })
 }
 
 /// The items of an entry.
 pub fn items(value: &[u8]) -> Result<Vec<Item>, HotError> {
     header(value)?;
-    let body = &value[HEADER_LEN..];
+    let body = &value[header_len(value.first()).unwrap_or(HEADER_LEN)..];
     let decoded = if value[0] == FORMAT_RECORDS {
         serde_json::from_slice::<Vec<ThreatRecord>>(body)
             .map(|records| records.into_iter().map(Item::Record).collect())
@@ -239,9 +264,17 @@ mod tests {
         }
         let h = header(&value).unwrap();
         assert_eq!(h.count, 2);
+        let age = chrono::Utc::now() - h.made.unwrap();
+        assert!(age >= chrono::TimeDelta::zero() && age < chrono::TimeDelta::seconds(5));
         assert!(h.tiers.contains(TierName::Cold) && !h.tiers.contains(TierName::Warm));
         assert_eq!(items(&value).unwrap(), written);
-        // An entry of the earlier format (flat records) reads as record items.
+        // Entries of the earlier formats read as they did: items with no time, and
+        // flat records as record items.
+        let mut untimed = vec![FORMAT_ITEMS];
+        untimed.extend_from_slice(&value[1..6]);
+        untimed.extend_from_slice(&value[HEADER_LEN..]);
+        assert_eq!(items(&untimed).unwrap(), written);
+        assert_eq!(header(&untimed).unwrap().made, None);
         let mut old = vec![FORMAT_RECORDS, value[1]];
         old.extend_from_slice(&value[2..6]);
         old.extend_from_slice(&serde_json::to_vec(&rs).unwrap());

@@ -54,7 +54,7 @@ pub struct Counts {
 }
 
 /// A moment's reading of [`Counts`].
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct CountsSnapshot {
     /// Records held, by id.
     pub records: u64,
@@ -309,6 +309,31 @@ impl Hot {
             pending: self.counts.pending.each_ref().map(load),
             dead: self.counts.dead.each_ref().map(load),
         }
+    }
+
+    /// When the oldest entry still on its way to `tier` was made: None when nothing is
+    /// pending (or the entry predates format 3, which kept no time). Blocking (sled).
+    pub fn oldest_pending(
+        &self,
+        tier: TierName,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, HotError> {
+        if self.counts.pending[tier.index()].load(Ordering::Relaxed) == 0 {
+            return Ok(None);
+        }
+        let cursor = read_cursor(&self.trees.meta, tier)?;
+        for kv in self.trees.log.range(log::seq_key(cursor.seq)..) {
+            let (_, v) = kv?;
+            let header = log::header(&v)?;
+            if header.tiers.contains(tier) {
+                return Ok(header.made);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Bytes the hot tier takes on disk.
+    pub fn size_on_disk(&self) -> Result<u64, HotError> {
+        Ok(self.trees.db.size_on_disk()?)
     }
 
     /// A reader at `tier`'s confirmed position.

@@ -398,6 +398,20 @@ SELECT (SELECT count(*) FROM ctas.reports) + (SELECT count(*) FROM ctas.indicato
      + (SELECT count(*) FROM ctas.sightings) + (SELECT count(*) FROM ctas.relationships)
      + (SELECT count(*) FROM ctas.entities)";
 
+impl Cold {
+    /// Bytes the cold tier's database takes on disk.
+    pub async fn database_size(&self) -> Result<u64, TierError> {
+        let n: i64 = self
+            .with_client(async |c| {
+                c.query_one("SELECT pg_database_size(current_database())", &[])
+                    .await
+                    .map(|r| r.get(0))
+            })
+            .await?;
+        Ok(n.max(0) as u64)
+    }
+}
+
 impl Tier for Cold {
     const NAME: TierName = TierName::Cold;
 
