@@ -14,6 +14,11 @@ use crate::tiers::TierName;
 /// Settings for `ctas-router serve`.
 #[derive(Clone, Args)]
 pub struct Settings {
+    /// A TOML file of these settings (`ctas-router config check FILE` checks one); a
+    /// flag or an environment variable wins over the file.
+    #[arg(long, env = "CTAS_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
     /// Address the HTTP API listens on.
     #[arg(long, env = "CTAS_LISTEN", default_value = "127.0.0.1:8077")]
     pub listen: SocketAddr,
@@ -151,4 +156,100 @@ impl Settings {
             self.surreal_endpoint.clone()
         }
     }
+}
+
+/// The keys of a configuration file, and the `serve` flag each stands for.
+pub const KEYS: &[(&str, &str)] = &[
+    ("listen", "listen"),
+    ("data_dir", "data-dir"),
+    ("require", "require"),
+    ("warm.endpoint", "surreal-endpoint"),
+    ("cold.dsn", "pg-dsn"),
+    ("graph.uri", "neo4j-uri"),
+    ("graph.user", "neo4j-user"),
+    ("graph.password", "neo4j-password"),
+    ("auth.read_tokens", "read-tokens"),
+    ("auth.write_tokens", "write-tokens"),
+    ("auth.tokens_file", "tokens-file"),
+    ("limits.max_connections", "max-connections"),
+    ("limits.request_timeout", "request-timeout"),
+    ("limits.drain_timeout", "drain-timeout"),
+    ("limits.batch_size", "batch-size"),
+];
+
+/// Levenshtein distance, for "did you mean".
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let next = (row[j + 1] + 1)
+                .min(row[j] + 1)
+                .min(prev + usize::from(ca != cb));
+            prev = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
+/// The file's settings as `serve` flags (`--listen`, `127.0.0.1:8077`, …), each key
+/// for which `given(flag)` is false (a flag or the environment set it, and wins). An
+/// error names the file and the key: one the file cannot have (with the nearest it
+/// can), or a value of the wrong type.
+pub fn file_flags(
+    path: &std::path::Path,
+    given: &dyn Fn(&str) -> bool,
+) -> Result<Vec<(String, String)>, String> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the configuration file {shown}: {e}"))?;
+    let table: toml::Table =
+        toml::from_str(&text).map_err(|e| format!("{shown} is not TOML: {e}"))?;
+    let mut flat = Vec::new();
+    for (key, value) in &table {
+        match value {
+            toml::Value::Table(inner) => {
+                for (k, v) in inner {
+                    flat.push((format!("{key}.{k}"), v.clone()));
+                }
+            }
+            v => flat.push((key.clone(), v.clone())),
+        }
+    }
+    let mut flags = Vec::new();
+    for (key, value) in flat {
+        let Some((_, flag)) = KEYS.iter().find(|(k, _)| *k == key) else {
+            let nearest = KEYS
+                .iter()
+                .min_by_key(|(k, _)| distance(k, &key))
+                .map(|(k, _)| *k)
+                .unwrap_or_default();
+            return Err(format!(
+                "{shown}: unknown key `{key}`; did you mean `{nearest}`? (keys: {})",
+                KEYS.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
+            ));
+        };
+        let text = match &value {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Integer(n) => n.to_string(),
+            toml::Value::Float(x) => x.to_string(),
+            toml::Value::Array(items) => items
+                .iter()
+                .map(|i| {
+                    i.as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| format!("{shown}: `{key}` is a list of strings"))
+                })
+                .collect::<Result<Vec<_>, _>>()?
+                .join(","),
+            other => return Err(format!("{shown}: `{key}` cannot be a {}", other.type_str())),
+        };
+        if !given(flag) {
+            flags.push((format!("--{flag}"), text));
+        }
+    }
+    Ok(flags)
 }

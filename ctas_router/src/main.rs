@@ -1,9 +1,11 @@
 //! `ctas-router`: the service (`serve`) and the commands that talk to it.
 
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, Parser, Subcommand};
 use ctas_router::cli::{self, Remote};
 use ctas_router::config::Settings;
 
@@ -21,7 +23,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the service.
-    Serve(Settings),
+    Serve(Box<Settings>),
     /// Send STIX bundles, MISP exports and records (files, directories, or - for stdin;
     /// gzip or not) to a running router.
     Ingest {
@@ -77,6 +79,12 @@ enum Command {
         #[command(flatten)]
         remote: Remote,
     },
+    /// Check a configuration file: every key known, every value valid, the tokens
+    /// readable; exit 0 if so, 1 naming the first key that is not.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
     /// Print one record as each tier holds it.
     Trace {
         /// The record id.
@@ -84,6 +92,90 @@ enum Command {
         #[command(flatten)]
         remote: Remote,
     },
+}
+
+#[derive(Subcommand)]
+enum ConfigAction {
+    /// Check FILE as `serve --config FILE` would read it.
+    Check {
+        /// The TOML file.
+        file: PathBuf,
+    },
+}
+
+/// `serve`'s settings from each key of `file` alone, so that an error names its key.
+fn settings_of(file: &Path, flags: &[(String, String)]) -> Result<Settings, String> {
+    let parse = |flags: &[(String, String)]| {
+        let mut args: Vec<OsString> = vec!["ctas-router".into(), "serve".into()];
+        for (flag, value) in flags {
+            // One argument, so a value that starts with `-` is not read as a flag.
+            args.push(format!("{flag}={value}").into());
+        }
+        Cli::try_parse_from(args)
+    };
+    for (flag, value) in flags {
+        if let Err(e) = parse(std::slice::from_ref(&(flag.clone(), value.clone()))) {
+            let key = ctas_router::config::KEYS
+                .iter()
+                .find(|(_, f)| format!("--{f}") == *flag)
+                .map_or("?", |(k, _)| k);
+            let said = e.to_string();
+            let first = said
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches("error: ");
+            return Err(format!("{}: `{key}`: {first}", file.display()));
+        }
+    }
+    match parse(flags).map_err(|e| e.to_string())?.command {
+        Command::Serve(settings) => Ok(*settings),
+        _ => unreachable!("parsed as serve"),
+    }
+}
+
+/// The command line, with `serve`'s settings completed from `--config FILE` where no
+/// flag or environment variable gave them.
+fn parse_args() -> Result<Cli, String> {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let cli = Cli::parse_from(&args);
+    let Command::Serve(settings) = &cli.command else {
+        return Ok(cli);
+    };
+    let Some(file) = settings.config.clone() else {
+        return Ok(cli);
+    };
+    let matches = Cli::command().get_matches_from(&args);
+    let serve = matches
+        .subcommand_matches("serve")
+        .ok_or("serve's settings went missing")?;
+    let given = |flag: &str| {
+        matches!(
+            serve.value_source(&flag.replace('-', "_")),
+            Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+        )
+    };
+    let flags = ctas_router::config::file_flags(&file, &given)?;
+    settings_of(&file, &flags)?;
+    // The file's settings, then the command line's own after them.
+    let at = args.iter().position(|a| a == "serve").unwrap_or(1);
+    let mut rebuilt: Vec<OsString> = args[..=at].to_vec();
+    for (flag, value) in flags {
+        rebuilt.push(format!("{flag}={value}").into());
+    }
+    rebuilt.extend_from_slice(&args[at + 1..]);
+    Cli::try_parse_from(rebuilt).map_err(|e| format!("{}: {e}", file.display()))
+}
+
+/// `config check FILE`.
+fn config_check(file: &Path) -> anyhow::Result<()> {
+    let flags = ctas_router::config::file_flags(file, &|_| false).map_err(anyhow::Error::msg)?;
+    let settings = settings_of(file, &flags).map_err(anyhow::Error::msg)?;
+    settings
+        .tokens()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    println!("{}: ok, {} setting(s)", file.display(), flags.len());
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -94,7 +186,13 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
+    let cli = match parse_args() {
+        Ok(cli) => cli,
+        Err(e) => {
+            eprintln!("ctas-router: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -105,7 +203,7 @@ fn main() -> ExitCode {
     let done = |r: anyhow::Result<()>| r.map(|()| ExitCode::SUCCESS);
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve(settings) => done(ctas_router::server::serve(settings).await),
+            Command::Serve(settings) => done(ctas_router::server::serve(*settings).await),
             Command::Ingest {
                 files,
                 remote,
@@ -122,6 +220,9 @@ fn main() -> ExitCode {
                 json,
                 remote,
             } => cli::lookup::lookup(&remote, values, kind, model, json).await,
+            Command::Config {
+                action: ConfigAction::Check { file },
+            } => done(config_check(&file)),
             Command::Trace { id, remote } => done(cli::status::trace(&remote, &id).await),
             Command::DeadLetters {
                 tier,

@@ -99,6 +99,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         listen = %settings.listen,
         data_dir = %settings.data_dir.display(),
         warm = %warm_endpoint,
+        config = %settings.config.as_deref().map_or("none".into(), |p| p.display().to_string()),
         tokens = if tokens.is_empty() { "none: the API is open to this host" } else { "required" },
         "ctas-router ready"
     );

@@ -108,7 +108,16 @@ fn ingest_until(
                                 .collect();
                             match http.post(&url).json(&records).send().await {
                                 Ok(r) if r.status().as_u16() == 202 => {
-                                    let body: Value = r.json().await.unwrap_or(Value::Null);
+                                    let bytes = r.bytes().await.unwrap_or_default();
+                                    common::openapi::check(
+                                        "POST",
+                                        &url,
+                                        202,
+                                        "application/json",
+                                        &bytes,
+                                    );
+                                    let body: Value =
+                                        serde_json::from_slice(&bytes).unwrap_or(Value::Null);
                                     assert_eq!(body["accepted"], json!(size), "{body}");
                                     seen.acked.push(ids);
                                 }
@@ -623,7 +632,7 @@ fn read_cold_ids(prefix: &str) -> Vec<String> {
 }
 
 fn http_text(url: &str) -> String {
-    rt().block_on(async { reqwest::get(url).await.unwrap().text().await.unwrap() })
+    http::text(url, &[])
 }
 
 /// A lock on the cold tier's table (VACUUM FULL, REINDEX): status and trace answer

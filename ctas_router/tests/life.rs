@@ -491,3 +491,100 @@ fn connections_past_the_limit_wait_until_one_closes() {
     drop(second);
     router.stop();
 }
+
+fn config_file(dir: &std::path::Path, text: &str) -> String {
+    let file = dir.join("ctas-router.toml");
+    std::fs::write(&file, text).unwrap();
+    file.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn config_check_names_the_bad_key() {
+    let dir = fresh_dir("config-check");
+    let check = |text: &str| {
+        let file = config_file(&dir, text);
+        let out = Command::new(env!("CARGO_BIN_EXE_ctas-router"))
+            .args(["config", "check", &file])
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.code(), said.replace(&file, "FILE"))
+    };
+    let good = "listen = \"127.0.0.1:8099\"\nrequire = [\"warm\", \"cold\"]\n\
+                [cold]\ndsn = \"host=db.internal dbname=ctas\"\n\
+                [limits]\nmax_connections = 64\nrequest_timeout = 30\ndrain_timeout = 2.5\n";
+    assert_eq!(check(good), (Some(0), "FILE: ok, 6 setting(s)\n".into()));
+    for (text, said) in [
+        (
+            "[cold]\ndns = \"host=db\"\n",
+            "FILE: unknown key `cold.dns`; did you mean `cold.dsn`?",
+        ),
+        (
+            "listen = \"everywhere\"\n",
+            "FILE: `listen`: invalid value 'everywhere' for '--listen <LISTEN>'",
+        ),
+        (
+            "require = [\"warm\", \"cache\"]\n",
+            "FILE: `require`: invalid value 'cache' for '--require <REQUIRE>'",
+        ),
+        (
+            "[limits]\nmax_connections = true\n",
+            "FILE: `limits.max_connections` cannot be a boolean",
+        ),
+        (
+            "[limits]\nrequest_timeout = -1\n",
+            "FILE: `limits.request_timeout`: invalid value '-1'",
+        ),
+        (
+            "listen = \"0.0.0.0:8077\"\n",
+            "FILE: refusing to listen on 0.0.0.0:8077 without tokens",
+        ),
+        ("listen = [", "FILE is not TOML"),
+    ] {
+        let (code, out) = check(text);
+        assert_eq!(code, Some(1), "{text}: {out}");
+        assert!(
+            out.starts_with(&format!("ctas-router: {said}")),
+            "{text}: {out}"
+        );
+    }
+}
+
+#[test]
+fn serve_reads_its_file_and_flags_and_the_environment_win() {
+    let dir = fresh_dir("config-serve");
+    let nowhere = format!("host=127.0.0.1 port={} user=ctas dbname=ctas", free_port());
+    // The file: a port nobody uses (the flag's wins), every tier required (the file's
+    // stands), a read token (the environment's wins).
+    let file = config_file(
+        &dir,
+        &format!(
+            "listen = \"127.0.0.1:1\"\nrequire = [\"warm\", \"cold\", \"graph\"]\n\
+             [cold]\ndsn = \"{nowhere}\"\n[auth]\nread_tokens = \"file-read-token-0123456789\"\n"
+        ),
+    );
+    let router = Router::start_opts(
+        &dir.join("data"),
+        free_port(),
+        test_dsn(),
+        &["--config", &file],
+        &[("CTAS_READ_TOKENS", READ)],
+    );
+    // The environment's CTAS_PG_DSN (the tests') wins over the file's cold.dsn too.
+    let (status, _, body) = http::call("GET", &format!("{}/readyz", router.url), &[], None);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["tiers"]["cold"]["required"], true, "{body}");
+    let url = format!("{}/v1/status", router.url);
+    let file_token = bearer("file-read-token-0123456789");
+    assert_eq!(
+        http::call("GET", &url, &[("authorization", &file_token)], None).0,
+        401
+    );
+    assert_eq!(
+        http::call("GET", &url, &[("authorization", &bearer(READ))], None).0,
+        200
+    );
+    assert!(router.log().contains(&file), "{}", router.log());
+    router.stop();
+}

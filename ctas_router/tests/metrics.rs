@@ -93,7 +93,7 @@ fn metrics_pass_promtool_and_count_what_happened() {
     );
     std::thread::sleep(Duration::from_millis(1500));
 
-    let text = get_text(&format!("{}/metrics", router.url));
+    let text = http::text(&format!("{}/metrics", router.url), &[]);
     let (ok, said) = promtool(&["check", "metrics"], Some(&text));
     assert!(ok, "promtool check metrics: {said}\n{text}");
 
@@ -144,9 +144,4 @@ fn metrics_pass_promtool_and_count_what_happened() {
     assert!(count(r#"ctas_store_size_bytes{tier="warm"}"#.into()) > 0.0);
     assert!(sample(&text, r#"ctas_store_size_bytes{tier="cold"}"#).is_none());
     router.stop();
-}
-
-/// The body of a GET, as text.
-fn get_text(url: &str) -> String {
-    common::rt().block_on(async { reqwest::get(url).await.unwrap().text().await.unwrap() })
 }

@@ -8,6 +8,7 @@ import json
 import os
 import socket
 import subprocess
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -109,6 +110,16 @@ def test_a_reports_neighbors_are_what_it_refers_to(router):
     with pytest.raises(RouterError) as e:
         router.neighbors("report--00000000-0000-4000-8000-000000000000")
     assert e.value.status == 404
+
+
+def test_the_routers_openapi_document_is_valid_openapi_3_1(router):
+    from openapi_spec_validator import validate
+
+    served = json.loads(urllib.request.urlopen(router.url + "/v1/openapi.json").read())
+    validate(served)
+    shipped = Path(__file__).parents[2] / "ctas_router" / "openapi.json"
+    assert served == json.loads(shipped.read_text())
+    assert served["info"]["version"] == ctas.__version__
 
 
 def test_analyze_through_the_router_is_the_packages(router):

@@ -114,6 +114,7 @@ pub fn routes(state: AppState, tokens: Arc<Tokens>, timeout: Duration) -> Router
     let probes = Router::new()
         .route("/healthz", get(status::healthz))
         .route("/readyz", get(status::readyz))
+        .route("/v1/openapi.json", get(openapi))
         .route_layer(timed());
     Router::new()
         .merge(reads)
@@ -131,6 +132,14 @@ pub fn routes(state: AppState, tokens: Arc<Tokens>, timeout: Duration) -> Router
 /// The decay models CTAS ships, built once rather than per request.
 static MODELS: std::sync::LazyLock<Vec<score::DecayModel>> =
     std::sync::LazyLock::new(score::builtin_models);
+
+/// The API's OpenAPI 3.1 document; the tests hold every answer they get to it.
+pub const OPENAPI: &str = include_str!("../../openapi.json");
+
+/// `GET /v1/openapi.json`: open, like the probes: it says nothing of the data.
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
 
 /// A request that takes longer than `limit` (its body read included, so a client that
 /// sends slowly holds nothing for long) is answered 503.

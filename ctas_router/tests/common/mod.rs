@@ -3,6 +3,8 @@
 //! a missing one fails the test, nothing is skipped.
 #![allow(dead_code)]
 
+pub mod openapi;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -220,6 +222,8 @@ pub mod http {
     use reqwest::Client;
     use serde_json::Value;
 
+    use super::openapi;
+
     fn rt() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -227,12 +231,42 @@ pub mod http {
             .unwrap()
     }
 
-    pub fn get(url: &str) -> Option<(u16, Value)> {
+    /// One request; the answer's status, headers and body, the answer held to the
+    /// OpenAPI document ([`openapi::check`]). None when nothing answers.
+    fn exchange(
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Option<(u16, reqwest::header::HeaderMap, Vec<u8>)> {
         rt().block_on(async {
-            let r = reqwest::get(url).await.ok()?;
+            let mut req = Client::new().request(method.parse().unwrap(), url);
+            for (k, v) in headers {
+                req = req.header(*k, *v);
+            }
+            if let Some(b) = body {
+                req = req.body(b);
+            }
+            let r = req.send().await.ok()?;
             let status = r.status().as_u16();
-            Some((status, r.json().await.unwrap_or(Value::Null)))
+            let h = r.headers().clone();
+            let bytes = r.bytes().await.ok()?.to_vec();
+            let ctype = h
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default();
+            openapi::check(method, url, status, &ctype, &bytes);
+            Some((status, h, bytes))
         })
+    }
+
+    fn json(bytes: &[u8]) -> Value {
+        serde_json::from_slice(bytes).unwrap_or(Value::Null)
+    }
+
+    pub fn get(url: &str) -> Option<(u16, Value)> {
+        let (status, _, bytes) = exchange("GET", url, &[], None)?;
+        Some((status, json(&bytes)))
     }
 
     /// Any request with the body and Content-Type given; the answer's status, its
@@ -243,27 +277,17 @@ pub mod http {
         content_type: Option<&str>,
         body: Vec<u8>,
     ) -> (u16, String, Value) {
-        rt().block_on(async {
-            let mut req = Client::new()
-                .request(method.parse().unwrap(), url)
-                .body(body);
-            if let Some(t) = content_type {
-                req = req.header("content-type", t);
-            }
-            let r = req.send().await.unwrap();
-            let status = r.status().as_u16();
-            let ctype = r
-                .headers()
-                .get("content-type")
-                .map(|v| v.to_str().unwrap().to_owned())
-                .unwrap_or_default();
-            let bytes = r.bytes().await.unwrap();
-            (
-                status,
-                ctype,
-                serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-            )
-        })
+        let headers: Vec<(&str, &str)> = content_type
+            .map(|t| ("content-type", t))
+            .into_iter()
+            .collect();
+        let (status, h, bytes) = exchange(method, url, &headers, Some(body))
+            .unwrap_or_else(|| panic!("{method} {url}: the router did not answer"));
+        let ctype = h
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (status, ctype, json(&bytes))
     }
 
     /// A request with headers; the answer's status, headers and body as JSON.
@@ -284,24 +308,20 @@ pub mod http {
         headers: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Option<(u16, reqwest::header::HeaderMap, Value)> {
-        rt().block_on(async {
-            let mut req = Client::new().request(method.parse().unwrap(), url);
-            for (k, v) in headers {
-                req = req.header(*k, *v);
-            }
-            if let Some(b) = body {
-                req = req.json(b);
-            }
-            let r = req.send().await.ok()?;
-            let status = r.status().as_u16();
-            let h = r.headers().clone();
-            let bytes = r.bytes().await.ok()?;
-            Some((
-                status,
-                h,
-                serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-            ))
-        })
+        let mut headers = headers.to_vec();
+        if body.is_some() {
+            headers.push(("content-type", "application/json"));
+        }
+        let body = body.map(|b| b.to_string().into_bytes());
+        let (status, h, bytes) = exchange(method, url, &headers, body)?;
+        Some((status, h, json(&bytes)))
+    }
+
+    /// The body of a GET, as text (`/metrics`).
+    pub fn text(url: &str, headers: &[(&str, &str)]) -> String {
+        let (_, _, bytes) = exchange("GET", url, headers, None)
+            .unwrap_or_else(|| panic!("GET {url}: the router did not answer"));
+        String::from_utf8(bytes).unwrap()
     }
 
     pub fn post(url: &str, body: &Value) -> (u16, String, Value) {
