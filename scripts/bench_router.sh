@@ -6,6 +6,9 @@
 #   lookups by id, and by value (GET /v1/indicators/{value}), at 10,000/s, idle and
 #     under 16 ingesting clients (p50/p99/max);
 #   the time until every tier holds 50,000 records.
+# `bench_router.sh lookups` runs the lookups alone: by value at rising rates (1,000 to
+# 20,000/s) beside the peer, the same values asked of PostgreSQL alone, and a batch of
+# 10,000 values beside PostgreSQL's = ANY.
 # Uses its own PostgreSQL database (ctas_bench_router, made anew) and data directory.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -33,6 +36,20 @@ start_router() {
   wait_for "ctas-router (release)" 60 curl -sf "$url/healthz" || die "the router did not start; see $CTAS_RUN/logs/bench-router.log"
 }
 log "date: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores"
+if [[ "${1:-all}" == lookups ]]; then
+  for rate in 1000 5000 10000 20000; do
+    start_router
+    "$load" lookup-value "$url" "$rate" 10
+    stop_router
+    start_router
+    "$load" lookup-pg "$url" "$CTAS_PG_DSN dbname=$db" "$rate" 10
+    stop_router
+  done
+  start_router
+  "$load" batch "$url" "$CTAS_PG_DSN dbname=$db"
+  stop_router
+  exit 0
+fi
 for c in 1 4 16 64; do
   "$load" sled "$work/floor-$c" 1000 10
   rm -rf "$work/floor-$c"

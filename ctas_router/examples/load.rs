@@ -9,6 +9,13 @@
 //!   load lookup-value URL RATE SECONDS [INGEST_CLIENTS]
 //!       the same with GET /v1/indicators/{value} (the value in capitals): classified,
 //!       normalised, the summary read and the score computed per request.
+//!   load lookup-pg URL DSN RATE SECONDS
+//!       the peer: the same 1,000 domains, ingested through the router into its cold tier,
+//!       asked of PostgreSQL alone at RATE (16 connections, a prepared statement on the
+//!       indexed ctas.indicators, the value given already normalised).
+//!   load batch URL DSN
+//!       10,000 values at once (half known): POST /v1/indicators/lookup, and the peer,
+//!       PostgreSQL's `value = ANY($1)` on the same table; the median of 20 calls each.
 //!   load sled DIR RECORDS_PER_REQUEST SECONDS
 //!       the floor: the same records written straight into sled by one thread, each
 //!       request's records inserted under their ids and flushed, no HTTP, no router.
@@ -226,18 +233,160 @@ async fn lookup(url: &str, rate: u64, seconds: u64, ingesting: usize, by_value: 
         Some(l) => l.join().unwrap(),
         None => 0,
     };
-    // From when due (the figure that counts), and from when sent (the router's answer
-    // alone, to tell its delays from the generator's).
+    let mut out = latencies(lat);
+    out["bench"] = json!(if by_value {
+        "lookup by value"
+    } else {
+        "lookup by id"
+    });
+    out["rate"] = json!(rate);
+    out["achieved_rate"] = json!(achieved);
+    out["ingest_clients"] = json!(ingesting);
+    out["ingested_meanwhile"] = json!(ingested);
+    out
+}
+
+/// p50, p99 and max from when each request was due (the figure that counts), and p50
+/// and p99 from when it was sent (the server's answer alone, to tell its delays from
+/// the generator's); milliseconds.
+fn latencies(lat: Vec<(f64, f64)>) -> Value {
     let mut sent: Vec<f64> = lat.iter().map(|l| l.1).collect();
     let mut lat: Vec<f64> = lat.iter().map(|l| l.0).collect();
     lat.sort_by(f64::total_cmp);
     sent.sort_by(f64::total_cmp);
     let q = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
     let qs = |p: f64| sent[((sent.len() as f64 * p) as usize).min(sent.len() - 1)];
-    json!({"bench": if by_value { "lookup by value" } else { "lookup by id" }, "rate": rate, "achieved_rate": achieved, "ingest_clients": ingesting,
-           "ingested_meanwhile": ingested, "lookups": lat.len(),
-           "p50_ms": q(0.5), "p99_ms": q(0.99), "max_ms": lat[lat.len() - 1],
+    json!({"lookups": lat.len(), "p50_ms": q(0.5), "p99_ms": q(0.99), "max_ms": lat[lat.len() - 1],
            "from_sent_p50_ms": qs(0.5), "from_sent_p99_ms": qs(0.99)})
+}
+
+/// Ingest `n` domains through the router and wait until its cold tier holds them; the
+/// values.
+async fn into_cold(url: &str, n: u64) -> Vec<String> {
+    let http = reqwest::Client::new();
+    let body = records(&tag(), 0, 0, n);
+    for chunk in body.chunks(1000) {
+        answer(http.post(format!("{url}/v1/records")).json(&chunk)).await;
+    }
+    loop {
+        let s = answer(http.get(format!("{url}/v1/status"))).await;
+        if s["tiers"]["cold"]["pending"] == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    body.iter()
+        .map(|r| r["value"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn pg(dsn: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(dsn, tokio_postgres::NoTls)
+        .await
+        .expect("PostgreSQL reachable");
+    tokio::spawn(conn);
+    client
+}
+
+/// The peer of `lookup-value`: the same values asked of PostgreSQL alone, at `rate`, on
+/// the same schedule.
+async fn lookup_pg(url: &str, dsn: &str, rate: u64, seconds: u64) -> Value {
+    const CONNECTIONS: u64 = 16;
+    const TIMER_SLACK: Duration = Duration::from_micros(1500);
+    let values = Arc::new(into_cold(url, 1000).await);
+    let interval = Duration::from_secs_f64(1.0 / rate as f64);
+    let total = rate * seconds;
+    let mut clients = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let c = pg(dsn).await;
+        let stmt = c
+            .prepare(
+                "SELECT id, kind, value, first_seen, last_seen, stix_id FROM ctas.indicators \
+                 WHERE value = $1 AND kind = 'domain'",
+            )
+            .await
+            .unwrap();
+        clients.push((c, stmt));
+    }
+    let started = Instant::now();
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .enumerate()
+        .map(|(c, (client, stmt))| {
+            let values = values.clone();
+            tokio::spawn(async move {
+                let mut lat = Vec::new();
+                let mut i = c as u64;
+                while i < total {
+                    let due = started + interval * i as u32;
+                    tokio::time::sleep_until(due.into()).await;
+                    let sent = Instant::now();
+                    let from = if sent.duration_since(due) > TIMER_SLACK {
+                        due
+                    } else {
+                        sent
+                    };
+                    let value = &values[i as usize % values.len()];
+                    let row = client.query_opt(&stmt, &[value]).await.unwrap();
+                    assert!(row.is_some(), "{value} is not in the cold tier");
+                    lat.push((
+                        from.elapsed().as_secs_f64() * 1e3,
+                        sent.elapsed().as_secs_f64() * 1e3,
+                    ));
+                    i += CONNECTIONS;
+                }
+                lat
+            })
+        })
+        .collect();
+    let mut lat = Vec::with_capacity(total as usize);
+    for t in tasks {
+        lat.extend(t.await.unwrap());
+    }
+    let achieved = total as f64 / started.elapsed().as_secs_f64();
+    let mut out = latencies(lat);
+    out["bench"] = json!("lookup by value, PostgreSQL alone");
+    out["rate"] = json!(rate);
+    out["achieved_rate"] = json!(achieved);
+    out
+}
+
+/// 10,000 values at once, half of them known: the router's batch lookup and
+/// PostgreSQL's `= ANY` on the same table; the median of 20 calls each.
+async fn batch(url: &str, dsn: &str) -> Value {
+    let known = into_cold(url, 5000).await;
+    let mut values = known.clone();
+    values.extend((0..5000).map(|i| format!("unknown-{i}.example.net")));
+    let http = reqwest::Client::new();
+    let client = pg(dsn).await;
+    let stmt = client
+        .prepare(
+            "SELECT id, kind, value, first_seen, last_seen, stix_id FROM ctas.indicators \
+             WHERE value = ANY($1) AND kind = 'domain'",
+        )
+        .await
+        .unwrap();
+    let median = |mut t: Vec<f64>| {
+        t.sort_by(f64::total_cmp);
+        t[t.len() / 2]
+    };
+    let (mut router, mut peer) = (Vec::new(), Vec::new());
+    for _ in 0..20 {
+        let start = Instant::now();
+        let a = answer(
+            http.post(format!("{url}/v1/indicators/lookup"))
+                .json(&json!({"values": values})),
+        )
+        .await;
+        router.push(start.elapsed().as_secs_f64() * 1e3);
+        assert_eq!(a["found"], 5000, "the router found {}", a["found"]);
+        let start = Instant::now();
+        let rows = client.query(&stmt, &[&values]).await.unwrap();
+        peer.push(start.elapsed().as_secs_f64() * 1e3);
+        assert_eq!(rows.len(), 5000);
+    }
+    json!({"bench": "batch lookup of 10,000 values (5,000 known)",
+           "router_ms_p50": median(router), "postgresql_ms_p50": median(peer)})
 }
 
 async fn synced(url: &str, n: u64) -> Value {
@@ -314,10 +463,12 @@ async fn main() {
             )
             .await
         }
+        Some("lookup-pg") => lookup_pg(&args[2], &args[3], n(4), n(5)).await,
+        Some("batch") => batch(&args[2], &args[3]).await,
         Some("synced") => synced(&args[2], n(3)).await,
         Some("sled") => sled_floor(&args[2], n(3), n(4)),
         _ => {
-            eprintln!("usage: load ingest URL CLIENTS RECORDS_PER_REQUEST SECONDS | lookup|lookup-value URL RATE SECONDS [INGEST_CLIENTS] | synced URL RECORDS | sled DIR RECORDS_PER_REQUEST SECONDS");
+            eprintln!("usage: load ingest URL CLIENTS RECORDS_PER_REQUEST SECONDS | lookup|lookup-value URL RATE SECONDS [INGEST_CLIENTS] | lookup-pg URL DSN RATE SECONDS | batch URL DSN | synced URL RECORDS | sled DIR RECORDS_PER_REQUEST SECONDS");
             std::process::exit(2);
         }
     };
