@@ -162,8 +162,6 @@ async fn lookup(url: &str, rate: u64, seconds: u64, ingesting: usize, by_value: 
     // schedule. Latency counts from when a request was due (less the timer's own
     // lateness), so a stall that delays the requests behind it counts in full for each
     // of them (no coordinated omission).
-    const CONNECTIONS: u64 = 16;
-    const TIMER_SLACK: Duration = Duration::from_micros(1500);
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
     let total = rate * seconds;
     let addr = url.trim_start_matches("http://").to_owned();
@@ -183,17 +181,7 @@ async fn lookup(url: &str, rate: u64, seconds: u64, ingesting: usize, by_value: 
                 let mut line = String::new();
                 let mut i = c;
                 while i < total {
-                    let due = started + interval * i as u32;
-                    tokio::time::sleep_until(due.into()).await;
-                    // tokio's timer fires up to a millisecond late; that lateness is the
-                    // generator's, not the router's. Later than that, the request was held
-                    // up by the answer before it, and counts from when it was due.
-                    let sent = Instant::now();
-                    let from = if sent.duration_since(due) > TIMER_SLACK {
-                        due
-                    } else {
-                        sent
-                    };
+                    let (from, sent) = turn(started, interval, i).await;
                     let id = &ids[i as usize % ids.len()];
                     let req = format!("GET {id} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
                     stream.get_mut().write_all(req.as_bytes()).await.unwrap();
@@ -223,10 +211,7 @@ async fn lookup(url: &str, rate: u64, seconds: u64, ingesting: usize, by_value: 
             })
         })
         .collect();
-    let mut lat = Vec::with_capacity(total as usize);
-    for t in tasks {
-        lat.extend(t.await.unwrap());
-    }
+    let lat = gather(tasks).await;
     let achieved = total as f64 / started.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
     let ingested = match load {
@@ -244,6 +229,36 @@ async fn lookup(url: &str, rate: u64, seconds: u64, ingesting: usize, by_value: 
     out["ingest_clients"] = json!(ingesting);
     out["ingested_meanwhile"] = json!(ingested);
     out
+}
+
+/// Connections of an open-loop run; each sends every CONNECTIONS-th request.
+const CONNECTIONS: u64 = 16;
+/// How late tokio's timer may fire and the lateness still be the generator's.
+const TIMER_SLACK: Duration = Duration::from_micros(1500);
+
+/// Wait for request `i`'s turn; when its latency counts from, and when it was sent.
+/// tokio's timer fires up to a millisecond late; that lateness is the generator's, not
+/// the server's. Later than that, the request was held up by the answer before it, and
+/// counts from when it was due (no coordinated omission).
+async fn turn(started: Instant, interval: Duration, i: u64) -> (Instant, Instant) {
+    let due = started + interval * i as u32;
+    tokio::time::sleep_until(due.into()).await;
+    let sent = Instant::now();
+    let from = if sent.duration_since(due) > TIMER_SLACK {
+        due
+    } else {
+        sent
+    };
+    (from, sent)
+}
+
+/// Every connection's latencies, one list.
+async fn gather(tasks: Vec<tokio::task::JoinHandle<Vec<(f64, f64)>>>) -> Vec<(f64, f64)> {
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.extend(t.await.unwrap());
+    }
+    lat
 }
 
 /// p50, p99 and max from when each request was due (the figure that counts), and p50
@@ -291,8 +306,6 @@ async fn pg(dsn: &str) -> tokio_postgres::Client {
 /// The peer of `lookup-value`: the same values asked of PostgreSQL alone, at `rate`, on
 /// the same schedule.
 async fn lookup_pg(url: &str, dsn: &str, rate: u64, seconds: u64) -> Value {
-    const CONNECTIONS: u64 = 16;
-    const TIMER_SLACK: Duration = Duration::from_micros(1500);
     let values = Arc::new(into_cold(url, 1000).await);
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
     let total = rate * seconds;
@@ -318,14 +331,7 @@ async fn lookup_pg(url: &str, dsn: &str, rate: u64, seconds: u64) -> Value {
                 let mut lat = Vec::new();
                 let mut i = c as u64;
                 while i < total {
-                    let due = started + interval * i as u32;
-                    tokio::time::sleep_until(due.into()).await;
-                    let sent = Instant::now();
-                    let from = if sent.duration_since(due) > TIMER_SLACK {
-                        due
-                    } else {
-                        sent
-                    };
+                    let (from, sent) = turn(started, interval, i).await;
                     let value = &values[i as usize % values.len()];
                     let row = client.query_opt(&stmt, &[value]).await.unwrap();
                     assert!(row.is_some(), "{value} is not in the cold tier");
@@ -339,10 +345,7 @@ async fn lookup_pg(url: &str, dsn: &str, rate: u64, seconds: u64) -> Value {
             })
         })
         .collect();
-    let mut lat = Vec::with_capacity(total as usize);
-    for t in tasks {
-        lat.extend(t.await.unwrap());
-    }
+    let lat = gather(tasks).await;
     let achieved = total as f64 / started.elapsed().as_secs_f64();
     let mut out = latencies(lat);
     out["bench"] = json!("lookup by value, PostgreSQL alone");

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::parser::ValueSource;
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use ctas_router::cli::{self, Remote};
 use ctas_router::config::Settings;
 
@@ -138,14 +138,14 @@ fn settings_of(file: &Path, flags: &[(String, String)]) -> Result<Settings, Stri
 /// flag or environment variable gave them.
 fn parse_args() -> Result<Cli, String> {
     let args: Vec<OsString> = std::env::args_os().collect();
-    let cli = Cli::parse_from(&args);
+    let matches = Cli::command().get_matches_from(&args);
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let Command::Serve(settings) = &cli.command else {
         return Ok(cli);
     };
     let Some(file) = settings.config.clone() else {
         return Ok(cli);
     };
-    let matches = Cli::command().get_matches_from(&args);
     let serve = matches
         .subcommand_matches("serve")
         .ok_or("serve's settings went missing")?;

@@ -87,11 +87,10 @@ pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
         }
         (lag, sizes)
     });
-    let required: &[TierName] = &[];
     let (warm, cold, graph, cold_size) = tokio::join!(
-        ping(s.warm.as_ref(), required),
-        ping(s.cold.as_ref(), required),
-        ping(s.graph.as_ref(), required),
+        ping(s.warm.as_ref()),
+        ping(s.cold.as_ref()),
+        ping(s.graph.as_ref()),
         within(READY_TIMEOUT, TierName::Cold, s.cold.database_size()),
     );
     let (lag, mut sizes) = local.await.unwrap_or_default();
@@ -101,11 +100,7 @@ pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     let gauges = Gauges {
         hot: s.hot.counts(),
         lag,
-        up: [
-            warm.1["up"] == true,
-            cold.1["up"] == true,
-            graph.1["up"] == true,
-        ],
+        up: [warm.is_ok(), cold.is_ok(), graph.is_ok()],
         sizes,
     };
     (
@@ -121,20 +116,13 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-async fn ping<T: Tier>(tier: &T, required: &[TierName]) -> (bool, Value) {
-    let required = required.contains(&T::NAME);
+/// A tier pinged within the readiness bound: how long it took (ms), or why it did not
+/// answer.
+async fn ping<T: Tier>(tier: &T) -> Result<f64, String> {
     let start = std::time::Instant::now();
-    match within(READY_TIMEOUT, T::NAME, tier.ping()).await {
-        Ok(()) => (
-            true,
-            json!({"up": true, "required": required,
-                   "ms": start.elapsed().as_secs_f64() * 1e3}),
-        ),
-        Err(e) => (
-            !required,
-            json!({"up": false, "required": required, "error": e}),
-        ),
-    }
+    within(READY_TIMEOUT, T::NAME, tier.ping())
+        .await
+        .map(|()| start.elapsed().as_secs_f64() * 1e3)
 }
 
 /// `GET /readyz`: each tier asked now. 200 when the hot tier takes writes and every
@@ -143,30 +131,33 @@ async fn ping<T: Tier>(tier: &T, required: &[TierName]) -> (bool, Value) {
 /// what it will be sent.
 pub async fn readyz(State(s): State<AppState>) -> axum::response::Response {
     let hot_up = s.hot.is_writable();
-    let required = &s.required[..];
-    let ((warm_ok, warm), (cold_ok, cold), (graph_ok, graph)) = tokio::join!(
-        ping(s.warm.as_ref(), required),
-        ping(s.cold.as_ref(), required),
-        ping(s.graph.as_ref(), required),
+    let (warm, cold, graph) = tokio::join!(
+        ping(s.warm.as_ref()),
+        ping(s.cold.as_ref()),
+        ping(s.graph.as_ref()),
     );
-    let mut tiers = json!({
-        "hot": {"up": hot_up, "required": true},
-        "warm": warm, "cold": cold, "graph": graph,
-    });
+    let mut tiers = json!({"hot": {"up": hot_up, "required": true}});
+    let mut down = Vec::new();
     if !hot_up {
-        tiers["hot"]["error"] = json!("the hot tier's writer has stopped (shutting down)");
+        let e = "the hot tier's writer has stopped (shutting down)";
+        tiers["hot"]["error"] = json!(e);
+        down.push(format!("hot ({e})"));
     }
-    if hot_up && warm_ok && cold_ok && graph_ok {
+    for (name, pinged) in TierName::DOWNSTREAM.into_iter().zip([warm, cold, graph]) {
+        let required = s.required.contains(&name);
+        tiers[name.as_str()] = match pinged {
+            Ok(ms) => json!({"up": true, "required": required, "ms": ms}),
+            Err(e) => {
+                if required {
+                    down.push(format!("{name} ({e})"));
+                }
+                json!({"up": false, "required": required, "error": e})
+            }
+        };
+    }
+    if down.is_empty() {
         return Json(json!({"ready": true, "tiers": tiers})).into_response();
     }
-    let down: Vec<String> = ["hot", "warm", "cold", "graph"]
-        .iter()
-        .filter(|&&name| tiers[name]["up"] == false && tiers[name]["required"] == true)
-        .map(|&name| match tiers[name]["error"].as_str() {
-            Some(e) => format!("{name} ({e})"),
-            None => name.to_owned(),
-        })
-        .collect();
     Problem::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "not-ready",
