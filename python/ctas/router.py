@@ -183,6 +183,37 @@ class Router:
             if cursor is None:
                 return found
 
+    def reports(
+        self,
+        bbox: tuple[float, float, float, float] | None = None,
+        h3: str | int | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        page: int = 1000,
+    ) -> list[dict[str, Any]]:
+        """``GET /v1/reports``: the reports (flat records' observations among them) seen
+        in ``bbox`` (west, south, east, north in degrees; west > east crosses the
+        antimeridian), in the H3 cell ``h3`` (hex string or int, resolution 7 or
+        coarser) and from ``since`` (inclusive) to ``until`` (exclusive), newest first,
+        each with the indicators it names; the pages followed by their cursors.
+        RouterError 422 naming the parameter at fault."""
+        found: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            query = _query(
+                bbox=",".join(repr(float(x)) for x in bbox) if bbox else None,
+                h3=format(h3, "x") if isinstance(h3, int) else h3,
+                since=since,
+                until=until,
+                limit=page,
+                cursor=cursor,
+            )
+            answer = self._call("GET", "/v1/reports" + query)
+            found.extend(answer["reports"])
+            cursor = answer["next"]
+            if cursor is None:
+                return found
+
     def status(self) -> dict[str, Any]:
         """``GET /v1/status``: records per tier, what is pending, dead letters, errors."""
         return self._call("GET", "/v1/status")

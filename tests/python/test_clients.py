@@ -12,6 +12,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+import h3
 import psycopg
 import pytest
 from psycopg import sql
@@ -110,6 +111,58 @@ def test_a_reports_neighbors_are_what_it_refers_to(router):
     with pytest.raises(RouterError) as e:
         router.neighbors("report--00000000-0000-4000-8000-000000000000")
     assert e.value.status == 404
+
+
+def test_reports_by_area_and_time_are_what_h3_and_the_box_say(router):
+    # Points about Lisbon at distinct minutes of one day; the oracle is the h3 package
+    # (the H3 C library): a record is in a coarse cell when its resolution-7 cell's
+    # parent is that cell, as h3-pg's h3_cell_to_parent says.
+    tag = uuid.uuid4().hex[:8]
+    day = dt.datetime(2025, 3, 14, tzinfo=dt.UTC)
+    sent = []
+    for i in range(120):
+        lat, lng = 38.6 + (i * 37 % 100) / 500, -9.3 + (i * 53 % 100) / 400
+        at = day + dt.timedelta(minutes=7 * i)
+        sent.append((f"{tag}-{i}.example.org", lat, lng, at))
+    router.ingest(
+        [
+            {"kind": "domain", "value": v, "lat": lat, "lng": lng, "observed_at": at.isoformat()}
+            for v, lat, lng, at in sent
+        ]
+    )
+    router.wait_synced(120)
+
+    def named(reports):
+        return [r["indicators"][0]["value"] for r in reports]
+
+    def newest_first(keep):
+        ordered = sorted(sent, key=lambda s: s[3], reverse=True)
+        return [v for v, lat, lng, at in ordered if keep(lat, lng, at)]
+
+    window = {"since": day, "until": day + dt.timedelta(days=1)}
+    box = (-9.2, 38.65, -9.1, 38.75)
+
+    def in_box(lat, lng, at):
+        return box[1] <= lat <= box[3] and box[0] <= lng <= box[2]
+
+    assert named(router.reports(bbox=box, page=9, **window)) == newest_first(in_box)
+    cell = h3.cell_to_parent(h3.latlng_to_cell(sent[5][1], sent[5][2], 7), 6)
+
+    def in_cell(lat, lng, at):
+        return h3.cell_to_parent(h3.latlng_to_cell(lat, lng, 7), 6) == cell
+
+    want = newest_first(in_cell)
+    assert want and named(router.reports(h3=cell, **window)) == want
+    assert named(router.reports(h3=h3.str_to_int(cell), **window)) == want
+    morning = {"since": day, "until": day + dt.timedelta(hours=6)}
+
+    def in_morning(lat, lng, at):
+        return at < morning["until"]
+
+    assert named(router.reports(**morning)) == newest_first(in_morning)
+    with pytest.raises(RouterError) as e:
+        router.reports(h3=h3.latlng_to_cell(38.7, -9.1, 9))
+    assert e.value.status == 422 and "resolution 9" in e.value.detail
 
 
 def test_the_routers_openapi_document_is_valid_openapi_3_1(router):

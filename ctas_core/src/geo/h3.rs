@@ -263,8 +263,8 @@ pub fn parent(cell: u64, res: i32) -> Result<u64, GeoError> {
         })
 }
 
-/// The children of a cell at a finer (or the same) resolution.
-pub fn children(cell: u64, res: i32) -> Result<Vec<u64>, GeoError> {
+/// A cell and a resolution at or below it (finer or the same), each checked.
+fn cell_and_finer(cell: u64, res: i32) -> Result<(CellIndex, Resolution), GeoError> {
     let c = parse_cell(cell, "cell")?;
     let r = resolution(res)?;
     if res < res_of(c) {
@@ -273,6 +273,12 @@ pub fn children(cell: u64, res: i32) -> Result<Vec<u64>, GeoError> {
             cell_res: res_of(c),
         });
     }
+    Ok((c, r))
+}
+
+/// The children of a cell at a finer (or the same) resolution.
+pub fn children(cell: u64, res: i32) -> Result<Vec<u64>, GeoError> {
+    let (c, r) = cell_and_finer(cell, res)?;
     bounded(c.children_count(r))?;
     let mut every = crate::interrupt::Every::default();
     Ok(c.children(r)
@@ -281,6 +287,22 @@ pub fn children(cell: u64, res: i32) -> Result<Vec<u64>, GeoError> {
             u64::from(c)
         })
         .collect())
+}
+
+/// The first and the last of a cell's descendants at a finer (or the same) resolution,
+/// as H3 indexes: every cell of that resolution between the two is a descendant and no
+/// other is (the descendants share the cell's leading digits, which sit above the
+/// finer ones in the index), so "which of these stored cells lie in that one" is a range
+/// scan over an index of cells, at any coarser resolution, without listing the children.
+pub fn descendants_range(cell: u64, res: i32) -> Result<(u64, u64), GeoError> {
+    let (c, r) = cell_and_finer(cell, res)?;
+    let last = c.children_count(r) - 1;
+    let at = |position| c.child_at(position, r).map(u64::from);
+    match (at(0), at(last)) {
+        (Some(first), Some(last)) => Ok((first, last)),
+        // Positions below the count always name a child.
+        _ => unreachable!("h3o has no child at a position below its children_count"),
+    }
 }
 
 fn bounded(count: u64) -> Result<(), GeoError> {
@@ -520,6 +542,22 @@ mod tests {
         assert_eq!(boundary(SF9).unwrap().len(), 6);
     }
 
+    #[test]
+    fn descendants_range_bounds_a_pentagons_children() {
+        // Base cell 4 is a pentagon: its children skip the deleted k-axis digit.
+        let pentagon = 0x8009fffffffffff;
+        for res in 0..=6 {
+            let kids = children(pentagon, res).unwrap();
+            let range = descendants_range(pentagon, res).unwrap();
+            let bounds = (*kids.iter().min().unwrap(), *kids.iter().max().unwrap());
+            assert_eq!(range, bounds, "res {res}");
+        }
+        assert!(descendants_range(SF9, 8)
+            .unwrap_err()
+            .to_string()
+            .starts_with("res must be in [9, 15]"));
+    }
+
     proptest! {
         #[test]
         fn a_cell_has_the_resolution_asked_for(
@@ -527,6 +565,22 @@ mod tests {
         ) {
             let index = h3o::CellIndex::try_from(cell(lat, lng, res).unwrap()).unwrap();
             prop_assert_eq!(i32::from(u8::from(index.resolution())), res);
+        }
+
+        #[test]
+        fn a_cell_is_in_the_range_of_exactly_its_ancestors(
+            lat in -89.0f64..=89.0, lng in -180.0f64..=180.0, fine in 0i32..=15, up in 0i32..=15
+        ) {
+            // The oracle is h3o's own parent: a cell lies in the range of a coarser
+            // cell's descendants exactly when that cell is its parent, tried on the
+            // parent and its neighbours (which share most of its leading digits).
+            let c = cell(lat, lng, fine).unwrap();
+            let coarse = fine - up.min(fine);
+            let p = parent(c, coarse).unwrap();
+            for other in grid_disk(p, 1).unwrap() {
+                let (lo, hi) = descendants_range(other, fine).unwrap();
+                prop_assert_eq!((lo..=hi).contains(&c), other == p, "{:x} in {:x}", c, other);
+            }
         }
 
         #[test]

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Serialize;
 
-use super::{invalid_query, within, AppState, Problem, TIER_ANSWER_TIMEOUT};
+use super::{invalid, invalid_query, within, AppState, Problem, TIER_ANSWER_TIMEOUT};
 use crate::tiers::graph::{edge_type, Neighbor, NodeView};
 use crate::tiers::TierName;
 
@@ -43,15 +43,6 @@ pub struct NeighborsPage {
     next: Option<String>,
     /// The walk stopped at `crate::tiers::graph::MAX_VISITED` nodes: there are more.
     truncated: bool,
-}
-
-fn invalid(detail: String) -> Problem {
-    Problem::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid-query",
-        "The query is not valid",
-        detail,
-    )
 }
 
 /// An edge type as the graph writes it, from either spelling.

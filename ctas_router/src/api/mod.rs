@@ -1,5 +1,5 @@
 //! The HTTP API, one module per resource: records (ingest, read back, trace),
-//! indicators (lookup by value), analyze, status (health, readiness, metrics), dead
+//! indicators (lookup by value), reports (by area and time), graph, analyze, status (health, readiness, metrics), dead
 //! letters. Every route needs a scope ([`auth`]) but the probes.
 //!
 //! Errors are `application/problem+json` (RFC 9457) and name what was wrong.
@@ -11,6 +11,7 @@ pub mod graph;
 pub mod indicators;
 pub mod problem;
 pub mod records;
+pub mod reports;
 pub mod status;
 
 use std::future::Future;
@@ -94,6 +95,7 @@ pub fn routes(state: AppState, tokens: Arc<Tokens>, timeout: Duration) -> Router
         .route("/v1/status", get(status::status))
         .route("/v1/dead-letters", get(dead_letters::list))
         .route("/v1/graph/{id}/neighbors", get(graph::neighbors))
+        .route("/v1/reports", get(reports::list))
         .route("/metrics", get(status::metrics))
         .route_layer(middleware::from_fn_with_state(
             (tokens.clone(), Scope::Read),
@@ -331,6 +333,17 @@ fn too_large() -> Problem {
         "too-large",
         "Request body too large",
         format!("the body is over the limit of {MAX_BODY_BYTES} bytes"),
+    )
+}
+
+/// A query string that parses but asks for what cannot be (a depth, a limit, an area
+/// out of range): `detail` names the parameter.
+fn invalid(detail: String) -> Problem {
+    Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid-query",
+        "The query is not valid",
+        detail,
     )
 }
 

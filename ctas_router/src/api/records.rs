@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use super::{body_format, in_time, invalid_query, AppState, Problem, WholeBody};
 use crate::pipeline;
-use crate::tiers::Tier;
+use crate::tiers::{Tier, TierName};
 
 /// `POST /v1/records`: flat records; validate all, store all durably, or store none.
 pub async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: WholeBody) -> Response {
@@ -101,14 +101,29 @@ fn shown(item: Item) -> Value {
         .unwrap_or(Value::Null)
 }
 
-/// `GET /v1/records/{id}`: the record (or any object ingested, by its id) from the hot tier.
+/// `GET /v1/records/{id}`: the record (or any object ingested, by its id) from the hot
+/// tier, or else from the warm one, which also holds what the tiers derive (a flat
+/// record's observation: the report `GET /v1/reports` names). The warm tier keeps an
+/// item's object as the hot tier does, its id as its key.
 pub async fn read(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, Problem> {
-    match s.hot.get(&id).map_err(Problem::internal)? {
-        Some(item) => Ok(Json(shown(item))),
-        None => Err(not_found(&id)),
+    if let Some(item) = s.hot.get(&id).map_err(Problem::internal)? {
+        return Ok(Json(shown(item)));
+    }
+    match in_time(TierName::Warm, s.warm.fetch(&id)).await {
+        Ok(Some(mut doc)) => {
+            doc["id"] = Value::String(id);
+            Ok(Json(doc))
+        }
+        Ok(None) => Err(not_found(&id)),
+        Err(e) => Err(Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "tier-unavailable",
+            "The warm tier did not answer",
+            format!("{id:?} is not in the hot tier, and {e}"),
+        )),
     }
 }
 

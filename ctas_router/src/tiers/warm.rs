@@ -1,11 +1,15 @@
 //! The warm tier: SurrealDB, embedded (SurrealKV) by default or a remote server.
+//!
+//! A table per kind of item, keyed by the item's key. Reports (a flat record's
+//! observation among them) are asked by area and time ([`Warm::reports`]): indexes on
+//! their time, H3 cell and latitude, and on the report a sighting belongs to.
 
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use ctas_core::model::Item;
+use ctas_core::model::{Intel, Item};
 use surrealdb::engine::any::Any;
 use surrealdb::Surreal;
 
@@ -54,6 +58,18 @@ fn surreal_err(e: surrealdb::Error) -> TierError {
     }
 }
 
+/// What area and time queries need: a report's time as a number (`observed_at` is RFC
+/// 3339 text, whose order is not the time's once fractions of a second appear), derived
+/// by the database on every write, and the indexes. Reports written before the field
+/// existed get it on the first start that defines it (the UPDATE finds none after).
+const SCHEMA: &str = "\
+    DEFINE FIELD IF NOT EXISTS _t ON report VALUE time::millis(<datetime> observed_at);\
+    DEFINE INDEX IF NOT EXISTS report_t ON report FIELDS _t;\
+    DEFINE INDEX IF NOT EXISTS report_h3 ON report FIELDS h3_cell;\
+    DEFINE INDEX IF NOT EXISTS report_lat ON report FIELDS lat;\
+    DEFINE INDEX IF NOT EXISTS sighting_report ON sighting FIELDS report_id;\
+    UPDATE report WHERE _t = NONE;";
+
 /// A whole batch in one query (one round trip, not one a record); UPSERT by record id
 /// makes a replay harmless.
 const UPSERT: &str = "FOR $r IN $rows { UPSERT type::record($r.tb, $r.id) CONTENT $r.doc; };";
@@ -84,7 +100,11 @@ impl Warm {
             .iter()
             .map(|tb| format!("DEFINE TABLE IF NOT EXISTS {tb} SCHEMALESS;"))
             .collect();
-        db.query(define).await.map_err(err)?.check().map_err(err)?;
+        db.query(define + SCHEMA)
+            .await
+            .map_err(err)?
+            .check()
+            .map_err(err)?;
         Ok(Warm { db })
     }
 }
@@ -139,8 +159,19 @@ impl Tier for Warm {
     const NAME: TierName = TierName::Warm;
 
     async fn upsert(&self, items: &[Item]) -> Result<(), TierError> {
+        // A flat record is kept whole and as the observation the history makes of it
+        // (a report where and when it was seen, its indicator, the sighting), so that
+        // area and time queries find records and documents' reports alike.
+        let observations = Intel::from_items(
+            items
+                .iter()
+                .filter(|i| matches!(i, Item::Record(_)))
+                .cloned(),
+        )
+        .into_items();
         let rows = items
             .iter()
+            .chain(&observations)
             .map(|r| Ok(serde_json::json!({"tb": table(r), "id": r.key(), "doc": document(r)?})))
             .collect::<Result<Vec<_>, TierError>>()?;
         self.db
@@ -156,8 +187,12 @@ impl Tier for Warm {
     async fn fetch(&self, id: &str) -> Result<Option<serde_json::Value>, TierError> {
         for tb in TABLES {
             let found: Option<serde_json::Value> = self.db.select((tb, id)).await.map_err(err)?;
-            if found.is_some() {
-                return Ok(found);
+            if let Some(mut doc) = found {
+                // What the warm tier derives for its own queries is not the item's.
+                if let Some(map) = doc.as_object_mut() {
+                    map.retain(|k, _| !k.starts_with('_'));
+                }
+                return Ok(Some(doc));
             }
         }
         Ok(None)
@@ -185,5 +220,148 @@ impl Tier for Warm {
 
     async fn ping(&self) -> Result<(), TierError> {
         self.db.health().await.map_err(err)
+    }
+}
+
+/// Where and when reports are asked for (`GET /v1/reports`): each part given narrows
+/// the answer; newest first, then by id.
+#[derive(Debug, Clone, Default)]
+pub struct Area {
+    /// West, south, east and north edges in degrees (a west edge east of the east one
+    /// crosses the antimeridian).
+    pub bbox: Option<[f64; 4]>,
+    /// The stored cells from one to the other: a coarser cell's descendants at
+    /// [`ctas_core::model::RECORD_H3_RESOLUTION`] (`ctas_core::geo::h3::descendants_range`).
+    pub cells: Option<(u64, u64)>,
+    /// From this time on (milliseconds since 1970, inclusive).
+    pub since: Option<i64>,
+    /// Up to this time (exclusive).
+    pub until: Option<i64>,
+    /// Only what comes after this (time, id) in the answer's order: the page before
+    /// ended there.
+    pub after: Option<(i64, String)>,
+    /// Most reports answered.
+    pub limit: usize,
+}
+
+/// A report found by area and time, with the indicators it names.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+pub struct Located {
+    pub id: String,
+    pub title: Option<String>,
+    pub source: Option<String>,
+    pub observed_at: String,
+    pub published_at: Option<String>,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    pub h3_cell: Option<u64>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Milliseconds since 1970 of `observed_at`: where the next page starts.
+    #[serde(rename = "_t")]
+    pub t: i64,
+    #[serde(default)]
+    pub indicators: Vec<Named>,
+}
+
+/// An indicator a report names, as its sighting and the indicator hold it.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+pub struct Named {
+    #[serde(skip_serializing)]
+    pub report_id: String,
+    #[serde(rename(serialize = "id"))]
+    pub indicator_id: String,
+    pub kind: Option<String>,
+    pub value: Option<String>,
+    pub seen_at: Option<String>,
+}
+
+/// The reports of a page, then every sighting of them, in one round trip. The area's
+/// parts are bound, never written into the text.
+const REPORTS: &str = "\
+    LET $page = (SELECT meta::id(id) AS id, title, source, observed_at, published_at, lat, \
+                        lng, h3_cell, tags, _t \
+                   FROM report WHERE {where} ORDER BY _t DESC, id DESC LIMIT $limit);\
+    RETURN $page;\
+    SELECT report_id, indicator_id, seen_at, \
+           type::record('indicator', indicator_id).kind AS kind, \
+           type::record('indicator', indicator_id).value AS value \
+      FROM sighting WHERE report_id IN $page.id;";
+
+impl Warm {
+    /// The reports in `area`, newest first, each with the indicators it names.
+    pub async fn reports(&self, area: &Area) -> Result<Vec<Located>, TierError> {
+        let mut conditions = vec!["_t != NONE".to_owned()];
+        let mut binds = serde_json::Map::new();
+        if let Some([west, south, east, north]) = area.bbox {
+            conditions.push("lat >= $south AND lat <= $north".into());
+            conditions.push(if west <= east {
+                "lng >= $west AND lng <= $east".into()
+            } else {
+                "(lng >= $west OR lng <= $east)".into()
+            });
+            for (k, v) in [
+                ("west", west),
+                ("south", south),
+                ("east", east),
+                ("north", north),
+            ] {
+                binds.insert(k.into(), v.into());
+            }
+        }
+        if let Some((lo, hi)) = area.cells {
+            conditions.push("h3_cell >= $lo AND h3_cell <= $hi".into());
+            binds.insert("lo".into(), lo.into());
+            binds.insert("hi".into(), hi.into());
+        }
+        if let Some(since) = area.since {
+            conditions.push("_t >= $since".into());
+            binds.insert("since".into(), since.into());
+        }
+        if let Some(until) = area.until {
+            conditions.push("_t < $until".into());
+            binds.insert("until".into(), until.into());
+        }
+        if let Some((t, id)) = &area.after {
+            conditions.push("(_t < $at OR (_t = $at AND meta::id(id) < $after))".into());
+            binds.insert("at".into(), (*t).into());
+            binds.insert("after".into(), id.clone().into());
+        }
+        binds.insert("limit".into(), area.limit.into());
+        let text = REPORTS.replace("{where}", &conditions.join(" AND "));
+        let mut res = self
+            .db
+            .query(text)
+            .bind(serde_json::Value::Object(binds))
+            .await
+            .map_err(err)?
+            .check()
+            .map_err(err)?;
+        let page: Vec<serde_json::Value> = res.take(1).map_err(err)?;
+        let named: Vec<serde_json::Value> = res.take(2).map_err(err)?;
+        let mut reports: Vec<Located> = page
+            .into_iter()
+            .map(serde_json::from_value)
+            .collect::<Result<_, _>>()
+            .map_err(err)?;
+        let named: Vec<Named> = named
+            .into_iter()
+            .map(serde_json::from_value)
+            .collect::<Result<_, _>>()
+            .map_err(err)?;
+        let mut at: HashMap<String, usize> = HashMap::new();
+        for (i, r) in reports.iter().enumerate() {
+            at.insert(r.id.clone(), i);
+        }
+        for n in named {
+            if let Some(&i) = at.get(&n.report_id) {
+                reports[i].indicators.push(n);
+            }
+        }
+        for r in &mut reports {
+            r.indicators
+                .sort_by(|a, b| a.indicator_id.cmp(&b.indicator_id));
+        }
+        Ok(reports)
     }
 }
