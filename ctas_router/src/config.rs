@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::api::auth::Tokens;
+use crate::routing::Routing;
 use crate::shutdown::Bounds;
 use crate::tiers::TierName;
 
@@ -94,6 +95,29 @@ pub struct Settings {
           value_parser = seconds)]
     pub drain_timeout: f64,
 
+    /// Routing rules (TOML): which downstream tiers each object goes to, by the
+    /// request's priority, latency and data type and the object's kind, age and size.
+    /// Without a file every object goes to every tier (docs/routing.md).
+    #[arg(long, env = "CTAS_ROUTING", value_name = "FILE")]
+    pub routing: Option<PathBuf>,
+
+    /// How long the hot tier keeps its copies of objects (`30d`, `12h`): older ones are
+    /// dropped once warm and cold have confirmed them, never before; lookups by value
+    /// stay hot. Kept for ever when not given.
+    #[arg(long, env = "CTAS_HOT_TTL", value_name = "DURATION", value_parser = positive_duration)]
+    pub hot_ttl: Option<chrono::TimeDelta>,
+
+    /// How long the warm tier keeps reports, their sightings and flat records, by their
+    /// observation time: older ones are dropped once the cold tier has confirmed them.
+    /// Needs every routing rule that sends objects to warm to send them to cold too.
+    #[arg(long, env = "CTAS_WARM_TTL", value_name = "DURATION", value_parser = positive_duration)]
+    pub warm_ttl: Option<chrono::TimeDelta>,
+
+    /// How often demotion looks for copies past the hot and warm TTLs.
+    #[arg(long, env = "CTAS_DEMOTE_EVERY", default_value = "1m", value_name = "DURATION",
+          value_parser = positive_duration)]
+    pub demote_every: chrono::TimeDelta,
+
     /// Most records a worker moves to its tier in one batch.
     #[arg(long, env = "CTAS_BATCH_SIZE", default_value_t = 500)]
     pub batch_size: usize,
@@ -104,6 +128,14 @@ fn seconds(text: &str) -> Result<f64, String> {
         Ok(s) if s > 0.0 && s <= 86_400.0 => Ok(s),
         _ => Err(format!("{text:?} is not a number of seconds in (0, 86400]")),
     }
+}
+
+fn positive_duration(text: &str) -> Result<chrono::TimeDelta, String> {
+    let d = crate::routing::duration(text)?;
+    if d <= chrono::TimeDelta::zero() {
+        return Err(format!("{text:?} must be longer than nothing"));
+    }
+    Ok(d)
 }
 
 fn tier_name(name: &str) -> Result<TierName, String> {
@@ -148,6 +180,26 @@ impl Settings {
         Ok(tokens)
     }
 
+    /// The routing rules of `--routing`, or none (every object to every tier); with a
+    /// warm TTL, every rule that sends objects to warm must send them to cold too, or
+    /// they would be dropped from the one tier that held them.
+    pub fn routing(&self) -> Result<Routing, String> {
+        let routing = self
+            .routing
+            .as_deref()
+            .map_or_else(|| Ok(Routing::default()), Routing::load)?;
+        if self.warm_ttl.is_some() {
+            if let Some(name) = routing.warm_without_cold() {
+                return Err(format!(
+                    "{name} sends objects to the warm tier but not the cold one, and \
+                     --warm-ttl would drop them from the only tier holding them: add \
+                     \"cold\" to its tiers, or do without the warm TTL"
+                ));
+            }
+        }
+        Ok(routing)
+    }
+
     /// The SurrealDB endpoint to connect to, embedded unless configured otherwise.
     pub fn warm_endpoint(&self) -> String {
         if self.surreal_endpoint.is_empty() {
@@ -163,6 +215,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("listen", "listen"),
     ("data_dir", "data-dir"),
     ("require", "require"),
+    ("routing", "routing"),
+    ("hot.ttl", "hot-ttl"),
+    ("hot.demote_every", "demote-every"),
+    ("warm.ttl", "warm-ttl"),
     ("warm.endpoint", "surreal-endpoint"),
     ("cold.dsn", "pg-dsn"),
     ("graph.uri", "neo4j-uri"),

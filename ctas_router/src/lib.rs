@@ -16,6 +16,7 @@ pub mod knowledge;
 pub mod lookup;
 pub mod metrics;
 pub mod pipeline;
+pub mod routing;
 pub mod server;
 pub mod shutdown;
 pub mod sync;

@@ -174,6 +174,7 @@ fn config_check(file: &Path) -> anyhow::Result<()> {
     settings
         .tokens()
         .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    settings.routing().map_err(anyhow::Error::msg)?;
     println!("{}: ok, {} setting(s)", file.display(), flags.len());
     Ok(())
 }

@@ -89,6 +89,10 @@ pub struct Metrics {
     pub ingested: AtomicU64,
     /// Requests refused for bad input.
     pub rejected: AtomicU64,
+    /// Hot copies dropped by demotion (older than the hot TTL, confirmed below).
+    pub demoted: AtomicU64,
+    /// Warm reports and records dropped by demotion (older than the warm TTL, in cold).
+    pub warm_demoted: AtomicU64,
     /// Per downstream tier, in [`TierName::DOWNSTREAM`] order.
     pub tiers: [TierCounters; 3],
     requests: RwLock<BTreeMap<RequestKey, Arc<Histogram>>>,
@@ -178,6 +182,20 @@ impl Metrics {
             "counter",
             "Records accepted and flushed to the hot tier.",
             &[(String::new(), load(&self.ingested))],
+        );
+        family(
+            &mut out,
+            "ctas_hot_demoted_total",
+            "counter",
+            "Copies dropped from the hot tier once older than its TTL and confirmed by warm and cold.",
+            &[(String::new(), load(&self.demoted))],
+        );
+        family(
+            &mut out,
+            "ctas_warm_demoted_total",
+            "counter",
+            "Reports and records dropped from the warm tier once older than its TTL and held by cold.",
+            &[(String::new(), load(&self.warm_demoted))],
         );
         family(
             &mut out,

@@ -18,9 +18,9 @@ use ctas_core::score;
 use serde_json::{json, Value};
 
 use crate::api::Problem;
-use crate::hot::log::TierMask;
 use crate::hot::Prepared;
 use crate::knowledge::Knowledge;
+use crate::routing::{Class, Routing};
 
 /// Most records in one request.
 pub const MAX_RECORDS_PER_REQUEST: usize = 100_000;
@@ -46,6 +46,27 @@ pub struct Context {
     pub at: DateTime<Utc>,
     /// The cold tier's warninglists and pattern sets, for analysing reports.
     pub knowledge: Arc<Knowledge>,
+    /// Which downstream tiers each object goes to.
+    pub routing: Arc<Routing>,
+    /// What the request declares of itself, for the routing rules.
+    pub class: Class,
+}
+
+impl Context {
+    /// `items` encoded for the hot tier, each routed to its tiers; and how many went to
+    /// each downstream tier, for the answer.
+    fn prepare(&self, items: Vec<Item>) -> Result<(Prepared, Value), Problem> {
+        let routing = &self.routing;
+        let prepared = Prepared::routed(items, routing.default, |item| {
+            routing.route(item, &self.class, self.now)
+        })
+        .map_err(Problem::internal)?;
+        let [warm, cold, graph] = prepared.routed_to();
+        Ok((
+            prepared,
+            json!({"warm": warm, "cold": cold, "graph": graph}),
+        ))
+    }
 }
 
 /// A way of reading a request body: [`records`] or [`document`]. It takes the body, to
@@ -67,7 +88,7 @@ pub struct Accepted {
 pub fn records(format: BodyFormat, body: Bytes, cx: &Context) -> Result<Accepted, Problem> {
     let values = record_values(format, &body)?;
     drop(body);
-    accept_records(values, cx.now)
+    accept_records(values, cx)
 }
 
 /// `POST /v1/ingest`: whatever the body is — gzip or not, a STIX bundle, a MISP export,
@@ -77,7 +98,7 @@ pub fn document(format: BodyFormat, body: Bytes, cx: &Context) -> Result<Accepte
     match read_document(format, &body, cx.now)? {
         Body::Records(values) => {
             drop(body);
-            accept_records(values, cx.now)
+            accept_records(values, cx)
         }
         Body::Document(kind, parsed) => {
             drop(body);
@@ -161,12 +182,13 @@ fn accept_document(kind: Format, parsed: Parsed, cx: &Context) -> Result<Accepte
             .filter(|i| matches!(i, Item::Report(_) | Item::Indicator(_) | Item::Entity(_)))
             .map(Item::key),
     );
-    let prepared = Prepared::new(items, TierMask::ALL).map_err(Problem::internal)?;
+    let (prepared, routed) = cx.prepare(items)?;
     Ok(Accepted {
         prepared,
         answer: json!({
             "format": kind,
             "accepted": counts,
+            "routed": routed,
             "objects": objects,
             "skipped": skipped,
             "ids": ids.0,
@@ -328,7 +350,8 @@ fn record_values(format: BodyFormat, body: &[u8]) -> Result<Vec<Value>, Problem>
 
 /// Flat records validated against what every tier can store and encoded for the hot
 /// tier, with their ids; or the problem naming each bad record.
-fn accept_records(values: Vec<Value>, now: DateTime<Utc>) -> Result<Accepted, Problem> {
+fn accept_records(values: Vec<Value>, cx: &Context) -> Result<Accepted, Problem> {
+    let now = cx.now;
     if values.is_empty() {
         return Err(Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -364,10 +387,10 @@ fn accept_records(values: Vec<Value>, now: DateTime<Utc>) -> Result<Accepted, Pr
     }
     let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
     let items: Vec<Item> = records.into_iter().map(Item::Record).collect();
-    let prepared = Prepared::new(items, TierMask::ALL).map_err(Problem::internal)?;
+    let (prepared, routed) = cx.prepare(items)?;
     Ok(Accepted {
         prepared,
-        answer: json!({"accepted": ids.len(), "ids": ids}),
+        answer: json!({"accepted": ids.len(), "routed": routed, "ids": ids}),
     })
 }
 

@@ -5,6 +5,7 @@ use std::future::IntoFuture;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -21,6 +22,17 @@ use crate::tiers::{cold::Cold, graph::Graph, warm::Warm};
 /// Run the router until SIGTERM or SIGINT, then stop within the bounds configured.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let tokens = Arc::new(settings.tokens().map_err(anyhow::Error::msg)?);
+    let routing = Arc::new(settings.routing().map_err(anyhow::Error::msg)?);
+    match &settings.routing {
+        Some(file) => tracing::info!(
+            file = %file.display(),
+            rules = routing.rules.len(),
+            "routing: the first rule that holds decides an object's tiers"
+        ),
+        None => {
+            tracing::info!("routing: no rules file (--routing); every object goes to every tier")
+        }
+    }
     let mut signals = Signals::install().context("cannot catch SIGTERM and SIGINT")?;
     let bounds = settings.bounds();
     std::fs::create_dir_all(&settings.data_dir).with_context(|| {
@@ -61,6 +73,20 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         batch_size: settings.batch_size.max(1),
     };
     let knowledge = crate::knowledge::Shared::default();
+    let ttls = sync::Ttls {
+        hot: settings.hot_ttl,
+        warm: settings.warm_ttl.map(|ttl| (warm.clone(), ttl)),
+        every: settings
+            .demote_every
+            .to_std()
+            .unwrap_or(Duration::from_secs(60)),
+    };
+    if let Some(ttl) = settings.hot_ttl {
+        tracing::info!(ttl = %ttl, "hot tier: copies older than the TTL go once warm and cold confirm them");
+    }
+    if let Some(ttl) = settings.warm_ttl {
+        tracing::info!(ttl = %ttl, "warm tier: reports and records older than the TTL go once cold confirms them");
+    }
     let workers = [
         background.spawn(sync::run(warm.clone(), ctx.clone(), stopped.clone())),
         background.spawn(sync::run(cold.clone(), ctx.clone(), stopped.clone())),
@@ -69,7 +95,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             knowledge.clone(),
             stopped.clone(),
         )),
-        background.spawn(sync::run(graph.clone(), ctx, stopped)),
+        background.spawn(sync::run(graph.clone(), ctx.clone(), stopped.clone())),
+        background.spawn(sync::demote(ctx, ttls, stopped)),
     ];
 
     let app = api::routes(
@@ -82,6 +109,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             metrics,
             last_error,
             knowledge,
+            routing,
             required: settings.require.clone().into(),
             warm_dir: settings
                 .surreal_endpoint

@@ -198,3 +198,63 @@ async fn deliver<T: Tier>(
     }
     Ok(refused)
 }
+
+/// What demotion drops, and after how long ([`demote`]).
+pub struct Ttls {
+    /// The hot tier's copies by id.
+    pub hot: Option<chrono::TimeDelta>,
+    /// The warm tier's reports, sightings and flat records.
+    pub warm: Option<(Arc<crate::tiers::warm::Warm>, chrono::TimeDelta)>,
+    /// How often to look.
+    pub every: Duration,
+}
+
+/// Every `ttls.every`, drop the hot tier's copies older than its TTL that warm and cold
+/// have confirmed (`crate::hot::Hot::demote`), and the warm tier's reports and records
+/// older than its TTL that cold has (`Warm::demote`), until `shutdown` turns true.
+pub async fn demote(ctx: WorkerContext, ttls: Ttls, mut shutdown: watch::Receiver<bool>) {
+    if ttls.hot.is_none() && ttls.warm.is_none() {
+        return;
+    }
+    loop {
+        let now = chrono::Utc::now();
+        if let Some(ttl) = ttls.hot {
+            let dropped = ctx.hot.demote(now - ttl).await.map_err(|e| e.to_string());
+            counted(dropped, &ctx.metrics.demoted, "hot", ttl);
+        }
+        if let Some((warm, ttl)) = &ttls.warm {
+            let dropped = match ctx.hot.waiting_for(TierName::Cold).await {
+                Ok(waiting) => warm
+                    .demote((now - *ttl).timestamp_millis(), &waiting)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            counted(dropped, &ctx.metrics.warm_demoted, "warm", *ttl);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(ttls.every) => {}
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+    }
+}
+
+/// A demotion's outcome, counted and logged.
+fn counted(
+    dropped: Result<u64, String>,
+    counter: &std::sync::atomic::AtomicU64,
+    tier: &str,
+    ttl: chrono::TimeDelta,
+) {
+    match dropped {
+        Ok(0) => {}
+        Ok(n) => {
+            counter.fetch_add(n, Ordering::Relaxed);
+            tracing::info!(dropped = n, %ttl, tier, "demotion: copies past the TTL, held below, dropped");
+        }
+        Err(e) => tracing::warn!(error = %e, tier, "demotion failed; tried again later"),
+    }
+}

@@ -83,6 +83,8 @@ fn a_large_bundle_is_never_held_twice_over() {
         now,
         at: now,
         knowledge: Arc::new(Knowledge::default()),
+        routing: Arc::default(),
+        class: Default::default(),
     };
     for (what, body) in [
         ("as gzip", Bytes::from(gz.clone())),

@@ -11,8 +11,11 @@
 Every path is analysed by the core (``ThreatIntelligenceProcessor``). With a router
 configured (``router=`` a URL or a ``Router``; by default ``CTAS_URL`` from the
 environment when it is set; ``router=None``: none) the payload is also ingested
-through it — STIX bundles and MISP exports as they are, reports as report records — and
-the answer says what the router accepted.
+through it — STIX bundles and MISP exports as they are, reports as report records —
+with the envelope's ``priority``, ``latency_requirement`` (as ``latency``) and
+``data_type``, so that the router's routing rules decide which tiers each object goes
+to (docs/routing.md); the answer says what the router accepted and where it went
+(``ingested["routed"]``).
 """
 
 from __future__ import annotations
@@ -114,5 +117,11 @@ class CTASBridge:
         ingested = None
         if self.router is not None:
             body = payload if _is_document(payload) else _records(reports)
-            ingested = await asyncio.to_thread(self.router.ingest, body)
+            ingested = await asyncio.to_thread(
+                self.router.ingest,
+                body,
+                priority=data.get("priority"),
+                latency=data.get("latency_requirement"),
+                data_type=data.get("data_type"),
+            )
         return {"path": path, "analysis": analysis, "ingested": ingested}

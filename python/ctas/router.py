@@ -109,11 +109,21 @@ class Router:
         except urllib.error.URLError as e:
             raise RouterUnavailable(f"no ctas-router answers at {self.url}: {e.reason}") from None
 
-    def ingest(self, document: Any, at: datetime | str | None = None) -> dict[str, Any]:
+    def ingest(
+        self,
+        document: Any,
+        at: datetime | str | None = None,
+        priority: str | None = None,
+        latency: str | None = None,
+        data_type: str | None = None,
+    ) -> dict[str, Any]:
         """``POST /v1/ingest``: a STIX bundle, a MISP export or records — a path, bytes
-        (gzip or not) or a dict/list. What was accepted, per part, with the ids and each
-        report's analysis (scored at ``at``, default now)."""
-        return self._call("POST", "/v1/ingest" + _query(at=at), _body(document))
+        (gzip or not) or a dict/list. What was accepted, per part, how many objects each
+        tier gets (``routed``: the router's routing rules decide, by ``priority``,
+        ``latency`` and ``data_type`` as declared here and each object's kind, age and
+        size), the ids and each report's analysis (scored at ``at``, default now)."""
+        query = _query(at=at, priority=priority, latency=latency, data_type=data_type)
+        return self._call("POST", "/v1/ingest" + query, _body(document))
 
     def lookup(
         self,

@@ -306,6 +306,15 @@ def test_the_bridge_ingests_through_the_router(router, monkeypatch):
     bridge = CTASBridge(router=router.url)
     out = asyncio.run(bridge.process_intelligence({"data_type": "threat_feed", "payload": FEED}))
     assert out["path"] == "hot" and out["ingested"]["accepted"] == len(FEED)
+    # This router has no routing rules: every object to every tier.
+    n = len(FEED)
+    assert out["ingested"]["routed"] == {"warm": n, "cold": n, "graph": n}
+    # The envelope's priority, latency and data type go to the router's rules, which
+    # refuse what they do not know before storing anything.
+    envelope = {"priority": "urgent", "latency_requirement": "real_time", "payload": FEED}
+    with pytest.raises(RouterError) as e:
+        asyncio.run(bridge.process_intelligence(envelope))
+    assert e.value.status == 422 and "priority must be one of critical" in e.value.detail
     router.wait_synced(120)
     assert router.lookup("evil.example.net") is not None
     # The plan's default: the router CTAS_URL names.

@@ -410,6 +410,21 @@ impl Item {
         }
     }
 
+    /// When it was observed, seen or made: a record's or report's observation, an
+    /// indicator's last sighting, a sighting's, a relationship's creation, an entity's
+    /// last modification (or creation). A source has none. What ages an item.
+    pub fn time(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Item::Record(r) => Some(r.observed_at),
+            Item::Report(r) => Some(r.observed_at),
+            Item::Indicator(i) => Some(i.last_seen),
+            Item::Sighting(s) => Some(s.seen_at),
+            Item::Relationship(r) => Some(r.created),
+            Item::Entity(e) => e.modified.or(e.created),
+            Item::Source(_) => None,
+        }
+    }
+
     /// About how many bytes it takes: for bounding batches.
     pub fn weight(&self) -> usize {
         256 + match self {

@@ -74,6 +74,8 @@ pub struct AppState {
     pub knowledge: crate::knowledge::Shared,
     /// SurrealKV's directory, when the warm tier is embedded (for its size).
     pub warm_dir: Option<Arc<std::path::Path>>,
+    /// Which downstream tiers each object goes to.
+    pub routing: Arc<crate::routing::Routing>,
     /// The downstream tiers without which the router is not ready.
     pub required: Arc<[TierName]>,
     /// Where CPU work of requests (parsing, validating, analysing) runs, at a lower

@@ -15,19 +15,29 @@ use serde_json::{json, Value};
 
 use super::{body_format, in_time, invalid_query, AppState, Problem, WholeBody};
 use crate::pipeline;
+use crate::routing::Class;
 use crate::tiers::{Tier, TierName};
 
 /// `POST /v1/records`: flat records; validate all, store all durably, or store none.
-pub async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: WholeBody) -> Response {
-    commit(s, headers, body.0, pipeline::records, None).await
+pub async fn ingest(
+    State(s): State<AppState>,
+    query: Result<Query<IngestQuery>, QueryRejection>,
+    headers: HeaderMap,
+    body: WholeBody,
+) -> Response {
+    accept(s, query, headers, body, pipeline::records).await
 }
 
-/// The query of `POST /v1/ingest`.
+/// The query of `POST /v1/ingest` and `POST /v1/records`.
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IngestQuery {
-    /// When the reports' analyses are scored; now by default.
+    /// When the reports' analyses are scored (`/v1/ingest`); now by default.
     at: Option<DateTime<Utc>>,
+    /// What the request declares of itself, for the routing rules ([`Class`]).
+    priority: Option<String>,
+    latency: Option<String>,
+    data_type: Option<String>,
 }
 
 /// `POST /v1/ingest`: a STIX bundle, a MISP export or flat records, gzip or not; read
@@ -38,8 +48,19 @@ pub async fn ingest_document(
     headers: HeaderMap,
     body: WholeBody,
 ) -> Response {
+    accept(s, query, headers, body, pipeline::document).await
+}
+
+/// An ingest request whose query parsed, committed; one that did not, refused.
+async fn accept(
+    s: AppState,
+    query: Result<Query<IngestQuery>, QueryRejection>,
+    headers: HeaderMap,
+    body: WholeBody,
+    read: pipeline::Reader,
+) -> Response {
     match query {
-        Ok(Query(q)) => commit(s, headers, body.0, pipeline::document, q.at).await,
+        Ok(Query(q)) => commit(s, headers, body.0, read, q).await,
         Err(e) => invalid_query("invalid-query", e).into_response(),
     }
 }
@@ -50,17 +71,25 @@ async fn commit(
     headers: HeaderMap,
     body: Bytes,
     read: pipeline::Reader,
-    at: Option<DateTime<Utc>>,
+    query: IngestQuery,
 ) -> Response {
     let result = async {
+        let class = Class {
+            priority: query.priority,
+            latency: query.latency,
+            data_type: query.data_type,
+        };
+        class.check().map_err(super::invalid)?;
         let format = body_format(&headers, true)?;
         // Parsing, validating and encoding are CPU work: off the runtime's threads, so
         // lookups keep their latency while large requests come in.
         let now = Utc::now();
         let cx = pipeline::Context {
             now,
-            at: at.unwrap_or(now),
+            at: query.at.unwrap_or(now),
             knowledge: s.knowledge.get(),
+            routing: s.routing.clone(),
+            class,
         };
         let accepted = s
             .background
@@ -102,9 +131,10 @@ fn shown(item: Item) -> Value {
 }
 
 /// `GET /v1/records/{id}`: the record (or any object ingested, by its id) from the hot
-/// tier, or else from the warm one, which also holds what the tiers derive (a flat
-/// record's observation: the report `GET /v1/reports` names). The warm tier keeps an
-/// item's object as the hot tier does, its id as its key.
+/// tier; else — demoted past the hot TTL, or an object the tiers derive (a flat record's
+/// observation: the report `GET /v1/reports` names) — from the warm tier, which keeps
+/// an item's object as the hot tier does, its id as its key; else from the cold tier,
+/// as the history's row holds it.
 pub async fn read(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -112,19 +142,32 @@ pub async fn read(
     if let Some(item) = s.hot.get(&id).map_err(Problem::internal)? {
         return Ok(Json(shown(item)));
     }
+    let mut silent = Vec::new();
     match in_time(TierName::Warm, s.warm.fetch(&id)).await {
         Ok(Some(mut doc)) => {
             doc["id"] = Value::String(id);
-            Ok(Json(doc))
+            return Ok(Json(doc));
         }
-        Ok(None) => Err(not_found(&id)),
-        Err(e) => Err(Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "tier-unavailable",
-            "The warm tier did not answer",
-            format!("{id:?} is not in the hot tier, and {e}"),
-        )),
+        Ok(None) => {}
+        Err(e) => silent.push(e),
     }
+    match in_time(TierName::Cold, s.cold.fetch(&id)).await {
+        Ok(Some(row)) => return Ok(Json(row)),
+        Ok(None) => {}
+        Err(e) => silent.push(e),
+    }
+    if silent.is_empty() {
+        return Err(not_found(&id));
+    }
+    Err(Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "tier-unavailable",
+        "A tier did not answer",
+        format!(
+            "{id:?} is in no tier that answered, and {}",
+            silent.join("; ")
+        ),
+    ))
 }
 
 async fn fetch_json<T: Tier>(tier: &T, id: &str) -> Value {

@@ -33,6 +33,14 @@ impl TierMask {
     /// Every downstream tier.
     pub const ALL: TierMask = TierMask(0b111);
 
+    /// No downstream tier: the hot tier alone.
+    pub const NONE: TierMask = TierMask(0);
+
+    /// These tiers and `tier`.
+    pub fn with(self, tier: TierName) -> Self {
+        TierMask(self.0 | 1 << tier.index())
+    }
+
     /// Only `tier` (a replay of its dead letters).
     pub fn only(tier: TierName) -> Self {
         TierMask(1 << tier.index())

@@ -7,6 +7,7 @@
 //! after the flush that covers it. Readers (lookups, the tier workers) read sled
 //! directly; sled's reads take no lock while nothing uses its transactions.
 
+mod demotion;
 pub mod log;
 mod summaries;
 mod writer;
@@ -119,20 +120,41 @@ pub(crate) fn decode_item(key: &[u8], bytes: &[u8]) -> Result<Item, HotError> {
 /// Items encoded for the log and the index, ready for the writer. Encoding is CPU work,
 /// done by the caller (off the async runtime) rather than on the writer thread.
 pub struct Prepared {
-    ids: Vec<String>,
-    entry: log::Entry,
+    /// The log entries, in order, each with its items' keys: one entry per run of items
+    /// routed to the same tiers ([`crate::routing`]), so a tier reads its items in the
+    /// order they came (what an item refers to before it).
+    entries: Vec<(Vec<String>, log::Entry)>,
     /// What the items say about indicators, for their summaries.
     updates: Vec<ctas_core::model::summary::Update>,
 }
 
 impl Prepared {
-    /// Encode `items` once, for the log and the index, for `tiers`. Each item is dropped
-    /// as soon as it is written, so a large request is not held as items and as bytes.
+    /// Encode `items` once, for the log and the index, for `tiers`.
     pub fn new(items: Vec<Item>, tiers: TierMask) -> Result<Self, HotError> {
-        let mut ids = Vec::with_capacity(items.len());
-        let mut entry = log::EntryBuilder::new();
+        Self::routed(items, tiers, |_| tiers)
+    }
+
+    /// Encode `items` once, for the log and the index, each for the tiers `route` says
+    /// (`empty`: the tiers of the entry a request of no items makes). Each item is
+    /// dropped as soon as it is written, so a large request is not held as items and as
+    /// bytes.
+    pub fn routed(
+        items: Vec<Item>,
+        empty: TierMask,
+        route: impl Fn(&Item) -> TierMask,
+    ) -> Result<Self, HotError> {
         let updates = summaries::updates_of(&items);
+        let mut entries = Vec::new();
+        let mut run: Option<(TierMask, Vec<String>, log::EntryBuilder)> = None;
+        let mut bytes = 0;
         for item in items {
+            let tiers = route(&item);
+            if let Some((t, ids, entry)) = run.take_if(|(t, ..)| *t != tiers) {
+                bytes += entry.len_bytes();
+                entries.push((ids, entry.finish(t)));
+            }
+            let (_, ids, entry) =
+                run.get_or_insert_with(|| (tiers, Vec::new(), log::EntryBuilder::new()));
             let id = item.key();
             entry
                 .push(|buf| serde_json::to_writer(buf, &item))
@@ -142,26 +164,38 @@ impl Prepared {
                 })?;
             ids.push(id);
         }
+        let (tiers, ids, entry) = run.unwrap_or((empty, Vec::new(), log::EntryBuilder::new()));
+        bytes += entry.len_bytes();
+        entries.push((ids, entry.finish(tiers)));
         // Only a large request leaves enough freed memory to be worth handing back;
         // malloc_trim walks every heap, which a one-record request should not pay for.
-        if entry.len_bytes() >= TRIM_AFTER_BYTES {
+        if bytes >= TRIM_AFTER_BYTES {
             release_freed_memory();
         }
-        Ok(Prepared {
-            ids,
-            entry: entry.finish(tiers),
-            updates,
-        })
+        Ok(Prepared { entries, updates })
     }
 
     /// How many items.
     pub fn len(&self) -> usize {
-        self.ids.len()
+        self.entries.iter().map(|(ids, _)| ids.len()).sum()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
+        self.len() == 0
+    }
+
+    /// How many items go to each downstream tier, in [`TierName::DOWNSTREAM`] order.
+    pub fn routed_to(&self) -> [usize; 3] {
+        let mut n = [0; 3];
+        for (ids, entry) in &self.entries {
+            for tier in TierName::DOWNSTREAM {
+                if entry.tiers.contains(tier) {
+                    n[tier.index()] += ids.len();
+                }
+            }
+        }
+        n
     }
 }
 
@@ -487,6 +521,38 @@ impl Hot {
                     .map_err(|e| HotError::Corrupt(format!("dead letter does not decode: {e}")))
             })
             .collect()
+    }
+
+    /// Drop the copies by id older than `cutoff` that warm and cold have confirmed
+    /// ([`demotion`]); how many went.
+    pub async fn demote(&self, cutoff: chrono::DateTime<chrono::Utc>) -> Result<u64, HotError> {
+        let trees = self.trees.clone();
+        let found = tokio::task::spawn_blocking(move || demotion::candidates(&trees, cutoff))
+            .await
+            .map_err(|e| HotError::Corrupt(format!("demotion's search failed: {e}")))??;
+        let mut dropped = 0;
+        let from_seq = found.from_seq;
+        let mut items = found.items;
+        // In chunks: one command does not hold the writer, and ingest, for long.
+        while !items.is_empty() {
+            let rest = items.split_off(items.len().min(writer::REPLAY_CHUNK));
+            let chunk = demotion::Candidates { from_seq, items };
+            dropped += self.send(writer::Op::Demote(chunk)).await?;
+            items = rest;
+        }
+        Ok(dropped)
+    }
+
+    /// The keys `tier` has not confirmed yet: waiting in the log for it, or in its dead
+    /// letter (a flat record's observation report with the record).
+    pub async fn waiting_for(
+        &self,
+        tier: TierName,
+    ) -> Result<std::collections::HashSet<String>, HotError> {
+        let trees = self.trees.clone();
+        tokio::task::spawn_blocking(move || demotion::waiting_now(&trees, tier))
+            .await
+            .map_err(|e| HotError::Corrupt(format!("reading what {tier} waits for failed: {e}")))?
     }
 
     /// Send `tier`'s dead letters to it again (after the cause was fixed); returns

@@ -52,12 +52,16 @@ pub enum Op {
     },
     /// Send up to [`REPLAY_CHUNK`] of a tier's oldest dead letters again.
     Replay { tier: TierName },
+    /// Drop copies demotion found old and confirmed ([`super::demotion`]).
+    Demote(super::demotion::Candidates),
 }
 
 /// What a write changed, applied to the counters once the group is durable.
 #[derive(Default)]
 struct Effect {
     records: u64,
+    /// Copies demoted (dropped from the index by id).
+    demoted: u64,
     pending: [i64; 3],
     dead: [i64; 3],
     /// Whether the group must flush before answering (a tier's confirmation need not:
@@ -70,6 +74,7 @@ struct Effect {
 impl Effect {
     fn add(&mut self, other: &Effect) {
         self.records += other.records;
+        self.demoted += other.demoted;
         for i in 0..3 {
             self.pending[i] += other.pending[i];
             self.dead[i] += other.dead[i];
@@ -111,8 +116,10 @@ impl State {
         for kv in trees.log.range(log::seq_key(indexed + 1)..) {
             let (k, v) = kv?;
             let prepared = Prepared::new(log::items(&v)?, TierMask::ALL)?;
-            for (id, json) in prepared.ids.iter().zip(prepared.entry.items()) {
-                trees.records.insert(id.as_bytes(), json)?;
+            for (ids, entry) in &prepared.entries {
+                for (id, json) in ids.iter().zip(entry.items()) {
+                    trees.records.insert(id.as_bytes(), json)?;
+                }
             }
             super::summaries::apply(&trees.summaries, &prepared.updates)?;
             trees.meta.insert(INDEXED, &k)?;
@@ -143,7 +150,10 @@ impl State {
                 }
             }
             if !items.is_empty() {
-                let entry = Prepared::new(items, TierMask::only(tier))?.entry;
+                let Some((_, entry)) = Prepared::new(items, TierMask::only(tier))?.entries.pop()
+                else {
+                    continue;
+                };
                 let records = entry.len();
                 let seq = self.take_seq();
                 trees.log.insert(log::seq_key(seq), entry.value)?;
@@ -249,6 +259,9 @@ impl Writer {
         self.counts
             .records
             .fetch_add(total.records, Ordering::Relaxed);
+        self.counts
+            .records
+            .fetch_sub(total.demoted, Ordering::Relaxed);
         for i in 0..3 {
             add(&self.counts.pending[i], total.pending[i]);
             add(&self.counts.dead[i], total.dead[i]);
@@ -263,11 +276,8 @@ impl Writer {
         match op {
             Op::Append(records) => {
                 effect.records = self.append(&records)?;
-                for t in TierName::DOWNSTREAM
-                    .into_iter()
-                    .filter(|&t| records.entry.tiers.contains(t))
-                {
-                    effect.pending[t.index()] = records.len() as i64;
+                for (pending, routed) in effect.pending.iter_mut().zip(records.routed_to()) {
+                    *pending = routed as i64;
                 }
                 effect.durable = true;
             }
@@ -286,6 +296,10 @@ impl Writer {
                 }
                 effect.durable = true;
             }
+            Op::Demote(candidates) => {
+                effect.demoted = super::demotion::apply(&self.trees, &candidates)?;
+                effect.answer = effect.demoted;
+            }
             Op::Replay { tier } => {
                 let n = self.replay(tier)?;
                 effect.pending[tier.index()] = n as i64;
@@ -300,18 +314,23 @@ impl Writer {
     /// One log entry, then the index by id, then the mark that it is indexed: written
     /// in that order, a crash leaves at worst an entry to index again at start-up.
     fn append(&mut self, records: &Prepared) -> Result<u64, HotError> {
-        let seq = self.state.take_seq();
-        let key = log::seq_key(seq);
-        // The log keeps the entry's buffer itself (an IVec is shared, not copied).
-        self.trees.log.insert(key, records.entry.value.clone())?;
         let mut added = 0;
-        for (id, json) in records.ids.iter().zip(records.entry.items()) {
-            if self.trees.records.insert(id.as_bytes(), json)?.is_none() {
-                added += 1;
+        let mut last = None;
+        for (ids, entry) in &records.entries {
+            let key = log::seq_key(self.state.take_seq());
+            // The log keeps the entry's buffer itself (an IVec is shared, not copied).
+            self.trees.log.insert(key, entry.value.clone())?;
+            for (id, json) in ids.iter().zip(entry.items()) {
+                if self.trees.records.insert(id.as_bytes(), json)?.is_none() {
+                    added += 1;
+                }
             }
+            last = Some(key);
         }
         super::summaries::apply(&self.trees.summaries, &records.updates)?;
-        self.trees.meta.insert(INDEXED, &key)?;
+        if let Some(key) = last {
+            self.trees.meta.insert(INDEXED, &key)?;
+        }
         Ok(added)
     }
 

@@ -58,17 +58,20 @@ fn surreal_err(e: surrealdb::Error) -> TierError {
     }
 }
 
-/// What area and time queries need: a report's time as a number (`observed_at` is RFC
+/// What area and time queries and demotion need: a report's (and a record's) time as a number (`observed_at` is RFC
 /// 3339 text, whose order is not the time's once fractions of a second appear), derived
 /// by the database on every write, and the indexes. Reports written before the field
 /// existed get it on the first start that defines it (the UPDATE finds none after).
 const SCHEMA: &str = "\
     DEFINE FIELD IF NOT EXISTS _t ON report VALUE time::millis(<datetime> observed_at);\
+    DEFINE FIELD IF NOT EXISTS _t ON threat_record VALUE time::millis(<datetime> observed_at);\
     DEFINE INDEX IF NOT EXISTS report_t ON report FIELDS _t;\
+    DEFINE INDEX IF NOT EXISTS threat_record_t ON threat_record FIELDS _t;\
     DEFINE INDEX IF NOT EXISTS report_h3 ON report FIELDS h3_cell;\
     DEFINE INDEX IF NOT EXISTS report_lat ON report FIELDS lat;\
     DEFINE INDEX IF NOT EXISTS sighting_report ON sighting FIELDS report_id;\
-    UPDATE report WHERE _t = NONE;";
+    UPDATE report WHERE _t = NONE;\
+    UPDATE threat_record WHERE _t = NONE;";
 
 /// A whole batch in one query (one round trip, not one a record); UPSERT by record id
 /// makes a replay harmless.
@@ -363,5 +366,43 @@ impl Warm {
                 .sort_by(|a, b| a.indicator_id.cmp(&b.indicator_id));
         }
         Ok(reports)
+    }
+}
+
+/// The reports and flat records observed before `$cutoff` that the cold tier has
+/// confirmed (none of `$waiting`), with the sightings of those reports: gone in one
+/// query. Returns how many reports and records went.
+const DEMOTE: &str = "\
+    LET $reports = (SELECT VALUE meta::id(id) FROM report \
+                     WHERE _t < $cutoff AND meta::id(id) NOT IN $waiting);\
+    LET $records = (SELECT VALUE meta::id(id) FROM threat_record \
+                     WHERE _t < $cutoff AND meta::id(id) NOT IN $waiting);\
+    DELETE sighting WHERE report_id IN $reports;\
+    FOR $r IN $reports { DELETE type::record('report', $r); };\
+    FOR $r IN $records { DELETE type::record('threat_record', $r); };\
+    RETURN array::len($reports) + array::len($records);";
+
+impl Warm {
+    /// Drop the reports (with their sightings) and flat records observed before
+    /// `cutoff` (ms since 1970) that the cold tier holds: none of `waiting`, the keys it
+    /// has not confirmed. Indicators, entities and relationships stay: they are small,
+    /// and what a lookup and the graph stand on.
+    pub async fn demote(
+        &self,
+        cutoff: i64,
+        waiting: &std::collections::HashSet<String>,
+    ) -> Result<u64, TierError> {
+        let waiting: Vec<&String> = waiting.iter().collect();
+        let mut res = self
+            .db
+            .query(DEMOTE)
+            .bind(("cutoff", cutoff))
+            .bind(("waiting", serde_json::to_value(waiting).map_err(err)?))
+            .await
+            .map_err(err)?
+            .check()
+            .map_err(err)?;
+        let gone: Option<u64> = res.take(5).map_err(err)?;
+        Ok(gone.unwrap_or(0))
     }
 }

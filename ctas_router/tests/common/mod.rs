@@ -492,6 +492,21 @@ pub fn graph_nodes(id: &str) -> (i64, Option<(String, String, Option<i64>)>) {
 
 /// Every `sh` example of `docs/{doc}`, run with curl against `router` (`localhost:8077`
 /// in the text stands for it): each must print the JSON of the `json` block under it.
+/// `ctas-router serve` with these arguments (a fresh data directory and port given),
+/// expected to refuse to start at once; what it said on stderr.
+pub fn serve_refused(args: &[&std::ffi::OsStr]) -> String {
+    let dir = fresh_dir("refused-serve");
+    let out = Command::new(env!("CARGO_BIN_EXE_ctas-router"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
+        .arg("--data-dir")
+        .arg(&*dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "serve started with {args:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 pub fn doc_examples(router: &Router, doc: &str, at_least: usize) {
     let doc_path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../docs")

@@ -1,0 +1,129 @@
+//! Demotion: the hot tier's copies by id are dropped once older than its TTL
+//! (`serve --hot-ttl`), and only once warm and cold — those of the two an item was
+//! routed to — have confirmed them: an item still waiting in the log for either, or set
+//! aside in either's dead letter, stays, however old, for as long as that lasts.
+//!
+//! The index by value (the indicators' summaries) is kept: "is it known?" stays a hot
+//! answer; what goes is the objects themselves, which `GET /v1/records/{id}` then reads
+//! from the warm or the cold tier.
+//!
+//! The search runs beside the writer (sled reads take no lock); the writer then drops
+//! each candidate only if its bytes are still those the search saw and no entry
+//! written since the search began names it ([`Candidates::from_seq`]).
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use ctas_core::model::{observation_id, Item};
+use sled::IVec;
+
+use super::log::{self, TierMask};
+use super::{decode_item, read_cursor, DeadLetter, HotError, Trees};
+use crate::tiers::TierName;
+
+/// The tiers whose confirmation a hot copy waits for.
+const KEEPERS: [TierName; 2] = [TierName::Warm, TierName::Cold];
+
+/// Items the search found old enough and confirmed, as the index held them.
+pub struct Candidates {
+    /// Log entries from this sequence number on were written after the search began.
+    pub from_seq: u64,
+    /// Each item's key and bytes in the index.
+    pub items: Vec<(IVec, IVec)>,
+}
+
+/// Whether a log entry is on its way to a tier that must confirm it.
+fn kept_for(tiers: TierMask) -> bool {
+    KEEPERS.iter().any(|&t| tiers.contains(t))
+}
+
+/// The keys of every item a log entry holds.
+fn keys(value: &[u8]) -> Result<impl Iterator<Item = String>, HotError> {
+    Ok(log::items(value)?.into_iter().map(|i| i.key()))
+}
+
+/// Where the log ends: entries from here on are written after this moment.
+fn log_end(trees: &Trees) -> Result<u64, HotError> {
+    Ok(match trees.log.last()? {
+        Some((k, _)) => log::key_seq(&k)? + 1,
+        None => 0,
+    })
+}
+
+/// The keys of the items `tier` has not confirmed: waiting in the log for it (before
+/// `end`), or set aside in its dead letter. A flat record's observation report, which
+/// the tiers derive, waits with it.
+pub fn waiting_for(trees: &Trees, tier: TierName, end: u64) -> Result<HashSet<String>, HotError> {
+    let mut waiting = HashSet::new();
+    let mut add = |item: Item| {
+        if let Item::Record(r) = &item {
+            waiting.insert(observation_id(&r.id));
+        }
+        waiting.insert(item.key());
+    };
+    let cursor = read_cursor(&trees.meta, tier)?;
+    for kv in trees.log.range(log::seq_key(cursor.seq)..log::seq_key(end)) {
+        let (_, v) = kv?;
+        if log::header(&v)?.tiers.contains(tier) {
+            log::items(&v)?.into_iter().for_each(&mut add);
+        }
+    }
+    for kv in trees.dead[tier.index()].iter() {
+        let (_, v) = kv?;
+        let letter: DeadLetter = serde_json::from_slice(&v)
+            .map_err(|e| HotError::Corrupt(format!("dead letter does not decode: {e}")))?;
+        add(letter.item);
+    }
+    Ok(waiting)
+}
+
+/// The items of the index older than `cutoff` that warm and cold have confirmed.
+pub fn candidates(trees: &Trees, cutoff: DateTime<Utc>) -> Result<Candidates, HotError> {
+    // First where the log ends: whatever is written from here on is the writer's to
+    // check, so nothing new is missed however the search and the writes interleave.
+    let from_seq = log_end(trees)?;
+    let mut waiting = HashSet::new();
+    for tier in KEEPERS {
+        waiting.extend(waiting_for(trees, tier, from_seq)?);
+    }
+    let mut items = Vec::new();
+    for kv in trees.records.iter() {
+        let (k, v) = kv?;
+        let old = decode_item(&k, &v)?.time().is_some_and(|t| t < cutoff);
+        if old && !waiting.contains(String::from_utf8_lossy(&k).as_ref()) {
+            items.push((k, v));
+        }
+    }
+    Ok(Candidates { from_seq, items })
+}
+
+/// What `tier` has not confirmed now, by [`waiting_for`].
+pub fn waiting_now(trees: &Trees, tier: TierName) -> Result<HashSet<String>, HotError> {
+    waiting_for(trees, tier, u64::MAX)
+}
+
+/// Drop the candidates still as the search saw them and named by no entry written since
+/// it began (the writer's part, on the writer thread). Returns how many were dropped.
+pub fn apply(trees: &Trees, candidates: &Candidates) -> Result<u64, HotError> {
+    let mut since: HashSet<String> = HashSet::new();
+    for kv in trees.log.range(log::seq_key(candidates.from_seq)..) {
+        let (_, v) = kv?;
+        if kept_for(log::header(&v)?.tiers) {
+            since.extend(keys(&v)?);
+        }
+    }
+    let mut dropped = 0;
+    for (k, v) in &candidates.items {
+        if since.contains(String::from_utf8_lossy(k).as_ref()) {
+            continue;
+        }
+        if trees
+            .records
+            .compare_and_swap(k, Some(v), None as Option<&[u8]>)?
+            .is_ok()
+        {
+            dropped += 1;
+        }
+    }
+    Ok(dropped)
+}
