@@ -58,12 +58,21 @@ def peak_rss_mb(pid: int) -> float:
     raise RuntimeError("no VmHWM")
 
 
+# Where nothing listens: a tier that is down.
+NOWHERE = {
+    "cold": {"CTAS_PG_DSN": "host=127.0.0.1 port=9 user=ctas dbname=ctas connect_timeout=1"},
+    "graph": {"NEO4J_URI": "bolt://127.0.0.1:9"},
+}
+
+
 def router_run(
-    binary: str, graph_load: str, body: bytes, objects: int
+    binary: str, graph_load: str, body: bytes, objects: int, down: str | None = None
 ) -> tuple[float, float, float, float, float, float]:
     """Seconds to the 202, to the cold tier holding everything, and to every tier (warm,
     cold, graph) holding it; the router's peak resident memory before the request, at
-    the 202 and once the cold tier holds it (MB)."""
+    the 202 and once the cold tier holds it (MB). With a tier ``down`` (nothing listens
+    where it should be), "every tier" is every other tier, and the cold figure is the
+    warm tier's when cold is the one down."""
     dsn = fresh_db("ctas_bench_ingest_router")
     subprocess.run([graph_load, "--empty"], check=True)
     # The schema first (the router would apply it on its first write, inside the clock).
@@ -74,7 +83,7 @@ def router_run(
     port = 8096
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as data:
-        env = {**os.environ, "CTAS_PG_DSN": dsn, "CTAS_LOG": "warn"}
+        env = {**os.environ, "CTAS_PG_DSN": dsn, "CTAS_LOG": "warn", **NOWHERE.get(down, {})}
         proc = subprocess.Popen(
             [binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data],
             env=env,
@@ -100,16 +109,23 @@ def router_run(
             acked = time.perf_counter() - t0
             rss_acked = peak_rss_mb(proc.pid)
             assert sum(answer["objects"].values()) == objects, answer
+            first = "warm" if down == "cold" else "cold"
             while True:
-                cold = get(f"{url}/v1/status")["tiers"]["cold"]
-                if cold["pending"] == 0:
+                if get(f"{url}/v1/status")["tiers"][first]["pending"] == 0:
                     break
                 time.sleep(0.02)
             cold_done = time.perf_counter() - t0
             rss_cold = peak_rss_mb(proc.pid)
-            while not get(f"{url}/v1/status")["synced"]:
+            up = [t for t in ("warm", "cold", "graph") if t != down]
+            while True:
+                tiers = get(f"{url}/v1/status")["tiers"]
+                if all(tiers[t]["pending"] == 0 for t in up):
+                    break
                 time.sleep(0.02)
             every_tier = time.perf_counter() - t0
+            if down is not None:
+                # The tier down waits for all of it, nothing lost: its outbox holds it.
+                assert tiers[down]["pending"] >= objects, tiers
             return acked, cold_done, every_tier, rss_before, rss_acked, rss_cold
         finally:
             proc.terminate()
@@ -169,6 +185,17 @@ def main() -> None:
     line("router: POST /v1/ingest until 202 (acknowledged)", acked)
     line("router: until the cold tier holds it all", cold)
     line("router: until every tier (warm, cold, graph) holds it", every)
+    for down in ("graph", "cold"):
+        d_acked, d_first, d_every, *_ = zip(
+            *(router_run(binary, graph_load, body, objects, down) for _ in range(runs)),
+            strict=True,
+        )
+        line(f"router, {down} down: until 202 (acknowledged)", d_acked)
+        first = "warm" if down == "cold" else "cold"
+        line(f"router, {down} down: until the {first} tier holds it all", d_first)
+        line(f"router, {down} down: until every other tier holds it", d_every)
+        ratio = statistics.median(d_acked) / statistics.median(acked)
+        print(f"  acknowledgement with {down} down / with every tier up: {ratio:.2f}")
     med = statistics.median
     print(
         f"  router peak memory (VmHWM): {med(rss0):.0f} MB before, {med(rss1):.0f} MB at the"

@@ -103,7 +103,9 @@ fn parent_of(lat: f64, lng: f64, res: u8) -> u64 {
 #[test]
 fn reports_are_found_by_box_cell_and_time() {
     let dir = fresh_dir("reports");
-    let router = Router::start(&dir);
+    // A history of its own: the cold tier answers too, and must hold only these.
+    let dsn = fresh_database("ctas_test_reports");
+    let router = Router::start_with(&dir, free_port(), &dsn);
     let tag = unique_value("area").replace('.', "-");
     let sent = records(&tag);
     let body: Vec<Value> = sent
@@ -274,4 +276,63 @@ fn a_bad_area_or_time_is_refused_by_name() {
         let detail = problem["detail"].as_str().unwrap();
         assert!(detail.contains(names), "{query}: {detail}");
     }
+}
+
+#[test]
+fn reports_past_the_warm_window_come_from_the_history_in_the_same_pages() {
+    let dir = fresh_dir("reports-cold");
+    let dsn = fresh_database("ctas_test_reports_cold");
+    let router = Router::start_opts(
+        &dir,
+        free_port(),
+        &dsn,
+        &["--warm-ttl", "30d", "--demote-every", "1s"],
+        &[],
+    );
+    // Twelve records of 2020 (past the warm TTL once the history has them) and twelve
+    // of the last hours, all in one box.
+    let tag = unique_value("window").replace('.', "-");
+    let now = Utc::now();
+    let sent: Vec<Sent> = (0..24)
+        .map(|i| Sent {
+            value: format!("{tag}-{i}.example.net"),
+            lat: 40.0 + i as f64 / 100.0,
+            lng: -3.7,
+            at: if i < 12 {
+                Utc.with_ymd_and_hms(2020, 3, 1, 0, 0, 0).unwrap() + Duration::hours(i)
+            } else {
+                now - Duration::minutes(i * 7)
+            },
+        })
+        .collect();
+    let body: Vec<Value> = sent
+        .iter()
+        .map(|s| {
+            json!({"kind": "domain", "value": s.value, "lat": s.lat, "lng": s.lng,
+                        "observed_at": s.at.to_rfc3339()})
+        })
+        .collect();
+    let (status, _, answer) = router.post(&json!(body));
+    assert_eq!(status, 202, "{answer}");
+    router.wait_synced();
+    // The old ones leave the warm tier (their observation reports with them).
+    let old_report = {
+        let (_, page) = router
+            .get("/v1/reports?since=2020-03-01T00:00:00Z&until=2020-03-01T00:30:00Z")
+            .unwrap();
+        page["reports"][0]["id"].as_str().unwrap().to_owned()
+    };
+    router.wait_until(
+        Duration::seconds(60).to_std().unwrap(),
+        "warm to let 2020 go",
+        |r| {
+            let (_, trace) = r.get(&format!("/v1/records/{old_report}/trace")).unwrap();
+            trace["tiers"]["warm"]["found"] == false && trace["tiers"]["cold"]["found"] == true
+        },
+    );
+    // One box, every page of 5: the recent from warm, the old from the history, in order.
+    let all = expected(&sent, |_| true);
+    assert_eq!(all_pages(&router, "bbox=-3.8,39.9,-3.6,40.3", 5), all);
+    let (_, page) = router.get("/v1/reports?bbox=-3.8,39.9,-3.6,40.3").unwrap();
+    assert_eq!(page["unavailable"], json!([]), "{page}");
 }

@@ -373,11 +373,13 @@ fn every_error_is_problem_json_and_only_json_is_json() {
     router.stop();
 }
 
-/// Every `sh` example of docs/router.md, run against a router of its own.
+/// Every `sh` example of docs/router.md, run against a router of its own, with a
+/// history of its own (what other tests ingest is no part of the examples' answers).
 #[test]
 fn the_router_examples_in_the_docs_answer_what_they_say() {
     let dir = fresh_dir("docs");
-    let router = Router::start(&dir);
+    let dsn = fresh_database("ctas_test_router_docs");
+    let router = Router::start_with(&dir, free_port(), &dsn);
     common::doc_examples(&router, "router.md", 5);
     router.stop();
 }

@@ -1,4 +1,5 @@
-//! Reports by area and time, from the warm tier: where and when something was seen.
+//! Reports by area and time, from the warm tier and the cold one: where and when
+//! something was seen.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -10,8 +11,8 @@ use ctas_core::model::RECORD_H3_RESOLUTION;
 use serde_json::{json, Value};
 
 use super::{invalid, invalid_query, within, AppState, Problem, TIER_ANSWER_TIMEOUT};
-use crate::tiers::warm::{Area, Located};
 use crate::tiers::TierName;
+use crate::tiers::{Area, Located};
 
 /// Reports a page holds by default, and at most.
 pub const PAGE: usize = 100;
@@ -154,20 +155,45 @@ pub async fn list(
         // One more than the page, to know whether another follows.
         limit: limit + 1,
     };
-    let mut found = within(
-        TIER_ANSWER_TIMEOUT * 10,
-        TierName::Warm,
-        s.warm.reports(&area),
-    )
-    .await
-    .map_err(|e| {
-        Problem::new(
+    // Both tiers, at once: the warm one holds what is recent, the cold one the history
+    // (what routing sent there alone, what the warm TTL let go). Each gives its first
+    // limit + 1 after the cursor; merged, the first limit + 1 of the two are the page's.
+    let (warm, cold) = tokio::join!(
+        within(
+            TIER_ANSWER_TIMEOUT * 10,
+            TierName::Warm,
+            s.warm.reports(&area)
+        ),
+        within(
+            TIER_ANSWER_TIMEOUT * 10,
+            TierName::Cold,
+            s.cold.reports(&area)
+        ),
+    );
+    let mut unavailable = Vec::new();
+    let mut found: Vec<Located> = Vec::new();
+    for (tier, answer) in [(TierName::Warm, warm), (TierName::Cold, cold)] {
+        match answer {
+            Ok(reports) => found.extend(reports),
+            Err(e) => unavailable.push((tier, e)),
+        }
+    }
+    if unavailable.len() == 2 {
+        let detail = unavailable
+            .iter()
+            .map(|(_, e)| e.as_str())
+            .collect::<Vec<_>>();
+        return Err(Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "tier-unavailable",
-            "The warm tier did not answer",
-            e,
-        )
-    })?;
+            "Neither the warm nor the cold tier answered",
+            detail.join("; "),
+        ));
+    }
+    // Newest first, then by id; a report in both tiers once (the warm tier's copy).
+    found.sort_by(|a, b| (b.t, &b.id).cmp(&(a.t, &a.id)));
+    found.dedup_by(|later, first| later.id == first.id);
+    found.truncate(limit + 1);
     let next = (found.len() > limit).then(|| {
         found.truncate(limit);
         let last = &found[limit - 1];
@@ -176,5 +202,7 @@ pub async fn list(
     Ok(Json(json!({
         "reports": found.into_iter().map(view).collect::<Vec<_>>(),
         "next": next,
+        // A tier that did not answer: the page is of the other alone.
+        "unavailable": unavailable.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(),
     })))
 }

@@ -10,7 +10,7 @@ use ctas_core::schema;
 use tokio::sync::Mutex;
 use tokio_postgres::{Client, Config, NoTls};
 
-use super::{Tier, TierError, TierName};
+use super::{Area, Located, Named, Tier, TierError, TierName};
 
 /// The cold-tier schema, in order; each file is applied once and recorded.
 pub use ctas_core::schema::MIGRATIONS;
@@ -449,5 +449,129 @@ impl Tier for Cold {
     async fn ping(&self) -> Result<(), TierError> {
         self.with_client(async |c| c.batch_execute("SELECT 1").await)
             .await
+    }
+}
+
+/// A time as the model writes it (serde's form of chrono: RFC 3339, `Z`, fractions of
+/// a second only when there are some), so that a report reads the same from any tier.
+fn model_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
+/// A report's time in milliseconds, the order and the cursors of `GET /v1/reports`
+/// (ids compare byte by byte, `COLLATE "C"`, as in the warm tier and in Rust).
+const MILLIS: &str = "floor(extract(epoch FROM r.observed_at) * 1000)::bigint";
+
+impl Cold {
+    /// The history's reports in `area`, newest first (by the millisecond, then id), each
+    /// with the indicators it names: `GET /v1/reports` beyond the warm tier.
+    pub async fn reports(&self, area: &Area) -> Result<Vec<Located>, TierError> {
+        use tokio_postgres::types::ToSql;
+        let mut conditions: Vec<String> = Vec::new();
+        let mut params: Vec<Box<dyn ToSql + Sync + Send>> = Vec::new();
+        let mut bind = |p: Box<dyn ToSql + Sync + Send>| {
+            params.push(p);
+            format!("${}", params.len())
+        };
+        if let Some([west, south, east, north]) = area.bbox {
+            let (w, s, e, n) = (
+                bind(Box::new(west)),
+                bind(Box::new(south)),
+                bind(Box::new(east)),
+                bind(Box::new(north)),
+            );
+            conditions.push(format!("r.lat BETWEEN {s} AND {n}"));
+            conditions.push(if west <= east {
+                format!("r.lng BETWEEN {w} AND {e}")
+            } else {
+                format!("(r.lng >= {w} OR r.lng <= {e})")
+            });
+        }
+        if let Some((lo, hi)) = area.cells {
+            let (lo, hi) = (bind(Box::new(lo as i64)), bind(Box::new(hi as i64)));
+            conditions.push(format!("r.h3_cell BETWEEN {lo} AND {hi}"));
+        }
+        if let Some(since) = area.since {
+            let p = bind(Box::new(since as f64 / 1000.0));
+            conditions.push(format!("r.observed_at >= to_timestamp({p})"));
+        }
+        if let Some(until) = area.until {
+            let p = bind(Box::new(until as f64 / 1000.0));
+            conditions.push(format!("r.observed_at < to_timestamp({p})"));
+        }
+        if let Some((t, id)) = &area.after {
+            let (t, id) = (bind(Box::new(*t)), bind(Box::new(id.clone())));
+            conditions.push(format!(
+                "({MILLIS} < {t} OR ({MILLIS} = {t} AND r.id COLLATE \"C\" < {id}))"
+            ));
+        }
+        let limit = bind(Box::new(area.limit as i64));
+        let filter = if conditions.is_empty() {
+            "true".to_owned()
+        } else {
+            conditions.join(" AND ")
+        };
+        let sql = format!(
+            "SELECT r.id, r.title, r.source, r.observed_at, r.published_at, r.lat, r.lng, \
+                    r.h3_cell, r.tags, {MILLIS} AS t \
+               FROM ctas.reports r WHERE {filter} \
+              ORDER BY {MILLIS} DESC, r.id COLLATE \"C\" DESC LIMIT {limit}"
+        );
+        let rows = self
+            .with_client(async |c| {
+                let refs: Vec<&(dyn ToSql + Sync)> = params
+                    .iter()
+                    .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+                    .collect();
+                c.query(&sql, &refs).await
+            })
+            .await?;
+        let mut reports: Vec<Located> = rows
+            .iter()
+            .map(|r| Located {
+                id: r.get(0),
+                title: r.get(1),
+                source: r.get(2),
+                observed_at: model_time(r.get(3)),
+                published_at: r
+                    .get::<_, Option<chrono::DateTime<chrono::Utc>>>(4)
+                    .map(model_time),
+                lat: r.get(5),
+                lng: r.get(6),
+                h3_cell: r.get::<_, Option<i64>>(7).map(|c| c as u64),
+                tags: r.get(8),
+                t: r.get(9),
+                indicators: Vec::new(),
+            })
+            .collect();
+        let ids: Vec<String> = reports.iter().map(|r| r.id.clone()).collect();
+        let named = self
+            .with_client(async |c| {
+                c.query(
+                    "SELECT s.report_id, s.indicator_id, i.kind, i.value, s.seen_at \
+                       FROM ctas.sightings s JOIN ctas.indicators i ON i.id = s.indicator_id \
+                      WHERE s.report_id = ANY($1) ORDER BY s.indicator_id",
+                    &[&ids],
+                )
+                .await
+            })
+            .await?;
+        let at: std::collections::HashMap<&str, usize> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.as_str(), i))
+            .collect();
+        for row in &named {
+            if let Some(&i) = at.get(row.get::<_, &str>(0)) {
+                reports[i].indicators.push(Named {
+                    report_id: row.get(0),
+                    indicator_id: row.get(1),
+                    kind: row.get(2),
+                    value: row.get(3),
+                    seen_at: Some(model_time(row.get(4))),
+                });
+            }
+        }
+        Ok(reports)
     }
 }

@@ -13,7 +13,7 @@ use ctas_core::model::{Intel, Item};
 use surrealdb::engine::any::Any;
 use surrealdb::Surreal;
 
-use super::{Tier, TierError, TierName};
+use super::{Area, Located, Named, Tier, TierError, TierName};
 
 /// SurrealDB table that holds flat records; the record id is the threat record id.
 pub const TABLE: &str = "threat_record";
@@ -224,59 +224,6 @@ impl Tier for Warm {
     async fn ping(&self) -> Result<(), TierError> {
         self.db.health().await.map_err(err)
     }
-}
-
-/// Where and when reports are asked for (`GET /v1/reports`): each part given narrows
-/// the answer; newest first, then by id.
-#[derive(Debug, Clone, Default)]
-pub struct Area {
-    /// West, south, east and north edges in degrees (a west edge east of the east one
-    /// crosses the antimeridian).
-    pub bbox: Option<[f64; 4]>,
-    /// The stored cells from one to the other: a coarser cell's descendants at
-    /// [`ctas_core::model::RECORD_H3_RESOLUTION`] (`ctas_core::geo::h3::descendants_range`).
-    pub cells: Option<(u64, u64)>,
-    /// From this time on (milliseconds since 1970, inclusive).
-    pub since: Option<i64>,
-    /// Up to this time (exclusive).
-    pub until: Option<i64>,
-    /// Only what comes after this (time, id) in the answer's order: the page before
-    /// ended there.
-    pub after: Option<(i64, String)>,
-    /// Most reports answered.
-    pub limit: usize,
-}
-
-/// A report found by area and time, with the indicators it names.
-#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
-pub struct Located {
-    pub id: String,
-    pub title: Option<String>,
-    pub source: Option<String>,
-    pub observed_at: String,
-    pub published_at: Option<String>,
-    pub lat: Option<f64>,
-    pub lng: Option<f64>,
-    pub h3_cell: Option<u64>,
-    #[serde(default)]
-    pub tags: Vec<String>,
-    /// Milliseconds since 1970 of `observed_at`: where the next page starts.
-    #[serde(rename = "_t")]
-    pub t: i64,
-    #[serde(default)]
-    pub indicators: Vec<Named>,
-}
-
-/// An indicator a report names, as its sighting and the indicator hold it.
-#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
-pub struct Named {
-    #[serde(skip_serializing)]
-    pub report_id: String,
-    #[serde(rename(serialize = "id"))]
-    pub indicator_id: String,
-    pub kind: Option<String>,
-    pub value: Option<String>,
-    pub seen_at: Option<String>,
 }
 
 /// The reports of a page, then every sighting of them, in one round trip. The area's
