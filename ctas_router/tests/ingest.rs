@@ -482,3 +482,75 @@ fn a_router_that_is_not_a_superuser_stores_the_history() {
     let by_sql = sql_ingest("ctas_router_ingest_role_sql", &bundles, &[]);
     same_history(&dsn, &by_sql);
 }
+
+/// `ctas-router ingest -`: NDJSON piped in is sent a chunk at a time as it is read — a
+/// feed that has not ended is stored up to its last full chunk — and a line that is no
+/// record stops it, named by its number, saying how many were stored before.
+#[test]
+fn ndjson_piped_in_is_stored_as_it_comes() {
+    let dir = fresh_dir("stream");
+    let router = Router::start(&dir);
+    let tag = unique_value("stream").replace('.', "-");
+    let known = |i: usize| {
+        router
+            .get(&format!("/v1/indicators/{tag}-{i}.example.net?kind=domain"))
+            .unwrap()
+            .0
+            == 200
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ctas-router"))
+        .args(["ingest", "-", "--url", &router.url, "--chunk", "50"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut feed = child.stdin.take().unwrap();
+    for i in 0..120 {
+        writeln!(
+            feed,
+            r#"{{"kind": "domain", "value": "{tag}-{i}.example.net"}}"#
+        )
+        .unwrap();
+    }
+    feed.flush().unwrap();
+    // Two full chunks are stored while the feed is still open; the rest waits for more.
+    router.wait_until(Duration::from_secs(30), "the first two chunks", |_| {
+        known(99)
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!known(100) && !known(119));
+    drop(feed);
+    let out = child.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("-: 120 records") && said.contains("120 records"),
+        "{said}"
+    );
+    assert!(known(119));
+
+    // A line that is no record: what came before it in full chunks is stored, and said.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ctas-router"))
+        .args(["ingest", "-", "--url", &router.url, "--chunk", "2"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut feed = child.stdin.take().unwrap();
+    for i in 200..202 {
+        writeln!(
+            feed,
+            r#"{{"kind": "domain", "value": "{tag}-{i}.example.net"}}"#
+        )
+        .unwrap();
+    }
+    writeln!(feed, "not json").unwrap();
+    drop(feed);
+    let out = child.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("-:3: not a JSON record"), "{said}");
+    assert!(said.contains("2 records stored before"), "{said}");
+    assert!(known(201));
+    router.stop();
+}
