@@ -200,13 +200,15 @@ class Router:
         since: datetime | str | None = None,
         until: datetime | str | None = None,
         page: int = 1000,
+        partial: bool = False,
     ) -> list[dict[str, Any]]:
         """``GET /v1/reports``: the reports (flat records' observations among them) seen
         in ``bbox`` (west, south, east, north in degrees; west > east crosses the
         antimeridian), in the H3 cell ``h3`` (hex string or int, resolution 7 or
         coarser) and from ``since`` (inclusive) to ``until`` (exclusive), newest first,
-        each with the indicators it names; the pages followed by their cursors.
-        RouterError 422 naming the parameter at fault."""
+        each with the indicators it names, from the warm and the cold tier; the pages
+        followed by their cursors. RouterError 422 naming the parameter at fault; 503
+        when a tier did not answer, unless ``partial`` takes what the other holds."""
         found: list[dict[str, Any]] = []
         cursor = None
         while True:
@@ -219,6 +221,15 @@ class Router:
                 cursor=cursor,
             )
             answer = self._call("GET", "/v1/reports" + query)
+            if answer["unavailable"] and not partial:
+                tiers = " and ".join(answer["unavailable"])
+                raise RouterError(
+                    503,
+                    "A tier did not answer",
+                    f"the {tiers} tier did not answer, so the reports would be only the"
+                    " other's; pass partial=True to take them",
+                    answer,
+                )
             found.extend(answer["reports"])
             cursor = answer["next"]
             if cursor is None:

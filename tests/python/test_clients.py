@@ -165,6 +165,46 @@ def test_reports_by_area_and_time_are_what_h3_and_the_box_say(router):
     assert e.value.status == 422 and "resolution 9" in e.value.detail
 
 
+def test_reports_with_the_cold_tier_down_are_refused_unless_partial(tmp_path):
+    # A router whose cold tier is nowhere: its reports would be the warm tier's alone.
+    binary = Path(os.environ.get("CARGO_TARGET_DIR", "target")) / "debug" / "ctas-router"
+    port = free_port()
+    env = {**os.environ, "CTAS_PG_DSN": "host=127.0.0.1 port=9 dbname=ctas connect_timeout=1"}
+    log = (tmp_path / "router.log").open("w")
+    proc = subprocess.Popen(
+        [str(binary), "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", str(tmp_path / "d")],
+        env={k: v for k, v in env.items() if not k.startswith("CTAS_") or k == "CTAS_PG_DSN"},
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    try:
+        client = Router(f"http://127.0.0.1:{port}", token="")
+        deadline = dt.datetime.now() + dt.timedelta(seconds=60)
+        while True:
+            try:
+                client.ready()
+                break
+            except RouterUnavailable:
+                if proc.poll() is not None or dt.datetime.now() > deadline:
+                    said = (tmp_path / "router.log").read_text()
+                    pytest.fail("ctas-router did not start:\n" + said)
+                asyncio.run(asyncio.sleep(0.2))
+        value = f"{uuid.uuid4().hex[:8]}.example.org"
+        client.ingest([{"kind": "domain", "value": value, "lat": 1.0, "lng": 2.0}])
+        deadline = dt.datetime.now() + dt.timedelta(seconds=30)
+        while client.status()["tiers"]["warm"]["pending"] and dt.datetime.now() < deadline:
+            asyncio.run(asyncio.sleep(0.2))
+        with pytest.raises(RouterError) as e:
+            client.reports(bbox=(1.5, 0.5, 2.5, 1.5))
+        assert e.value.status == 503 and "cold tier did not answer" in e.value.detail
+        got = client.reports(bbox=(1.5, 0.5, 2.5, 1.5), partial=True)
+        assert [r["indicators"][0]["value"] for r in got] == [value]
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        log.close()
+
+
 def test_the_routers_openapi_document_is_valid_openapi_3_1(router):
     from openapi_spec_validator import validate
 
