@@ -58,10 +58,11 @@ fn surreal_err(e: surrealdb::Error) -> TierError {
     }
 }
 
-/// What area and time queries and demotion need: a report's (and a record's) time as a number (`observed_at` is RFC
-/// 3339 text, whose order is not the time's once fractions of a second appear), derived
-/// by the database on every write, and the indexes. Reports written before the field
-/// existed get it on the first start that defines it (the UPDATE finds none after).
+/// What area and time queries and demotion need: a report's (and a record's) time as a
+/// number (`observed_at` is RFC 3339 text, whose order is not the time's once fractions
+/// of a second appear), derived by the database on every write, and the indexes. Rows
+/// written before the field existed get it at the first start that defines it (the
+/// UPDATEs find none after, but look at every start).
 const SCHEMA: &str = "\
     DEFINE FIELD IF NOT EXISTS _t ON report VALUE time::millis(<datetime> observed_at);\
     DEFINE FIELD IF NOT EXISTS _t ON threat_record VALUE time::millis(<datetime> observed_at);\
