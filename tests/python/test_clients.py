@@ -36,38 +36,43 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def router(tmp_path_factory):
-    target = Path(os.environ.get("CARGO_TARGET_DIR", "target"))
-    binary = target / "debug" / "ctas-router"
+def _serve(data: Path, env: dict[str, str], token: str):
+    """ctas-router serve on a free port with ``env``, its data and log under ``data``,
+    once it answers: the process, a client with ``token``, the open log."""
+    binary = Path(os.environ.get("CARGO_TARGET_DIR", "target")) / "debug" / "ctas-router"
     if not binary.exists():
         pytest.fail(f"{binary} is missing: run scripts/build.sh (make build) first")
-    with ctas.connect(autocommit=True) as admin:
-        name = sql.Identifier(DATABASE)
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
-    dsn = make_conninfo(**{**conninfo_to_dict(ctas.dsn()), "dbname": DATABASE})
-    data = tmp_path_factory.mktemp("router")
     port = free_port()
     log = (data / "router.log").open("w")
-    env = {**os.environ, "CTAS_PG_DSN": dsn, "CTAS_READ_TOKENS": READ, "CTAS_WRITE_TOKENS": WRITE}
     proc = subprocess.Popen(
         [str(binary), "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", str(data / "d")],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=log,
     )
-    client = Router(f"http://127.0.0.1:{port}", token=WRITE)
+    client = Router(f"http://127.0.0.1:{port}", token=token)
     deadline = dt.datetime.now() + dt.timedelta(seconds=60)
     while True:
         try:
-            client.status()
-            break
+            client.ready()
+            return proc, client, log
         except RouterUnavailable:
             if proc.poll() is not None or dt.datetime.now() > deadline:
                 proc.kill()
                 pytest.fail("ctas-router did not start:\n" + (data / "router.log").read_text())
             asyncio.run(asyncio.sleep(0.2))
+
+
+@pytest.fixture(scope="module")
+def router(tmp_path_factory):
+    with ctas.connect(autocommit=True) as admin:
+        name = sql.Identifier(DATABASE)
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
+    dsn = make_conninfo(**{**conninfo_to_dict(ctas.dsn()), "dbname": DATABASE})
+    data = tmp_path_factory.mktemp("router")
+    env = {**os.environ, "CTAS_PG_DSN": dsn, "CTAS_READ_TOKENS": READ, "CTAS_WRITE_TOKENS": WRITE}
+    proc, client, log = _serve(data, env, WRITE)
     yield client
     proc.terminate()
     assert proc.wait(30) == 0, (data / "router.log").read_text()
@@ -167,28 +172,10 @@ def test_reports_by_area_and_time_are_what_h3_and_the_box_say(router):
 
 def test_reports_with_the_cold_tier_down_are_refused_unless_partial(tmp_path):
     # A router whose cold tier is nowhere: its reports would be the warm tier's alone.
-    binary = Path(os.environ.get("CARGO_TARGET_DIR", "target")) / "debug" / "ctas-router"
-    port = free_port()
-    env = {**os.environ, "CTAS_PG_DSN": "host=127.0.0.1 port=9 dbname=ctas connect_timeout=1"}
-    log = (tmp_path / "router.log").open("w")
-    proc = subprocess.Popen(
-        [str(binary), "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", str(tmp_path / "d")],
-        env={k: v for k, v in env.items() if not k.startswith("CTAS_") or k == "CTAS_PG_DSN"},
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CTAS_")}
+    env["CTAS_PG_DSN"] = "host=127.0.0.1 port=9 dbname=ctas connect_timeout=1"
+    proc, client, log = _serve(tmp_path, env, "")
     try:
-        client = Router(f"http://127.0.0.1:{port}", token="")
-        deadline = dt.datetime.now() + dt.timedelta(seconds=60)
-        while True:
-            try:
-                client.ready()
-                break
-            except RouterUnavailable:
-                if proc.poll() is not None or dt.datetime.now() > deadline:
-                    said = (tmp_path / "router.log").read_text()
-                    pytest.fail("ctas-router did not start:\n" + said)
-                asyncio.run(asyncio.sleep(0.2))
         value = f"{uuid.uuid4().hex[:8]}.example.org"
         client.ingest([{"kind": "domain", "value": value, "lat": 1.0, "lng": 2.0}])
         deadline = dt.datetime.now() + dt.timedelta(seconds=30)
