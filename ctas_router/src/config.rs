@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::api::auth::Tokens;
+use crate::hot::log::TierMask;
 use crate::routing::Routing;
 use crate::shutdown::Bounds;
 use crate::tiers::TierName;
@@ -33,24 +34,26 @@ pub struct Settings {
     #[arg(long, env = "CTAS_SURREAL_ENDPOINT", default_value = "")]
     pub surreal_endpoint: String,
 
-    /// Cold tier: a libpq-style connection string for PostgreSQL.
-    #[arg(
-        long,
-        env = "CTAS_PG_DSN",
-        default_value = "host=127.0.0.1 port=5432 user=ctas password=ctas dbname=ctas"
-    )]
-    pub pg_dsn: String,
+    /// Cold tier: a libpq-style connection string for PostgreSQL
+    /// (`host=… user=… dbname=…`). Not given: the cold tier is off.
+    #[arg(long, env = "CTAS_PG_DSN")]
+    pub pg_dsn: Option<String>,
 
-    /// Graph tier: Neo4j Bolt URI.
-    #[arg(long, env = "NEO4J_URI", default_value = "bolt://127.0.0.1:7687")]
-    pub neo4j_uri: String,
+    /// Graph tier: Neo4j Bolt URI (`bolt://host:7687`). Not given: the graph tier is off.
+    #[arg(long, env = "NEO4J_URI")]
+    pub neo4j_uri: Option<String>,
 
     /// Graph tier: Neo4j user.
     #[arg(long, env = "NEO4J_USER", default_value = "neo4j")]
     pub neo4j_user: String,
 
     /// Graph tier: Neo4j password.
-    #[arg(long, env = "NEO4J_PASSWORD", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "NEO4J_PASSWORD",
+        hide_env_values = true,
+        default_value = ""
+    )]
     pub neo4j_password: String,
 
     /// Tokens with the read scope, comma-separated (lookups, status, metrics).
@@ -138,6 +141,19 @@ fn positive_duration(text: &str) -> Result<chrono::TimeDelta, String> {
     Ok(d)
 }
 
+/// What configures a tier that is off.
+pub fn how_to_turn_on(tier: TierName) -> &'static str {
+    match tier {
+        TierName::Cold => {
+            "no PostgreSQL is configured (--pg-dsn, CTAS_PG_DSN, or cold.dsn in the config file)"
+        }
+        TierName::Graph => {
+            "no Neo4j is configured (--neo4j-uri, NEO4J_URI, or graph.uri in the config file)"
+        }
+        TierName::Warm => "the warm tier is always on",
+    }
+}
+
 fn tier_name(name: &str) -> Result<TierName, String> {
     TierName::parse(name.trim())
         .ok_or_else(|| format!("{name:?} is not a downstream tier: warm, cold or graph"))
@@ -180,14 +196,45 @@ impl Settings {
         Ok(tokens)
     }
 
-    /// The routing rules of `--routing`, or none (every object to every tier); with a
-    /// warm TTL, every rule that sends objects to warm must send them to cold too, or
-    /// they would be dropped from the one tier that held them.
+    /// The downstream tiers configured: warm always (embedded unless told otherwise),
+    /// cold with a PostgreSQL connection string, graph with a Neo4j URI. A tier
+    /// required, or the warm TTL (which drops what cold holds), with its tier off is
+    /// refused, named.
+    pub fn tiers_on(&self) -> Result<TierMask, String> {
+        let mut on = TierMask::NONE.with(TierName::Warm);
+        if self.pg_dsn.is_some() {
+            on = on.with(TierName::Cold);
+        }
+        if self.neo4j_uri.is_some() {
+            on = on.with(TierName::Graph);
+        }
+        if let Some(&off) = self.require.iter().find(|&&t| !on.contains(t)) {
+            return Err(format!(
+                "--require names the {off} tier, which is off: {}",
+                how_to_turn_on(off)
+            ));
+        }
+        if self.warm_ttl.is_some() && !on.contains(TierName::Cold) {
+            return Err(format!(
+                "--warm-ttl drops from the warm tier what the cold tier holds, and the cold \
+                 tier is off: {}",
+                how_to_turn_on(TierName::Cold)
+            ));
+        }
+        Ok(on)
+    }
+
+    /// The routing rules of `--routing`, or none (every object to every tier), sending
+    /// nothing to a tier that is off; with a warm TTL, every rule that sends objects to
+    /// warm must send them to cold too, or they would be dropped from the one tier that
+    /// held them.
     pub fn routing(&self) -> Result<Routing, String> {
+        let on = self.tiers_on()?;
         let routing = self
             .routing
             .as_deref()
-            .map_or_else(|| Ok(Routing::default()), Routing::load)?;
+            .map_or_else(|| Ok(Routing::default()), Routing::load)?
+            .within(on);
         if self.warm_ttl.is_some() {
             if let Some(name) = routing.warm_without_cold() {
                 return Err(format!(

@@ -1,22 +1,40 @@
-//! Lookup by value: what the hot tier knows of an indicator asked as an analyst has it.
+//! Lookup by value: what the tiers know of an indicator asked as an analyst has it.
 //!
 //! The value is refanged, classified and normalised the way ingest does
 //! (`ctas_core::ioc::normalise`, or `ctas_core::model::normalise` for a kind named), so
 //! `hxxp://Evil[.]com`, `EVIL.COM` and `2001:DB8:0::1` reach the ids ingest gave them;
 //! the answer is the indicator's summary (`ctas_core::model::summary`) with its sources
-//! as sled knows them, what it is tied to, and its score decayed to the time asked.
+//! as the tiers know them, what it is tied to, and its score decayed to the time asked.
+//!
+//! The hot tier's summary answers first. An indicator it has none of (a hot tier begun
+//! anew beside older warm and cold tiers; history loaded into PostgreSQL by SQL) is
+//! asked of the warm and the cold tier at once, for all such values of a batch in one
+//! query each; what they hold is folded into a summary (their union: the warm tier may
+//! hold what the cold has not confirmed yet, the cold what the warm has let go) and
+//! promoted, so the next lookup of it is a hot one. Names of related objects the hot
+//! tier no longer holds (demoted) are asked of the warm tier, then the cold.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use ctas_core::model::summary::Related;
-use ctas_core::model::{IndicatorSummary, Item};
-use ctas_core::score::{self, DecayModel};
+use ctas_core::model::summary::{facts, summarise, Related};
+use ctas_core::model::{IndicatorSummary, Item, Source};
+use ctas_core::score;
 
-use crate::api::Problem;
+use crate::api::{Problem, MODELS};
 use crate::hot::{Hot, HotError};
+use crate::metrics::Answered;
+use crate::tiers::cold::Cold;
+use crate::tiers::warm::Warm;
+use crate::tiers::{in_time, Label, Recall, TierName};
 
 /// Most values one batch lookup answers.
 pub const MAX_BATCH: usize = 10_000;
+
+/// Most values whose hot reads run on the runtime's thread.
+const INLINE: usize = 8;
 
 /// Why a value has no answer.
 #[derive(Debug, thiserror::Error)]
@@ -29,12 +47,29 @@ pub enum LookupError {
         value: String,
         id: String,
     },
+    #[error("no {kind} {value:?} is in the hot tier, and it cannot be said whether a lower tier knows it: {silent}")]
+    Unavailable {
+        kind: String,
+        value: String,
+        silent: String,
+    },
     #[error("{0}")]
     Model(String),
     #[error("the indicator cannot be scored: {0}")]
     Score(String),
     #[error(transparent)]
     Hot(#[from] HotError),
+}
+
+impl LookupError {
+    /// How a value that has no answer counts in the metrics.
+    pub fn answered(&self) -> Answered {
+        match self {
+            LookupError::NotAnIndicator(_) => Answered::Invalid,
+            LookupError::Unknown { .. } => Answered::Unknown,
+            _ => Answered::Unavailable,
+        }
+    }
 }
 
 impl From<LookupError> for Problem {
@@ -49,6 +84,11 @@ impl From<LookupError> for Problem {
                 StatusCode::NOT_FOUND,
                 "unknown-indicator",
                 "Unknown indicator",
+            ),
+            LookupError::Unavailable { .. } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "tier-unavailable",
+                "A tier did not answer",
             ),
             LookupError::Model(_) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -66,39 +106,324 @@ impl From<LookupError> for Problem {
     }
 }
 
-/// The indicator `value` (of `kind`, when named) as the hot tier knows it, its score
-/// decayed to `at` by the model named `model`.
-pub fn look_up(
-    hot: &Hot,
-    value: &str,
-    kind: Option<&str>,
-    models: &[DecayModel],
-    model: &str,
-    at: DateTime<Utc>,
-) -> Result<Answer, LookupError> {
-    let (kind, normal) = match kind {
+/// The tiers a lookup looks in, in order.
+#[derive(Clone)]
+pub struct Tiers {
+    pub hot: Hot,
+    pub warm: Arc<Warm>,
+    /// None when off: it holds nothing then.
+    pub cold: Option<Arc<Cold>>,
+}
+
+/// What is asked of every value of a lookup.
+#[derive(Debug, Clone)]
+pub struct Asked {
+    /// The values' kind, when named.
+    pub kind: Option<String>,
+    /// The decay model's name.
+    pub model: String,
+    /// When the score is decayed to.
+    pub at: DateTime<Utc>,
+}
+
+/// The indicator `value` as the tiers know it ([`gather`] of one value).
+pub async fn look_up(tiers: &Tiers, value: String, asked: Asked) -> Result<Answer, LookupError> {
+    let (_, mut slots) = gather(tiers, vec![value], asked).await?;
+    match slots.results.pop() {
+        Some(Slot::Found(answer)) => Ok(*answer),
+        Some(Slot::Missing(e)) => Err(e),
+        _ => Err(LookupError::Hot(HotError::Corrupt(
+            "a lookup of one value had no answer".into(),
+        ))),
+    }
+}
+
+/// Each of `values` looked up, in the order asked (the values are handed back beside
+/// their answers). A failure of the hot tier, or a model that does not apply, fails
+/// the whole lookup; a lower tier that does not answer leaves the values only it could
+/// have known unanswered, and is named.
+async fn gather(
+    tiers: &Tiers,
+    values: Vec<String>,
+    asked: Asked,
+) -> Result<(Vec<String>, Slots), LookupError> {
+    // The hot tier first, for every value: a few sled reads on the runtime's thread
+    // (a hand-off to a blocking thread would cost a single lookup more than its reads),
+    // a batch's many off it.
+    let (values, mut slots) = if values.len() <= INLINE {
+        let slots = from_hot(&tiers.hot, &values, &asked)?;
+        (values, slots)
+    } else {
+        let hot = tiers.hot.clone();
+        let first = asked.clone();
+        tokio::task::spawn_blocking(move || {
+            let slots = from_hot(&hot, &values, &first);
+            slots.map(|s| (values, s))
+        })
+        .await
+        .map_err(|e| LookupError::Hot(HotError::Corrupt(format!("the lookup failed: {e}"))))??
+    };
+    let missed: Vec<String> = slots
+        .results
+        .iter()
+        .filter_map(|s| match s {
+            Slot::Miss { id, .. } => Some(id.clone()),
+            _ => None,
+        })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !missed.is_empty() {
+        recall(tiers, &mut slots, &missed, &asked).await?;
+    }
+    name_related(tiers, &mut slots).await;
+    Ok((values, slots))
+}
+
+/// Each value's answer from the hot tier, or what to ask below it.
+fn from_hot(hot: &Hot, values: &[String], asked: &Asked) -> Result<Slots, LookupError> {
+    let mut results = Vec::with_capacity(values.len());
+    for value in values {
+        let (kind, normal) = match resolve(value, asked.kind.as_deref()) {
+            Ok(resolved) => resolved,
+            Err(e) => {
+                results.push(Slot::Missing(e));
+                continue;
+            }
+        };
+        let id = ctas_core::model::indicator_id(&kind, &normal);
+        results.push(match hot.indicator(&id)? {
+            Some(summary) => {
+                let view = View::hot(hot);
+                Slot::Found(Box::new(answer(
+                    &view, &kind, normal, summary, asked, "hot",
+                )?))
+            }
+            None => Slot::Miss { kind, normal, id },
+        });
+    }
+    Ok(Slots {
+        results,
+        unavailable: Vec::new(),
+    })
+}
+
+/// The kind and normal form of a value as asked.
+fn resolve(value: &str, kind: Option<&str>) -> Result<(String, String), LookupError> {
+    Ok(match kind {
         Some(kind) => (kind.to_owned(), ctas_core::model::normalise(kind, value)),
         None => match ctas_core::ioc::normalise(value) {
             Some(ioc) => (ioc.kind.as_str().to_owned(), ioc.value),
             None => return Err(LookupError::NotAnIndicator(value.to_owned())),
         },
+    })
+}
+
+/// Ask the warm and the cold tier at once what they hold of the indicators `ids`, which
+/// the hot tier has no summary of; answer the misses from the union, promote it.
+async fn recall(
+    tiers: &Tiers,
+    slots: &mut Slots,
+    ids: &[String],
+    asked: &Asked,
+) -> Result<(), LookupError> {
+    let (warm, cold) = tokio::join!(
+        in_time(TierName::Warm, tiers.warm.about(ids)),
+        cold_about(tiers, ids),
+    );
+    let mut items = Vec::new();
+    let mut in_warm = HashSet::new();
+    for (tier, found) in [(TierName::Warm, warm), (TierName::Cold, cold)] {
+        match found {
+            Ok(found) => {
+                if tier == TierName::Warm {
+                    in_warm.extend(found.iter().flat_map(facts).map(|u| u.indicator));
+                }
+                items.extend(found);
+            }
+            Err(e) => slots.unavailable.push(e),
+        }
+    }
+    // A STIX indicator whose pattern names one of them (`based-on`) carries what it is
+    // tied to (`indicates` a malware): its own relationships are asked too.
+    let summaries = summarise(&items);
+    let via: Vec<String> = ids
+        .iter()
+        .filter_map(|id| summaries.get(id))
+        .flat_map(|s| &s.related)
+        .filter(|r| r.relationship_type == "based-on" && !r.outgoing)
+        .map(|r| r.id.clone())
+        .filter(|id| !ids.contains(id))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !via.is_empty() {
+        let (warm, cold) = tokio::join!(
+            in_time(TierName::Warm, tiers.warm.about(&via)),
+            cold_about(tiers, &via),
+        );
+        for found in [warm, cold] {
+            match found {
+                Ok(found) => items.extend(found),
+                Err(e) => slots.unavailable.push(e),
+            }
+        }
+    }
+    let summaries = summarise(&items);
+    let view = View {
+        hot: &tiers.hot,
+        summaries: &summaries,
+        sources: items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Source(s) => Some((s.name.clone(), s.clone())),
+                _ => None,
+            })
+            .collect(),
     };
-    let id = ctas_core::model::indicator_id(&kind, &normal);
-    let Some(summary) = hot.indicator(&id)? else {
-        return Err(LookupError::Unknown {
-            kind,
-            value: normal,
-            id,
-        });
+    let silent = slots.unavailable.join("; ");
+    for slot in &mut slots.results {
+        let Slot::Miss { kind, normal, id } = slot else {
+            continue;
+        };
+        *slot = match summaries.get(id.as_str()) {
+            Some(summary) => {
+                let tier = if in_warm.contains(id.as_str()) {
+                    "warm"
+                } else {
+                    "cold"
+                };
+                let found = answer(&view, kind, normal.clone(), summary.clone(), asked, tier)?;
+                Slot::Found(Box::new(found))
+            }
+            None if silent.is_empty() => Slot::Missing(LookupError::Unknown {
+                kind: kind.clone(),
+                value: normal.clone(),
+                id: id.clone(),
+            }),
+            None => Slot::Missing(LookupError::Unavailable {
+                kind: kind.clone(),
+                value: normal.clone(),
+                silent: silent.clone(),
+            }),
+        };
+    }
+    if !items.is_empty() {
+        // Not the lookup's failure: the next one asks below again.
+        if let Err(e) = tiers.hot.promote(items).await {
+            tracing::warn!(error = %e, "a lookup's answer from below was not kept hot");
+        }
+    }
+    Ok(())
+}
+
+/// What the cold tier holds of `ids` ([`Recall::about`]); nothing when it is off.
+async fn cold_about(tiers: &Tiers, ids: &[String]) -> Result<Vec<Item>, String> {
+    match &tiers.cold {
+        Some(cold) => in_time(TierName::Cold, cold.about(ids)).await,
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Name the related objects the hot tier does not hold (demoted, or never there),
+/// from the warm tier, then the cold; a tier that does not answer leaves them unnamed.
+async fn name_related(tiers: &Tiers, slots: &mut Slots) {
+    let unnamed = |slots: &Slots| -> Vec<String> {
+        slots
+            .results
+            .iter()
+            .filter_map(|s| match s {
+                Slot::Found(a) => Some(a.related.iter()),
+                _ => None,
+            })
+            .flatten()
+            .filter(|r| r.object_type.is_none())
+            .map(|r| r.id.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect()
     };
-    let model = score::pick_model(models, model, Some(&kind))
+    for tier in [TierName::Warm, TierName::Cold] {
+        let ids = unnamed(slots);
+        if ids.is_empty() {
+            return;
+        }
+        let labels = match (tier, &tiers.cold) {
+            (TierName::Warm, _) => in_time(tier, tiers.warm.labels(&ids)).await,
+            (_, Some(cold)) => in_time(tier, cold.labels(&ids)).await,
+            (_, None) => return,
+        };
+        let labels: HashMap<String, Label> = match labels {
+            Ok(labels) => labels.into_iter().map(|l| (l.id.clone(), l)).collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "related objects of a lookup left unnamed");
+                continue;
+            }
+        };
+        for slot in &mut slots.results {
+            if let Slot::Found(a) = slot {
+                for r in a.related.iter_mut().filter(|r| r.object_type.is_none()) {
+                    if let Some(l) = labels.get(&r.id) {
+                        r.object_type.clone_from(&l.object_type);
+                        r.name.clone_from(&l.name);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Where an answer's parts are read: the summaries and sources a lower tier answered
+/// with, else the hot tier.
+struct View<'a> {
+    hot: &'a Hot,
+    summaries: &'a HashMap<String, IndicatorSummary>,
+    sources: HashMap<String, Source>,
+}
+
+impl<'a> View<'a> {
+    fn hot(hot: &'a Hot) -> Self {
+        static NONE: std::sync::OnceLock<HashMap<String, IndicatorSummary>> =
+            std::sync::OnceLock::new();
+        View {
+            hot,
+            summaries: NONE.get_or_init(HashMap::new),
+            sources: HashMap::new(),
+        }
+    }
+
+    fn summary(&self, id: &str) -> Result<Option<IndicatorSummary>, HotError> {
+        match self.summaries.get(id) {
+            Some(s) => Ok(Some(s.clone())),
+            None => self.hot.indicator(id),
+        }
+    }
+
+    fn source(&self, name: &str) -> Result<Option<Source>, HotError> {
+        if let Some(Item::Source(s)) = self.hot.get(&format!("source:{name}"))? {
+            return Ok(Some(s));
+        }
+        Ok(self.sources.get(name).cloned())
+    }
+}
+
+/// The answer for a known indicator, its score decayed as asked.
+fn answer(
+    view: &View,
+    kind: &str,
+    normal: String,
+    summary: IndicatorSummary,
+    asked: &Asked,
+    tier: &'static str,
+) -> Result<Answer, LookupError> {
+    let model = score::pick_model(&MODELS, &asked.model, Some(kind))
         .map_err(|e| LookupError::Model(e.to_string()))?;
-    let sources = sources(hot, &summary)?;
+    let sources = sources(view, &summary)?;
     let score = summary
-        .score(sources.clone(), model, at)
+        .score(sources.clone(), model, asked.at)
         .map_err(|e| LookupError::Score(e.to_string()))?;
     Ok(Answer {
-        related: related(hot, &summary)?,
+        related: related(view, &summary)?,
         sources: sources
             .into_iter()
             .map(|s| SourceAnswer {
@@ -108,13 +433,14 @@ pub fn look_up(
             })
             .collect(),
         first_seen: summary.first_seen,
-        id,
-        kind,
+        id: summary.id,
+        kind: kind.to_owned(),
         last_seen: summary.last_seen,
         reports: summary.reports,
         score,
         sightings: summary.sightings,
         stix_id: summary.stix_id,
+        tier,
         value: normal,
     })
 }
@@ -137,10 +463,13 @@ pub struct Answer {
     pub sightings: u64,
     pub sources: Vec<SourceAnswer>,
     pub stix_id: Option<String>,
+    /// The tier that answered: `hot`, or `warm` / `cold` when the hot tier had no
+    /// summary of it (promoted since).
+    pub tier: &'static str,
     pub value: String,
 }
 
-/// A source of a known indicator, with what the hot tier knows of it.
+/// A source of a known indicator, with what the tiers know of it.
 #[derive(Debug, serde::Serialize)]
 pub struct SourceAnswer {
     pub credibility: Option<String>,
@@ -160,16 +489,34 @@ pub struct RelatedAnswer {
     pub via: Option<String>,
 }
 
-/// The answer to a batch: how many were asked and found, and each value's answer in the
-/// order asked.
+/// Each value's answer as it is gathered.
+enum Slot {
+    Found(Box<Answer>),
+    /// No answer, and why.
+    Missing(LookupError),
+    /// The hot tier has no summary of it: to be asked below.
+    Miss {
+        kind: String,
+        normal: String,
+        id: String,
+    },
+}
+
+/// The values' answers in the order asked, and the tiers that did not answer.
+struct Slots {
+    results: Vec<Slot>,
+    unavailable: Vec<String>,
+}
+
+/// The answer to a batch: how many were asked and found, each value's answer in the
+/// order asked, and the lower tiers that did not answer (the values only they could
+/// have known are marked so).
 #[derive(Debug, serde::Serialize)]
 pub struct Batch {
     pub asked: usize,
     pub found: usize,
-    /// How many were no indicator at all (among those not found), for the metrics.
-    #[serde(skip)]
-    pub invalid: usize,
     pub results: Vec<BatchEntry>,
+    pub unavailable: Vec<String>,
 }
 
 /// One value of a batch: `{"found": true, "indicator", "value"}` or `{"found": false,
@@ -186,61 +533,86 @@ pub enum BatchEntry {
         found: bool,
         reason: String,
         value: String,
+        /// Why, for the metrics: unknown, no indicator, or a tier did not answer.
+        #[serde(skip)]
+        answered: Answered,
     },
 }
 
-/// Each of `values` looked up: `{"value", "found": true, "indicator": …}`, or
-/// `{"value", "found": false, "reason": …}` for one unknown or not an indicator, in the
-/// order asked. A failure of the hot tier fails the whole batch.
-pub fn look_up_all(
-    hot: &Hot,
-    values: &[String],
-    kind: Option<&str>,
-    models: &[DecayModel],
-    model: &str,
-    at: DateTime<Utc>,
-) -> Result<Batch, LookupError> {
-    let mut results = Vec::with_capacity(values.len());
-    let mut found = 0;
-    let mut invalid = 0;
-    for value in values {
-        results.push(match look_up(hot, value, kind, models, model, at) {
-            Ok(indicator) => {
-                found += 1;
-                BatchEntry::Known {
-                    found: true,
-                    indicator: Box::new(indicator),
-                    value: value.clone(),
-                }
-            }
-            Err(e @ (LookupError::Unknown { .. } | LookupError::NotAnIndicator(_))) => {
-                invalid += usize::from(matches!(e, LookupError::NotAnIndicator(_)));
-                BatchEntry::Unknown {
-                    found: false,
-                    reason: e.to_string(),
-                    value: value.clone(),
-                }
-            }
-            Err(e) => return Err(e),
-        });
+impl Batch {
+    /// How many values each answered so: by the tier that knew them, unknown, invalid.
+    pub fn tally(&self) -> Vec<(Answered, u64)> {
+        let mut counts: BTreeMap<Answered, u64> = BTreeMap::new();
+        for entry in &self.results {
+            let answered = match entry {
+                BatchEntry::Known { indicator, .. } => match indicator.tier {
+                    "warm" => Answered::Warm,
+                    "cold" => Answered::Cold,
+                    _ => Answered::Hot,
+                },
+                BatchEntry::Unknown { answered, .. } => *answered,
+            };
+            *counts.entry(answered).or_default() += 1;
+        }
+        counts.into_iter().collect()
     }
+}
+
+/// Each of `values` looked up ([`gather`]), in the order asked: the whole answer fails
+/// only when the hot tier does, or the model does not apply.
+pub async fn look_up_all(
+    tiers: &Tiers,
+    values: Vec<String>,
+    asked: Asked,
+) -> Result<Batch, LookupError> {
+    let (values, slots) = gather(tiers, values, asked).await?;
+    let mut found = 0;
+    let results = values
+        .into_iter()
+        .zip(slots.results)
+        .map(|(value, slot)| match slot {
+            Slot::Found(indicator) => {
+                found += 1;
+                Ok(BatchEntry::Known {
+                    found: true,
+                    indicator,
+                    value,
+                })
+            }
+            Slot::Missing(
+                e @ (LookupError::Unknown { .. }
+                | LookupError::NotAnIndicator(_)
+                | LookupError::Unavailable { .. }),
+            ) => Ok(BatchEntry::Unknown {
+                found: false,
+                answered: e.answered(),
+                reason: e.to_string(),
+                value,
+            }),
+            Slot::Missing(e) => Err(e),
+            Slot::Miss { .. } => Err(LookupError::Hot(HotError::Corrupt(
+                "a value was left unanswered".into(),
+            ))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Batch {
-        asked: values.len(),
+        asked: results.len(),
         found,
-        invalid,
         results,
+        unavailable: slots.unavailable,
     })
 }
 
-/// The sources a summary names, with what sled knows of each (reliability, credibility).
-fn sources(hot: &Hot, summary: &IndicatorSummary) -> Result<Vec<score::Source>, HotError> {
+/// The sources a summary names, with what the tiers know of each (reliability,
+/// credibility).
+fn sources(view: &View, summary: &IndicatorSummary) -> Result<Vec<score::Source>, HotError> {
     summary
         .sources
         .iter()
         .map(|name| {
-            let (reliability, credibility) = match hot.get(&format!("source:{name}"))? {
-                Some(Item::Source(src)) => (src.reliability, src.credibility),
-                _ => (None, None),
+            let (reliability, credibility) = match view.source(name)? {
+                Some(src) => (src.reliability, src.credibility),
+                None => (None, None),
             };
             Ok(score::Source {
                 name: Some(name.clone()),
@@ -254,18 +626,18 @@ fn sources(hot: &Hot, summary: &IndicatorSummary) -> Result<Vec<score::Source>, 
 
 /// What it is tied to: its relationships, and through a STIX indicator whose pattern
 /// names it (`based-on`), what that indicator is tied to (`indicates` a malware).
-fn related(hot: &Hot, summary: &IndicatorSummary) -> Result<Vec<RelatedAnswer>, HotError> {
+fn related(view: &View, summary: &IndicatorSummary) -> Result<Vec<RelatedAnswer>, HotError> {
     let mut out = Vec::new();
     for r in &summary.related {
-        out.push(related_json(hot, r, None)?);
+        out.push(related_json(view.hot, r, None)?);
         if r.relationship_type == "based-on" && !r.outgoing {
-            if let Some(stix) = hot.indicator(&r.id)? {
+            if let Some(stix) = view.summary(&r.id)? {
                 for further in stix
                     .related
                     .iter()
                     .filter(|x| x.relationship_type != "based-on")
                 {
-                    out.push(related_json(hot, further, Some(&r.id))?);
+                    out.push(related_json(view.hot, further, Some(&r.id))?);
                 }
             }
         }
@@ -274,7 +646,8 @@ fn related(hot: &Hot, summary: &IndicatorSummary) -> Result<Vec<RelatedAnswer>, 
 }
 
 /// A related object as a lookup shows it: its id, the relationship, what it is and its
-/// name when the hot tier holds it, and the STIX indicator it was reached through.
+/// name when the hot tier holds it (else [`name_related`] asks below), and the STIX
+/// indicator it was reached through.
 fn related_json(hot: &Hot, r: &Related, via: Option<&str>) -> Result<RelatedAnswer, HotError> {
     let (object_type, name) = match hot.get(&r.id)? {
         Some(Item::Entity(e)) => (Some(e.entity_type), e.name),

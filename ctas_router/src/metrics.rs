@@ -60,24 +60,40 @@ struct RequestKey {
 }
 
 /// Who answered a lookup: the tier that knew the value, or none.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Answered {
     /// The hot tier knew it.
     Hot,
+    /// The warm tier knew it (the hot tier did not).
+    Warm,
+    /// Only the cold tier knew it.
+    Cold,
     /// No tier knew it.
     Unknown,
     /// It is no indicator (a 422).
     Invalid,
+    /// Not in the hot tier, and a lower tier did not answer (a 503).
+    Unavailable,
 }
 
 impl Answered {
-    const ALL: [Answered; 3] = [Answered::Hot, Answered::Unknown, Answered::Invalid];
+    const ALL: [Answered; 6] = [
+        Answered::Hot,
+        Answered::Warm,
+        Answered::Cold,
+        Answered::Unknown,
+        Answered::Invalid,
+        Answered::Unavailable,
+    ];
 
     fn labels(self) -> &'static str {
         match self {
             Answered::Hot => r#"{tier="hot",result="found"}"#,
+            Answered::Warm => r#"{tier="warm",result="found"}"#,
+            Answered::Cold => r#"{tier="cold",result="found"}"#,
             Answered::Unknown => r#"{tier="none",result="unknown"}"#,
             Answered::Invalid => r#"{tier="none",result="invalid"}"#,
+            Answered::Unavailable => r#"{tier="none",result="unavailable"}"#,
         }
     }
 }
@@ -96,7 +112,7 @@ pub struct Metrics {
     /// Per downstream tier, in [`TierName::DOWNSTREAM`] order.
     pub tiers: [TierCounters; 3],
     requests: RwLock<BTreeMap<RequestKey, Arc<Histogram>>>,
-    lookups: [AtomicU64; 3],
+    lookups: [AtomicU64; 6],
     problems: Mutex<BTreeMap<&'static str, u64>>,
 }
 
@@ -109,8 +125,8 @@ pub struct Gauges {
     /// Seconds since the oldest entry still pending for each downstream tier was made;
     /// 0 when nothing is pending, None when unknown.
     pub lag: [Option<f64>; 3],
-    /// Whether each downstream tier answered a ping just now.
-    pub up: [bool; 3],
+    /// Whether each downstream tier answered a ping just now; None when it is off.
+    pub up: [Option<bool>; 3],
     /// Bytes each store takes, where the router can tell (`hot`, `warm`, `cold`).
     pub sizes: Vec<(&'static str, u64)>,
 }
@@ -240,8 +256,11 @@ impl Metrics {
             &mut out,
             "ctas_tier_up",
             "gauge",
-            "1 when the tier answered a ping at this scrape (the hot tier: its writer runs).",
-            &per_tier(&|t| u64::from(g.up[t.index()])),
+            "1 when the tier answered a ping at this scrape (the hot tier: its writer runs); no sample for a tier that is off.",
+            &TierName::DOWNSTREAM
+                .iter()
+                .filter_map(|&t| Some((tier_label(t.as_str()), u64::from(g.up[t.index()]?))))
+                .collect::<Vec<_>>(),
         );
         let sizes: Vec<(String, u64)> = g
             .sizes
@@ -278,7 +297,7 @@ impl Metrics {
             &mut out,
             "ctas_lookups_total",
             "counter",
-            "Indicator values looked up, by the tier that answered (none: unknown or invalid).",
+            "Indicator values looked up, by the tier that answered (none: unknown, invalid, or unavailable: a lower tier did not answer).",
             &lookups,
         );
         let problems: Vec<(String, u64)> = self
@@ -383,7 +402,7 @@ mod tests {
                 dead: [0, 0, 2],
             },
             lag: [Some(0.0), Some(12.5), None],
-            up: [true, false, true],
+            up: [Some(true), Some(false), Some(true)],
             sizes: vec![("hot", 4096)],
         });
         let route = r#"route="/v1/indicators/{value}",method="GET",status="200""#;

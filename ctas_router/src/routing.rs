@@ -179,6 +179,15 @@ impl Routing {
             .map_or(self.default, |r| r.tiers)
     }
 
+    /// The same rules, sending nothing to a tier not in `on` (a tier that is off).
+    pub fn within(mut self, on: TierMask) -> Routing {
+        for rule in &mut self.rules {
+            rule.tiers = rule.tiers.and(on);
+        }
+        self.default = self.default.and(on);
+        self
+    }
+
     /// The first rule (or the default) that sends objects to the warm tier without the
     /// cold one, named.
     pub fn warm_without_cold(&self) -> Option<String> {

@@ -54,12 +54,26 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             .await?
             .with_context(|| format!("cannot open the warm tier at {warm_endpoint}"))?,
     );
-    let cold = Arc::new(Cold::writer(&settings.pg_dsn)?);
-    let graph = Arc::new(Graph::new(
-        &settings.neo4j_uri,
-        &settings.neo4j_user,
-        &settings.neo4j_password,
-    )?);
+    let cold = settings
+        .pg_dsn
+        .as_deref()
+        .map(Cold::writer)
+        .transpose()?
+        .map(Arc::new);
+    let graph = settings
+        .neo4j_uri
+        .as_deref()
+        .map(|uri| Graph::new(uri, &settings.neo4j_user, &settings.neo4j_password))
+        .transpose()?
+        .map(Arc::new);
+    let on = settings.tiers_on().map_err(anyhow::Error::msg)?;
+    for (tier, waiting) in hot.set_off(on.complement()) {
+        if waiting > 0 {
+            tracing::warn!(%tier, waiting, "{tier} tier off ({}), yet records sent to it when it was on wait for it in the hot tier's log: they stay until it is on again", crate::config::how_to_turn_on(tier));
+        } else {
+            tracing::info!(%tier, "{tier} tier off: {}; nothing is sent to it", crate::config::how_to_turn_on(tier));
+        }
+    }
     let metrics = Arc::new(Metrics::default());
     let wake = Arc::new(Notify::new());
     let last_error: Arc<[std::sync::Mutex<Option<String>>; 3]> = Arc::default();
@@ -87,23 +101,30 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     if let Some(ttl) = settings.warm_ttl {
         tracing::info!(ttl = %ttl, "warm tier: reports and records older than the TTL go once cold confirms them");
     }
-    let workers = [
-        background.spawn(sync::run(warm.clone(), ctx.clone(), stopped.clone())),
-        background.spawn(sync::run(cold.clone(), ctx.clone(), stopped.clone())),
-        background.spawn(crate::knowledge::keep_current(
-            Arc::new(Cold::knowledge_reader(&settings.pg_dsn)?),
+    let mut workers = vec![background.spawn(sync::run(warm.clone(), ctx.clone(), stopped.clone()))];
+    if let (Some(cold), Some(dsn)) = (&cold, &settings.pg_dsn) {
+        workers.push(background.spawn(sync::run(cold.clone(), ctx.clone(), stopped.clone())));
+        workers.push(background.spawn(crate::knowledge::keep_current(
+            Arc::new(Cold::knowledge_reader(dsn)?),
             knowledge.clone(),
             stopped.clone(),
-        )),
-        background.spawn(sync::run(graph.clone(), ctx.clone(), stopped.clone())),
-        background.spawn(sync::demote(ctx, ttls, stopped)),
-    ];
+        )));
+    }
+    if let Some(graph) = &graph {
+        workers.push(background.spawn(sync::run(graph.clone(), ctx.clone(), stopped.clone())));
+    }
+    workers.push(background.spawn(sync::demote(ctx, ttls, stopped)));
 
     let app = api::routes(
         AppState {
             hot: hot.clone(),
             warm,
-            cold: Arc::new(Cold::reader(&settings.pg_dsn)?),
+            cold: settings
+                .pg_dsn
+                .as_deref()
+                .map(Cold::reader)
+                .transpose()?
+                .map(Arc::new),
             graph,
             wake,
             metrics,

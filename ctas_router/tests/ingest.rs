@@ -110,14 +110,9 @@ fn feeds_through_the_router_are_the_rows_sql_ingest_stores() {
 /// The bundles and exports through SQL's `ctas_ingest_stix`/`ctas_ingest_misp`, in that
 /// order, into a database made anew; its connection string.
 fn sql_ingest(db: &str, bundles: &[PathBuf], exports: &[PathBuf]) -> String {
-    let dsn = fresh_database(db);
+    let dsn = fresh_database_with_history(db);
     rt().block_on(async {
         let c = pg_at(&dsn).await;
-        c.batch_execute(
-            "SET client_min_messages = warning; CREATE EXTENSION ctas; SELECT ctas_schema_upgrade()",
-        )
-        .await
-        .unwrap();
         for (files, function) in [(bundles, "ctas_ingest_stix"), (exports, "ctas_ingest_misp")] {
             for f in files {
                 let doc: Value = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();

@@ -588,3 +588,107 @@ fn serve_reads_its_file_and_flags_and_the_environment_win() {
     assert!(router.log().contains(&file), "{}", router.log());
     router.stop();
 }
+
+#[test]
+fn with_nothing_configured_the_router_runs_on_its_embedded_tiers_and_says_so() {
+    let dir = fresh_dir("alone");
+    let router = Router::start_alone(&dir, free_port());
+    let log = router.log();
+    for said in [
+        "cold tier off: no PostgreSQL is configured (--pg-dsn, CTAS_PG_DSN, or cold.dsn",
+        "graph tier off: no Neo4j is configured (--neo4j-uri, NEO4J_URI, or graph.uri",
+    ] {
+        assert!(log.contains(said), "{said}: {log}");
+    }
+    let value = common::unique_value("alone");
+    let (status, _, answer) = http::post(
+        &format!("{}/v1/records", router.url),
+        &json!({"kind": "domain", "value": value, "lat": 48.85, "lng": 2.35,
+                "observed_at": "2026-11-20T10:00:00Z", "source": "sensor-1"}),
+    );
+    assert_eq!(status, 202, "{answer}");
+    let id = answer["ids"][0].as_str().unwrap().to_owned();
+    // Synced once the warm tier has it: nothing is on its way to the tiers that are off.
+    let status = router.wait_synced();
+    for tier in ["cold", "graph"] {
+        let t = &status["tiers"][tier];
+        assert_eq!(
+            (&t["off"], &t["pending"]),
+            (&json!(true), &json!(0)),
+            "{status}"
+        );
+    }
+    assert_eq!(
+        status["tiers"]["warm"]["records"].as_u64().map(|n| n > 0),
+        Some(true)
+    );
+    let (code, ready) = router.get("/readyz").unwrap();
+    assert_eq!(code, 200, "{ready}");
+    assert_eq!(ready["tiers"]["cold"]["off"], true, "{ready}");
+    // Known from the hot tier; unknown is unknown (the tiers that are off hold nothing).
+    let (code, found) = router.get(&format!("/v1/indicators/{value}")).unwrap();
+    assert_eq!((code, &found["tier"]), (200, &json!("hot")), "{found}");
+    let (code, unknown) = router.get("/v1/indicators/203.0.113.251").unwrap();
+    assert_eq!(code, 404, "{unknown}");
+    // Reports by area from the warm tier alone, whole.
+    let (code, reports) = router.get("/v1/reports?bbox=2,48,3,49").unwrap();
+    assert_eq!(code, 200, "{reports}");
+    assert_eq!(reports["unavailable"], json!([]), "{reports}");
+    assert_eq!(
+        reports["reports"][0]["indicators"][0]["value"],
+        json!(value)
+    );
+    let (code, trace) = router.get(&format!("/v1/records/{id}/trace")).unwrap();
+    assert_eq!(code, 200, "{trace}");
+    assert_eq!(trace["tiers"]["cold"]["off"], true, "{trace}");
+    assert_eq!(trace["tiers"]["warm"]["found"], true, "{trace}");
+    assert_eq!(trace["tiers"]["warm"]["record"]["id"], json!(id), "{trace}");
+    let (code, graph) = router.get(&format!("/v1/graph/{id}/neighbors")).unwrap();
+    assert_eq!(
+        (code, &graph["type"]),
+        (503, &json!("urn:ctas:problem:tier-off")),
+        "{graph}"
+    );
+    let (code, _, replay) = http::call(
+        "POST",
+        &format!("{}/v1/dead-letters/replay?tier=cold", router.url),
+        &[],
+        None,
+    );
+    assert_eq!(code, 409, "{replay}");
+    let metrics = http::text(&format!("{}/metrics", router.url), &[]);
+    assert!(
+        metrics.contains(r#"ctas_tier_up{tier="warm"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains(r#"ctas_tier_up{tier="cold"}"#),
+        "{metrics}"
+    );
+    router.stop();
+
+    // Requiring a tier that is off, or a warm TTL without the cold tier, is refused.
+    for (args, said) in [
+        (
+            &["--require", "warm,cold"][..],
+            "--require names the cold tier, which is off",
+        ),
+        (
+            &["--warm-ttl", "30d"][..],
+            "--warm-ttl drops from the warm tier",
+        ),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_ctas-router"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
+            .arg("--data-dir")
+            .arg(dir.join("refused"))
+            .args(args)
+            .env_remove("CTAS_PG_DSN")
+            .env_remove("NEO4J_URI")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(said), "{args:?}: {err}");
+    }
+}

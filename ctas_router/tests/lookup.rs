@@ -18,6 +18,26 @@ fn event(uuid: &str, org: &str, date: &str, domain: &str) -> Value {
         "Attribute": [{"type": "domain", "value": domain}]}})
 }
 
+/// The reports an answer lists, as a set.
+fn reports_of(found: &Value) -> BTreeSet<&str> {
+    found["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect()
+}
+
+/// The names of the sources an answer lists, as a set.
+fn sources_of(found: &Value) -> BTreeSet<&str> {
+    found["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect()
+}
+
 /// When the scores are asked for, so that two answers can be compared whole.
 const AT: &str = "2026-11-01T00:00:00Z";
 
@@ -86,24 +106,16 @@ fn an_indicator_is_found_by_its_value_with_every_report_that_named_it() {
     assert_eq!(found["kind"], "domain");
     assert_eq!(found["value"], domain);
     assert_eq!(found["sightings"], 3, "{found}");
-    let reports: BTreeSet<&str> = found["reports"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r.as_str().unwrap())
-        .collect();
+    let reports = reports_of(&found);
     let want: BTreeSet<String> = events
         .iter()
         .map(|(u, _, _)| format!("report--{u}"))
         .collect();
     assert_eq!(reports, want.iter().map(String::as_str).collect());
-    let sources: BTreeSet<&str> = found["sources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(sources, BTreeSet::from(["CERT-A", "CERT-B", "CERT-C"]));
+    assert_eq!(
+        sources_of(&found),
+        BTreeSet::from(["CERT-A", "CERT-B", "CERT-C"])
+    );
     assert_eq!(found["first_seen"], "2026-10-01T00:00:00Z");
     assert_eq!(found["last_seen"], "2026-10-09T00:00:00Z");
     // Three sources on three days: three independent sightings in the score.
@@ -278,5 +290,238 @@ fn an_indicator_is_found_by_its_value_with_every_report_that_named_it() {
         .get("/v1/indicators/invoice_2026.xlsm?kind=filename")
         .unwrap();
     assert_eq!(status, 404, "nothing named it: {named}");
+    router.stop();
+}
+
+/// A STIX report naming `domain` in its text, with an indicator whose pattern compares
+/// it, the malware that indicator indicates, and the relationship between them.
+fn stix_bundle(domain: &str) -> Value {
+    json!({"type": "bundle", "id": "bundle--7c2e4f3a-1b5d-4e6f-8a9b-0000000b0001", "objects": [
+        {"type": "identity", "spec_version": "2.1", "id": "identity--7c2e4f3a-1b5d-4e6f-8a9b-0000000b0002",
+         "created": "2026-10-20T00:00:00Z", "modified": "2026-10-20T00:00:00Z",
+         "name": "CERT-D", "identity_class": "organization"},
+        {"type": "malware", "spec_version": "2.1", "id": "malware--7c2e4f3a-1b5d-4e6f-8a9b-0000000b0003",
+         "created": "2026-10-20T00:00:00Z", "modified": "2026-10-20T00:00:00Z",
+         "name": "BelowLoader", "is_family": true},
+        {"type": "indicator", "spec_version": "2.1", "id": "indicator--7c2e4f3a-1b5d-4e6f-8a9b-0000000b0004",
+         "created": "2026-10-20T00:00:00Z", "modified": "2026-10-20T00:00:00Z",
+         "pattern": format!("[domain-name:value = '{domain}']"), "pattern_type": "stix",
+         "valid_from": "2026-10-20T00:00:00Z"},
+        {"type": "relationship", "spec_version": "2.1", "id": "relationship--7c2e4f3a-1b5d-4e6f-8a9b-0000000b0005",
+         "created": "2026-10-20T00:00:00Z", "modified": "2026-10-20T00:00:00Z",
+         "relationship_type": "indicates",
+         "source_ref": "indicator--7c2e4f3a-1b5d-4e6f-8a9b-0000000b0004",
+         "target_ref": "malware--7c2e4f3a-1b5d-4e6f-8a9b-0000000b0003"},
+        {"type": "report", "spec_version": "2.1", "id": "report--7c2e4f3a-1b5d-4e6f-8a9b-0000000b0006",
+         "created": "2026-10-20T00:00:00Z", "modified": "2026-10-20T00:00:00Z",
+         "created_by_ref": "identity--7c2e4f3a-1b5d-4e6f-8a9b-0000000b0002",
+         "name": "BelowLoader", "published": "2026-10-20T00:00:00Z",
+         "description": format!("BelowLoader calls home to {domain}."),
+         "object_refs": ["indicator--7c2e4f3a-1b5d-4e6f-8a9b-0000000b0004",
+                         "malware--7c2e4f3a-1b5d-4e6f-8a9b-0000000b0003"]}]})
+}
+
+/// The value of one sample of a Prometheus text exposition.
+fn sample(text: &str, name_and_labels: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name_and_labels)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// What the documents sent say of the domain, whichever tier answers: two MISP events by
+/// two organisations on two days and a STIX report naming it (in its text, and through
+/// an indicator whose pattern compares it) — three reports, three sources, tied to the
+/// malware BelowLoader through that STIX indicator.
+fn assert_the_documents_truths(found: &Value, domain: &str) {
+    assert_eq!(found["value"], domain, "{found}");
+    assert_eq!(found["kind"], "domain");
+    assert_eq!(found["sightings"], 3, "{found}");
+    assert_eq!(
+        reports_of(found),
+        BTreeSet::from([
+            "report--6b1f3c2e-5a47-4c1e-9a0e-0000000c0001",
+            "report--6b1f3c2e-5a47-4c1e-9a0e-0000000c0002",
+            "report--7c2e4f3a-1b5d-4e6f-8a9b-0000000b0006",
+        ])
+    );
+    assert_eq!(
+        sources_of(found),
+        BTreeSet::from(["CERT-A", "CERT-B", "CERT-D"])
+    );
+    assert_eq!(found["first_seen"], "2026-10-01T00:00:00Z");
+    assert_eq!(found["last_seen"], "2026-10-20T00:00:00Z", "{found}");
+    let malware = found["related"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "malware--7c2e4f3a-1b5d-4e6f-8a9b-0000000b0003")
+        .unwrap_or_else(|| panic!("tied to the malware: {found}"));
+    assert_eq!(
+        (&malware["name"], &malware["object_type"], &malware["via"]),
+        (
+            &json!("BelowLoader"),
+            &json!("malware"),
+            &json!("indicator--7c2e4f3a-1b5d-4e6f-8a9b-0000000b0004")
+        ),
+        "{found}"
+    );
+    assert_eq!(found["score"]["independent_sightings"], 3, "{found}");
+}
+
+#[test]
+fn a_hot_tier_begun_anew_answers_from_the_warm_and_cold_tiers_and_keeps_the_answer() {
+    let dir = fresh_dir("lookup-below");
+    let dsn = fresh_database("ctas_router_lookup_below");
+    let port = free_port();
+    let router = Router::start_with(&dir, port, &dsn);
+    let domain = format!("{}.net", unique_value("below-c2").replace('.', "-"));
+    let events = [
+        event(
+            "6b1f3c2e-5a47-4c1e-9a0e-0000000c0001",
+            "CERT-A",
+            "2026-10-01",
+            &domain,
+        ),
+        event(
+            "6b1f3c2e-5a47-4c1e-9a0e-0000000c0002",
+            "CERT-B",
+            "2026-10-05",
+            &domain,
+        ),
+        stix_bundle(&domain),
+    ];
+    for doc in &events {
+        let (status, _, answer) = ingest(&router, doc.to_string().into_bytes());
+        assert_eq!(status, 202, "{answer}");
+    }
+    router.wait_synced();
+    let (status, hot) = lookup(&router, &domain);
+    assert_eq!(status, 200, "{hot}");
+    assert_eq!(hot["tier"], "hot");
+    assert_the_documents_truths(&hot, &domain);
+    router.stop();
+
+    // The hot tier begun anew beside the same warm and cold tiers.
+    std::fs::remove_dir_all(dir.join("hot")).unwrap();
+    let router = Router::start_with(&dir, port, &dsn);
+    let (status, warm) = lookup(&router, &domain.to_uppercase());
+    assert_eq!(status, 200, "{warm}");
+    assert_eq!(warm["tier"], "warm", "{warm}");
+    assert_the_documents_truths(&warm, &domain);
+    let mut as_hot = warm.clone();
+    as_hot["tier"] = json!("hot");
+    assert_eq!(as_hot, hot, "the same answer as the hot tier gave");
+    // Promoted: asked again, the hot tier answers; sent again, a sighting counts once.
+    let (status, again) = lookup(&router, &domain);
+    assert_eq!((status, &again["tier"]), (200, &json!("hot")), "{again}");
+    let (status, _, answer) = ingest(&router, events[0].to_string().into_bytes());
+    assert_eq!(status, 202, "{answer}");
+    let (_, again) = lookup(&router, &domain);
+    assert_eq!(again, hot, "nothing counted twice");
+    let metrics = http::text(&format!("{}/metrics", router.url), &[]);
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"ctas_lookups_total{tier="warm",result="found"}"#
+        ),
+        1.0,
+        "{metrics}"
+    );
+    router.stop();
+
+    // Only the history left: the cold tier answers, in a batch beside values nothing
+    // knows.
+    std::fs::remove_dir_all(dir.join("hot")).unwrap();
+    std::fs::remove_dir_all(dir.join("warm")).unwrap();
+    let router = Router::start_with(&dir, port, &dsn);
+    let (status, _, batch) = http::send(
+        "POST",
+        &format!("{}/v1/indicators/lookup?at={AT}", router.url),
+        Some("application/json"),
+        json!({"values": ["203.0.113.253", domain.replace(".net", "[.]net")]})
+            .to_string()
+            .into_bytes(),
+    );
+    assert_eq!(status, 200, "{batch}");
+    assert_eq!(batch["found"], 1, "{batch}");
+    assert_eq!(batch["unavailable"], json!([]));
+    assert_eq!(batch["results"][0]["found"], false);
+    let cold = &batch["results"][1]["indicator"];
+    assert_eq!(cold["tier"], "cold", "{batch}");
+    assert_the_documents_truths(cold, &domain);
+    router.stop();
+}
+
+#[test]
+fn history_loaded_by_sql_is_found_by_the_router_and_a_silent_tier_is_not_called_unknown() {
+    let dsn = fresh_database_with_history("ctas_router_lookup_sql");
+    let domain = format!("{}.net", unique_value("sql-c2").replace('.', "-"));
+    rt().block_on(async {
+        let c = pg_at(&dsn).await;
+        let event = event(
+            "6b1f3c2e-5a47-4c1e-9a0e-0000000c0101",
+            "CERT-SQL",
+            "2026-10-12",
+            &domain,
+        );
+        c.execute(
+            "SELECT ctas_ingest_misp($1::text::jsonb)",
+            &[&event.to_string()],
+        )
+        .await
+        .unwrap();
+    });
+    let dir = fresh_dir("lookup-sql");
+    let router = Router::start_with(&dir, free_port(), &dsn);
+    let (status, found) = lookup(&router, &domain);
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["tier"], "cold");
+    assert_eq!(found["sightings"], 1);
+    assert_eq!(
+        found["reports"],
+        json!(["report--6b1f3c2e-5a47-4c1e-9a0e-0000000c0101"])
+    );
+    assert_eq!(found["sources"][0]["name"], "CERT-SQL");
+    assert_eq!(found["first_seen"], "2026-10-12T00:00:00Z");
+    router.stop();
+
+    // The cold tier nowhere: a value the hot and warm tiers do not know may be in it.
+    let dir = fresh_dir("lookup-silent");
+    let router = Router::start_with(
+        &dir,
+        free_port(),
+        "host=127.0.0.1 port=9 user=nobody dbname=nowhere connect_timeout=1",
+    );
+    let (status, silent) = lookup(&router, "203.0.113.252");
+    assert_eq!(status, 503, "{silent}");
+    assert_eq!(silent["type"], "urn:ctas:problem:tier-unavailable");
+    assert!(
+        silent["detail"].as_str().unwrap().contains("cold tier"),
+        "{silent}"
+    );
+    let (status, _, batch) = http::send(
+        "POST",
+        &format!("{}/v1/indicators/lookup", router.url),
+        Some("application/json"),
+        json!({"values": ["203.0.113.252"]})
+            .to_string()
+            .into_bytes(),
+    );
+    assert_eq!(status, 200, "{batch}");
+    assert_eq!(batch["found"], 0);
+    assert!(
+        batch["unavailable"][0]
+            .as_str()
+            .unwrap()
+            .contains("cold tier"),
+        "{batch}"
+    );
+    assert!(
+        batch["results"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be said"),
+        "{batch}"
+    );
     router.stop();
 }

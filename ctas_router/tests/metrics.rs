@@ -108,8 +108,9 @@ fn metrics_pass_promtool_and_count_what_happened() {
         count(route("/v1/indicators/{value}", "GET", 200, "count")),
         1.0
     );
+    // Not in the hot or warm tier, and the cold tier down: not called unknown.
     assert_eq!(
-        count(route("/v1/indicators/{value}", "GET", 404, "count")),
+        count(route("/v1/indicators/{value}", "GET", 503, "count")),
         1.0
     );
     assert_eq!(
@@ -122,14 +123,19 @@ fn metrics_pass_promtool_and_count_what_happened() {
     // Buckets are cumulative and end at the count.
     let inf = r#"ctas_http_request_duration_seconds_bucket{route="/v1/records",method="POST",status="202",le="+Inf"}"#;
     assert_eq!(count(inf.into()), 1.0);
-    // Lookups by who answered, alone and in the batch: two found, two unknown, two no
-    // indicator at all; error answers by their problem type.
+    // Lookups by who answered, alone and in the batch: two found, two that only the
+    // cold tier (down) could have known, two no indicator at all; error answers by
+    // their problem type.
     for (series, n) in [
         (r#"ctas_lookups_total{tier="hot",result="found"}"#, 2.0),
-        (r#"ctas_lookups_total{tier="none",result="unknown"}"#, 2.0),
+        (r#"ctas_lookups_total{tier="none",result="unknown"}"#, 0.0),
+        (
+            r#"ctas_lookups_total{tier="none",result="unavailable"}"#,
+            2.0,
+        ),
         (r#"ctas_lookups_total{tier="none",result="invalid"}"#, 2.0),
         (r#"ctas_http_problems_total{type="invalid-record"}"#, 1.0),
-        (r#"ctas_http_problems_total{type="unknown-indicator"}"#, 1.0),
+        (r#"ctas_http_problems_total{type="tier-unavailable"}"#, 1.0),
         (r#"ctas_http_problems_total{type="not-an-indicator"}"#, 1.0),
     ] {
         assert_eq!(count(series.into()), n, "{series}");

@@ -143,16 +143,28 @@ class Router:
         kind: str | None = None,
         model: str | None = None,
         at: datetime | str | None = None,
+        partial: bool = False,
     ) -> list[dict[str, Any]]:
         """``POST /v1/indicators/lookup``: up to 10,000 values at once, each
         ``{"value", "found", "indicator"}`` or ``{"value", "found": false, "reason"}``, in
-        the order asked."""
+        the order asked. RouterError 503 when a lower tier did not answer (a value it
+        alone could know would read as not found), unless ``partial`` takes the answers
+        with such values marked by their reason."""
         body: dict[str, Any] = {"values": list(values)}
         if kind is not None:
             body["kind"] = kind
         answer = self._call(
             "POST", "/v1/indicators/lookup" + _query(model=model, at=at), json.dumps(body).encode()
         )
+        if answer["unavailable"] and not partial:
+            raise RouterError(
+                503,
+                "A tier did not answer",
+                "; ".join(answer["unavailable"])
+                + ": values not in the hot tier may be known there; pass partial=True to"
+                " take the answers",
+                answer,
+            )
         return answer["results"]
 
     def analyze(

@@ -170,7 +170,7 @@ def test_reports_by_area_and_time_are_what_h3_and_the_box_say(router):
     assert e.value.status == 422 and "resolution 9" in e.value.detail
 
 
-def test_reports_with_the_cold_tier_down_are_refused_unless_partial(tmp_path):
+def test_reports_and_lookups_with_the_cold_tier_down_are_refused_unless_partial(tmp_path):
     # A router whose cold tier is nowhere: its reports would be the warm tier's alone.
     env = {k: v for k, v in os.environ.items() if not k.startswith("CTAS_")}
     env["CTAS_PG_DSN"] = "host=127.0.0.1 port=9 dbname=ctas connect_timeout=1"
@@ -186,6 +186,17 @@ def test_reports_with_the_cold_tier_down_are_refused_unless_partial(tmp_path):
         assert e.value.status == 503 and "cold tier did not answer" in e.value.detail
         got = client.reports(bbox=(1.5, 0.5, 2.5, 1.5), partial=True)
         assert [r["indicators"][0]["value"] for r in got] == [value]
+        # A value the hot tier does not know may be in the cold tier: not "unknown".
+        assert client.lookup(value)["tier"] == "hot"
+        with pytest.raises(RouterError) as e:
+            client.lookup("never-seen.example.org")
+        assert e.value.status == 503 and "cold tier" in e.value.detail
+        with pytest.raises(RouterError) as e:
+            client.lookup_many([value, "never-seen.example.org"])
+        assert e.value.status == 503 and "partial=True" in e.value.detail
+        known, silent = client.lookup_many([value, "never-seen.example.org"], partial=True)
+        assert known["found"] and not silent["found"]
+        assert "cannot be said" in silent["reason"]
     finally:
         proc.terminate()
         proc.wait(30)

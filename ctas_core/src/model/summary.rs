@@ -152,6 +152,28 @@ pub fn facts(item: &Item) -> Vec<Update> {
     }
 }
 
+/// The summaries of the indicators `items` tell of, each fact with a `once` key counted
+/// once: what a store without the hot tier's markers folds (a lookup answered below the
+/// hot tier, from the items a lower tier holds).
+pub fn summarise<'a>(
+    items: impl IntoIterator<Item = &'a Item>,
+) -> std::collections::HashMap<String, IndicatorSummary> {
+    let mut summaries = std::collections::HashMap::new();
+    let mut counted = std::collections::HashSet::new();
+    for update in items.into_iter().flat_map(facts) {
+        if let Some(once) = &update.once {
+            if !counted.insert((update.indicator.clone(), once.clone())) {
+                continue;
+            }
+        }
+        summaries
+            .entry(update.indicator.clone())
+            .or_insert_with(|| IndicatorSummary::new(&update.indicator))
+            .apply(&update.fact);
+    }
+    summaries
+}
+
 impl IndicatorSummary {
     /// An empty summary of the indicator `id`.
     pub fn new(id: &str) -> Self {
@@ -346,5 +368,54 @@ mod tests {
         let got = s.score(vec![], model, at(20, 0)).unwrap();
         assert_eq!(got.score, want.score);
         assert_eq!(got.sightings, 2);
+    }
+
+    #[test]
+    fn summarise_counts_what_two_stores_both_hold_once() {
+        let id = "indicator--00000000-0000-5000-8000-000000000002";
+        let stix = "indicator--00000000-0000-4000-8000-000000000003";
+        let sighting = Item::Sighting(Sighting {
+            report_id: "report--a".into(),
+            indicator_id: id.into(),
+            source: Some("CERT-X".into()),
+            seen_at: at(4, 0),
+            raw: None,
+            start_pos: None,
+            end_pos: None,
+        });
+        let based_on = Item::Relationship(Relationship {
+            id: "relationship--b".into(),
+            source_ref: stix.into(),
+            relationship_type: "based-on".into(),
+            target_ref: id.into(),
+            created: at(4, 0),
+        });
+        // The warm tier's copy, then the cold tier's: the same sighting and relationship.
+        let items = [
+            sighting.clone(),
+            based_on.clone(),
+            sighting,
+            based_on,
+            Item::Source(crate::model::Source {
+                name: "CERT-X".into(),
+                reliability: Some("B".into()),
+                credibility: None,
+            }),
+        ];
+        let all = summarise(&items);
+        assert_eq!(all.len(), 2, "the indicator and the STIX indicator");
+        let s = &all[id];
+        assert_eq!(s.sightings, 1);
+        assert_eq!(s.reports, ["report--a"]);
+        assert_eq!(
+            s.related,
+            [Related {
+                id: stix.into(),
+                relationship_type: "based-on".into(),
+                outgoing: false,
+            }]
+        );
+        assert_eq!(all[stix].related[0].id, id);
+        assert!(all[stix].related[0].outgoing);
     }
 }

@@ -68,7 +68,22 @@ pub async fn replay(
 ) -> Result<Json<Value>, Problem> {
     let q = dead_letter_query(query)?;
     let mut out = serde_json::Map::new();
-    for tier in tiers_named(&q)? {
+    let tiers = tiers_named(&q)?;
+    // Sent to a tier that is off, they would wait for it in the log.
+    if let [tier] = tiers[..] {
+        if !s.is_on(tier) {
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                "tier-off",
+                "The tier is off",
+                format!(
+                    "{}; its dead letters stay until it is on again",
+                    super::status::off(tier)
+                ),
+            ));
+        }
+    }
+    for tier in tiers.into_iter().filter(|&t| s.is_on(t)) {
         let n = s.hot.replay(tier).await.map_err(Problem::from)?;
         out.insert(tier.to_string(), json!(n));
     }

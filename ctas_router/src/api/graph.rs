@@ -90,7 +90,15 @@ pub async fn neighbors(
             .collect()
     });
     let start = q.cursor.as_deref().map(after).transpose()?;
-    let walk = s.graph.neighbors(&id, depth, types.clone());
+    let Some(graph) = &s.graph else {
+        return Err(Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "tier-off",
+            "The graph tier is off",
+            super::status::off(TierName::Graph),
+        ));
+    };
+    let walk = graph.neighbors(&id, depth, types.clone());
     let found = within(TIER_ANSWER_TIMEOUT * 10, TierName::Graph, walk)
         .await
         .map_err(|e| {

@@ -29,13 +29,23 @@ pub async fn one(
     query: Result<Query<IndicatorQuery>, QueryRejection>,
 ) -> Result<Json<lookup::Answer>, Problem> {
     let Query(q) = query.map_err(|e| invalid_query("invalid-query", e))?;
-    let model = q.model.as_deref().unwrap_or("ctas:admiralty");
-    let at = q.at.unwrap_or_else(Utc::now);
-    let answer = lookup::look_up(&s.hot, &value, q.kind.as_deref(), &MODELS, model, at);
+    let asked = lookup::Asked {
+        kind: q.kind,
+        model: q.model.unwrap_or_else(|| "ctas:admiralty".to_owned()),
+        at: q.at.unwrap_or_else(Utc::now),
+    };
+    let answer = lookup::look_up(&s.lookup_tiers(), value, asked).await;
     let answered = match &answer {
-        Ok(_) => Some(Answered::Hot),
-        Err(lookup::LookupError::Unknown { .. }) => Some(Answered::Unknown),
-        Err(lookup::LookupError::NotAnIndicator(_)) => Some(Answered::Invalid),
+        Ok(a) => Some(match a.tier {
+            "warm" => Answered::Warm,
+            "cold" => Answered::Cold,
+            _ => Answered::Hot,
+        }),
+        Err(
+            e @ (lookup::LookupError::Unknown { .. }
+            | lookup::LookupError::NotAnIndicator(_)
+            | lookup::LookupError::Unavailable { .. }),
+        ) => Some(e.answered()),
         Err(_) => None,
     };
     if let Some(a) = answered {
@@ -103,28 +113,16 @@ pub async fn batch(
             e.to_string(),
         )
     })?;
-    let at = q.at.unwrap_or_else(Utc::now);
-    let hot = s.hot.clone();
-    // Many sled reads: off the runtime's threads.
-    let answers = s
-        .background
-        .spawn_blocking(move || {
-            lookup::look_up_all(
-                &hot,
-                &batch.values,
-                batch.kind.as_deref(),
-                &MODELS,
-                &model,
-                at,
-            )
-        })
+    let asked = lookup::Asked {
+        kind: batch.kind,
+        model,
+        at: q.at.unwrap_or_else(Utc::now),
+    };
+    let answers = lookup::look_up_all(&s.lookup_tiers(), batch.values, asked)
         .await
-        .map_err(Problem::internal)?
         .map_err(Problem::from)?;
-    let unknown = answers.results.len() - answers.found - answers.invalid;
-    s.metrics.count_lookups(Answered::Hot, answers.found as u64);
-    s.metrics.count_lookups(Answered::Unknown, unknown as u64);
-    s.metrics
-        .count_lookups(Answered::Invalid, answers.invalid as u64);
+    for (answered, n) in answers.tally() {
+        s.metrics.count_lookups(answered, n);
+    }
     Ok(Json(answers))
 }

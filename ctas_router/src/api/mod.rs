@@ -14,7 +14,6 @@ pub mod records;
 pub mod reports;
 pub mod status;
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,8 +41,7 @@ use auth::{Scope, Tokens};
 /// Largest ingest request body.
 pub const MAX_BODY_BYTES: usize = 64 << 20;
 
-/// How long status and trace wait for a tier before saying it did not answer.
-pub const TIER_ANSWER_TIMEOUT: Duration = Duration::from_secs(3);
+pub use crate::tiers::{in_time, within, TIER_ANSWER_TIMEOUT};
 
 /// How long a readiness probe waits for each tier: under an orchestrator's own
 /// timeout (Kubernetes waits 1 s by default), so the probe answers before it gives up.
@@ -60,10 +58,11 @@ pub struct AppState {
     /// SurrealDB.
     pub warm: Arc<Warm>,
     /// PostgreSQL, through a connection of its own (not the worker's), with short
-    /// timeouts: status and traces never wait behind the worker or a long lock.
-    pub cold: Arc<Cold>,
-    /// Neo4j.
-    pub graph: Arc<Graph>,
+    /// timeouts: status and traces never wait behind the worker or a long lock. None
+    /// when off (not configured).
+    pub cold: Option<Arc<Cold>>,
+    /// Neo4j; None when off.
+    pub graph: Option<Arc<Graph>>,
     /// Wakes the outbox workers.
     pub wake: Arc<Notify>,
     /// Counters.
@@ -81,6 +80,26 @@ pub struct AppState {
     /// Where CPU work of requests (parsing, validating, analysing) runs, at a lower
     /// priority than the handlers ([`crate::background`]).
     pub background: tokio::runtime::Handle,
+}
+
+impl AppState {
+    /// Whether a downstream tier is on (configured).
+    pub fn is_on(&self, tier: TierName) -> bool {
+        match tier {
+            TierName::Warm => true,
+            TierName::Cold => self.cold.is_some(),
+            TierName::Graph => self.graph.is_some(),
+        }
+    }
+
+    /// The tiers a lookup by value looks in.
+    pub fn lookup_tiers(&self) -> crate::lookup::Tiers {
+        crate::lookup::Tiers {
+            hot: self.hot.clone(),
+            warm: self.warm.clone(),
+            cold: self.cold.clone(),
+        }
+    }
 }
 
 /// The router's HTTP routes; with no tokens configured, every route is open (the
@@ -134,7 +153,7 @@ pub fn routes(state: AppState, tokens: Arc<Tokens>, timeout: Duration) -> Router
 }
 
 /// The decay models CTAS ships, built once rather than per request.
-static MODELS: std::sync::LazyLock<Vec<score::DecayModel>> =
+pub static MODELS: std::sync::LazyLock<Vec<score::DecayModel>> =
     std::sync::LazyLock::new(score::builtin_models);
 
 /// The API's OpenAPI 3.1 document; the tests hold every answer they get to it.
@@ -357,28 +376,4 @@ fn invalid_query(kind: &'static str, e: QueryRejection) -> Problem {
         "The query is not valid",
         e.body_text(),
     )
-}
-
-/// A tier's answer, or what kept it from answering in time.
-async fn in_time<T>(
-    tier: TierName,
-    call: impl Future<Output = Result<T, crate::tiers::TierError>>,
-) -> Result<T, String> {
-    within(TIER_ANSWER_TIMEOUT, tier, call).await
-}
-
-/// A tier's answer within `limit`, or what kept it from answering.
-async fn within<T>(
-    limit: Duration,
-    tier: TierName,
-    call: impl Future<Output = Result<T, crate::tiers::TierError>>,
-) -> Result<T, String> {
-    match tokio::time::timeout(limit, call).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err(format!(
-            "{tier} tier did not answer within {} ms",
-            limit.as_millis()
-        )),
-    }
 }

@@ -144,17 +144,16 @@ pub async fn read(
     }
     let mut silent = Vec::new();
     match in_time(TierName::Warm, s.warm.fetch(&id)).await {
-        Ok(Some(mut doc)) => {
-            doc["id"] = Value::String(id);
-            return Ok(Json(doc));
-        }
+        Ok(Some(doc)) => return Ok(Json(doc)),
         Ok(None) => {}
         Err(e) => silent.push(e),
     }
-    match in_time(TierName::Cold, s.cold.fetch(&id)).await {
-        Ok(Some(row)) => return Ok(Json(row)),
-        Ok(None) => {}
-        Err(e) => silent.push(e),
+    if let Some(cold) = &s.cold {
+        match in_time(TierName::Cold, cold.fetch(&id)).await {
+            Ok(Some(row)) => return Ok(Json(row)),
+            Ok(None) => {}
+            Err(e) => silent.push(e),
+        }
     }
     if silent.is_empty() {
         return Err(not_found(&id));
@@ -170,7 +169,10 @@ pub async fn read(
     ))
 }
 
-async fn fetch_json<T: Tier>(tier: &T, id: &str) -> Value {
+async fn fetch_json<T: Tier>(tier: Option<&T>, id: &str) -> Value {
+    let Some(tier) = tier else {
+        return json!({"found": null, "off": true, "error": super::status::off(T::NAME)});
+    };
     match in_time(T::NAME, tier.fetch(id)).await {
         Ok(Some(v)) => json!({"found": true, "record": v}),
         Ok(None) => json!({"found": false}),
@@ -186,9 +188,9 @@ pub async fn trace(
 ) -> Result<Json<Value>, Problem> {
     let hot = s.hot.get(&id).map_err(Problem::internal)?;
     let (warm, cold, graph) = tokio::join!(
-        fetch_json(s.warm.as_ref(), &id),
-        fetch_json(s.cold.as_ref(), &id),
-        fetch_json(s.graph.as_ref(), &id),
+        fetch_json(Some(s.warm.as_ref()), &id),
+        fetch_json(s.cold.as_deref(), &id),
+        fetch_json(s.graph.as_deref(), &id),
     );
     if hot.is_none() && [&warm, &cold, &graph].iter().all(|v| v["found"] == false) {
         return Err(not_found(&id));

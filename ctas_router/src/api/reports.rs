@@ -158,27 +158,39 @@ pub async fn list(
     // Both tiers, at once: the warm one holds what is recent, the cold one the history
     // (what routing sent there alone, what the warm TTL let go). Each gives its first
     // limit + 1 after the cursor; merged, the first limit + 1 of the two are the page's.
+    // A cold tier that is off holds nothing: the warm tier's answer is whole.
+    let cold = async {
+        match &s.cold {
+            Some(cold) => Some(
+                within(
+                    TIER_ANSWER_TIMEOUT * 10,
+                    TierName::Cold,
+                    cold.reports(&area),
+                )
+                .await,
+            ),
+            None => None,
+        }
+    };
     let (warm, cold) = tokio::join!(
         within(
             TIER_ANSWER_TIMEOUT * 10,
             TierName::Warm,
             s.warm.reports(&area)
         ),
-        within(
-            TIER_ANSWER_TIMEOUT * 10,
-            TierName::Cold,
-            s.cold.reports(&area)
-        ),
+        cold,
     );
+    let asked = 1 + usize::from(cold.is_some());
     let mut unavailable = Vec::new();
     let mut found: Vec<Located> = Vec::new();
-    for (tier, answer) in [(TierName::Warm, warm), (TierName::Cold, cold)] {
+    for (tier, answer) in [(TierName::Warm, Some(warm)), (TierName::Cold, cold)] {
         match answer {
-            Ok(reports) => found.extend(reports),
-            Err(e) => unavailable.push((tier, e)),
+            None => {}
+            Some(Ok(reports)) => found.extend(reports),
+            Some(Err(e)) => unavailable.push((tier, e)),
         }
     }
-    if unavailable.len() == 2 {
+    if unavailable.len() == asked {
         let detail = unavailable
             .iter()
             .map(|(_, e)| e.as_str())

@@ -11,7 +11,11 @@ use super::{in_time, within, AppState, Problem, READY_TIMEOUT};
 use crate::metrics::Gauges;
 use crate::tiers::{Tier, TierName};
 
-async fn tier_json<T: Tier>(tier: &T, s: &AppState, counts: &crate::hot::CountsSnapshot) -> Value {
+async fn tier_json<T: Tier>(
+    tier: Option<&T>,
+    s: &AppState,
+    counts: &crate::hot::CountsSnapshot,
+) -> Value {
     let name = T::NAME;
     let i = name.index();
     let last_error = s.last_error[i].lock().expect("poisoned").clone();
@@ -20,6 +24,12 @@ async fn tier_json<T: Tier>(tier: &T, s: &AppState, counts: &crate::hot::CountsS
         "dead_letters": counts.dead[i],
         "last_error": last_error,
     });
+    let Some(tier) = tier else {
+        v["records"] = Value::Null;
+        v["off"] = json!(true);
+        v["error"] = json!(off(name));
+        return v;
+    };
     match in_time(name, tier.count()).await {
         Ok(n) => v["records"] = json!(n),
         Err(e) => {
@@ -30,15 +40,23 @@ async fn tier_json<T: Tier>(tier: &T, s: &AppState, counts: &crate::hot::CountsS
     v
 }
 
+/// What a tier that is off says of itself.
+pub fn off(tier: TierName) -> String {
+    format!(
+        "the {tier} tier is off: {}",
+        crate::config::how_to_turn_on(tier)
+    )
+}
+
 /// `GET /v1/status`: records per tier and what is still on its way. Pending and dead
 /// letters are counters; each tier's record count is asked of the tier, and a tier that
 /// does not answer in time says so (`records: null`, `error`).
 pub async fn status(State(s): State<AppState>) -> Json<Value> {
     let counts = s.hot.counts();
     let (warm, cold, graph) = tokio::join!(
-        tier_json(s.warm.as_ref(), &s, &counts),
-        tier_json(s.cold.as_ref(), &s, &counts),
-        tier_json(s.graph.as_ref(), &s, &counts),
+        tier_json(Some(s.warm.as_ref()), &s, &counts),
+        tier_json(s.cold.as_deref(), &s, &counts),
+        tier_json(s.graph.as_deref(), &s, &counts),
     );
     Json(json!({
         "synced": counts.pending.iter().all(|&n| n == 0),
@@ -87,20 +105,30 @@ pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
         }
         (lag, sizes)
     });
+    let cold_size = async {
+        match &s.cold {
+            Some(cold) => within(READY_TIMEOUT, TierName::Cold, cold.database_size())
+                .await
+                .ok(),
+            None => None,
+        }
+    };
     let (warm, cold, graph, cold_size) = tokio::join!(
-        ping(s.warm.as_ref()),
-        ping(s.cold.as_ref()),
-        ping(s.graph.as_ref()),
-        within(READY_TIMEOUT, TierName::Cold, s.cold.database_size()),
+        ping(Some(s.warm.as_ref())),
+        ping(s.cold.as_deref()),
+        ping(s.graph.as_deref()),
+        cold_size,
     );
     let (lag, mut sizes) = local.await.unwrap_or_default();
-    if let Ok(n) = cold_size {
+    if let Some(n) = cold_size {
         sizes.push(("cold", n));
     }
+    // A tier that is off has no up sample: it is not down.
+    let up = |pinged: &Option<Result<f64, String>>| pinged.as_ref().map(Result::is_ok);
     let gauges = Gauges {
         hot: s.hot.counts(),
         lag,
-        up: [warm.is_ok(), cold.is_ok(), graph.is_ok()],
+        up: [up(&warm), up(&cold), up(&graph)],
         sizes,
     };
     (
@@ -117,12 +145,14 @@ pub async fn healthz() -> Json<Value> {
 }
 
 /// A tier pinged within the readiness bound: how long it took (ms), or why it did not
-/// answer.
-async fn ping<T: Tier>(tier: &T) -> Result<f64, String> {
+/// answer; None when it is off.
+async fn ping<T: Tier>(tier: Option<&T>) -> Option<Result<f64, String>> {
     let start = std::time::Instant::now();
-    within(READY_TIMEOUT, T::NAME, tier.ping())
-        .await
-        .map(|()| start.elapsed().as_secs_f64() * 1e3)
+    Some(
+        within(READY_TIMEOUT, T::NAME, tier?.ping())
+            .await
+            .map(|()| start.elapsed().as_secs_f64() * 1e3),
+    )
 }
 
 /// `GET /readyz`: each tier asked now. 200 when the hot tier takes writes and every
@@ -132,9 +162,9 @@ async fn ping<T: Tier>(tier: &T) -> Result<f64, String> {
 pub async fn readyz(State(s): State<AppState>) -> axum::response::Response {
     let hot_up = s.hot.is_writable();
     let (warm, cold, graph) = tokio::join!(
-        ping(s.warm.as_ref()),
-        ping(s.cold.as_ref()),
-        ping(s.graph.as_ref()),
+        ping(Some(s.warm.as_ref())),
+        ping(s.cold.as_deref()),
+        ping(s.graph.as_deref()),
     );
     let mut tiers = json!({"hot": {"up": hot_up, "required": true}});
     let mut down = Vec::new();
@@ -146,8 +176,10 @@ pub async fn readyz(State(s): State<AppState>) -> axum::response::Response {
     for (name, pinged) in TierName::DOWNSTREAM.into_iter().zip([warm, cold, graph]) {
         let required = s.required.contains(&name);
         tiers[name.as_str()] = match pinged {
-            Ok(ms) => json!({"up": true, "required": required, "ms": ms}),
-            Err(e) => {
+            // Required and off is refused at start.
+            None => json!({"up": false, "required": required, "off": true, "error": off(name)}),
+            Some(Ok(ms)) => json!({"up": true, "required": required, "ms": ms}),
+            Some(Err(e)) => {
                 if required {
                     down.push(format!("{name} ({e})"));
                 }

@@ -5,7 +5,10 @@
 //!
 //! The index by value (the indicators' summaries) is kept: "is it known?" stays a hot
 //! answer; what goes is the objects themselves, which `GET /v1/records/{id}` then reads
-//! from the warm or the cold tier.
+//! from the warm or the cold tier. Entities (intrusion sets, malware, attack patterns)
+//! stay too, whatever their age: they are what a lookup names an indicator's ties with,
+//! few beside the reports and sightings, and named from below they would cost every
+//! such lookup a round trip.
 //!
 //! The search runs beside the writer (sled reads take no lock); the writer then drops
 //! each candidate only if its bytes are still those the search saw and no entry
@@ -89,7 +92,8 @@ pub fn candidates(trees: &Trees, cutoff: DateTime<Utc>) -> Result<Candidates, Ho
     let mut items = Vec::new();
     for kv in trees.records.iter() {
         let (k, v) = kv?;
-        let old = decode_item(&k, &v)?.time().is_some_and(|t| t < cutoff);
+        let item = decode_item(&k, &v)?;
+        let old = !matches!(item, Item::Entity(_)) && item.time().is_some_and(|t| t < cutoff);
         if old && !waiting.contains(String::from_utf8_lossy(&k).as_ref()) {
             items.push((k, v));
         }

@@ -50,6 +50,25 @@ impl TierMask {
     pub fn contains(self, tier: TierName) -> bool {
         self.0 & (1 << tier.index()) != 0
     }
+
+    /// The tiers in both.
+    pub fn and(self, other: TierMask) -> Self {
+        TierMask(self.0 & other.0)
+    }
+
+    /// The downstream tiers not in it.
+    pub fn complement(self) -> Self {
+        TierMask(!self.0 & Self::ALL.0)
+    }
+
+    /// As one byte, and back (kept in an atomic).
+    pub fn bits(self) -> u8 {
+        self.0
+    }
+
+    pub fn from_bits(bits: u8) -> Self {
+        TierMask(bits & Self::ALL.0)
+    }
 }
 
 /// Where a record sits in the log: the entry's sequence number and its place in it.

@@ -52,6 +52,18 @@ pub struct Counts {
     records: AtomicU64,
     pending: [AtomicU64; 3],
     dead: [AtomicU64; 3],
+    /// The tiers that are off (not configured): no worker reads the log for them.
+    off: std::sync::atomic::AtomicU8,
+}
+
+impl Counts {
+    /// Whether the log may be collected past `tier`'s cursor: the tier is off and
+    /// nothing in the log waits for it (an off tier is routed nothing, so nothing
+    /// will). What waited for it from a run when it was on stays until it is on again.
+    pub(crate) fn passed_by(&self, tier: TierName) -> bool {
+        log::TierMask::from_bits(self.off.load(Ordering::Relaxed)).contains(tier)
+            && self.pending[tier.index()].load(Ordering::Relaxed) == 0
+    }
 }
 
 /// A moment's reading of [`Counts`].
@@ -294,6 +306,18 @@ impl Hot {
             writer: Arc::new(Mutex::new(Some(handle))),
             decoded: Arc::default(),
         })
+    }
+
+    /// Tell the hot tier which downstream tiers are off: the log is not kept for them
+    /// (unless it holds what they were sent when they were on). Returns how many
+    /// records wait for each of them, for the log to say.
+    pub fn set_off(&self, off: TierMask) -> Vec<(TierName, u64)> {
+        self.counts.off.store(off.bits(), Ordering::Relaxed);
+        TierName::DOWNSTREAM
+            .into_iter()
+            .filter(|&t| off.contains(t))
+            .map(|t| (t, self.counts.pending[t.index()].load(Ordering::Relaxed)))
+            .collect()
     }
 
     /// Queue a write for the writer and wait until it is done.
@@ -541,6 +565,15 @@ impl Hot {
             items = rest;
         }
         Ok(dropped)
+    }
+
+    /// Keep in the hot tier what a lower tier answered a lookup with: the items that
+    /// tell of indicators the hot tier had no summary of ([`crate::tiers::Recall::about`]).
+    pub async fn promote(&self, items: Vec<Item>) -> Result<(), HotError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        self.send(writer::Op::Promote(items)).await.map(drop)
     }
 
     /// The keys `tier` has not confirmed yet: waiting in the log for it, or in its dead

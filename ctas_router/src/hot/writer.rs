@@ -54,6 +54,8 @@ pub enum Op {
     Replay { tier: TierName },
     /// Drop copies demotion found old and confirmed ([`super::demotion`]).
     Demote(super::demotion::Candidates),
+    /// What a lower tier answered a lookup with ([`super::Hot::promote`]).
+    Promote(Vec<ctas_core::model::Item>),
 }
 
 /// What a write changed, applied to the counters once the group is durable.
@@ -300,6 +302,9 @@ impl Writer {
                 effect.demoted = super::demotion::apply(&self.trees, &candidates)?;
                 effect.answer = effect.demoted;
             }
+            Op::Promote(items) => {
+                effect.records = self.promote(&items)?;
+            }
             Op::Replay { tier } => {
                 let n = self.replay(tier)?;
                 effect.pending[tier.index()] = n as i64;
@@ -334,13 +339,43 @@ impl Writer {
         Ok(added)
     }
 
+    /// Fold into the summaries what a lower tier holds of indicators the hot tier had no
+    /// summary of, and keep the sources it named. Nothing goes to the log: the tiers
+    /// have it. A fact counts once however often it is promoted or ingested again (the
+    /// summaries' markers); a source the hot tier already holds is kept as it is, the
+    /// newer. Not flushed: a promotion lost in a crash is only asked below again.
+    fn promote(&mut self, items: &[ctas_core::model::Item]) -> Result<u64, HotError> {
+        super::summaries::apply(&self.trees.summaries, &super::summaries::updates_of(items))?;
+        let mut added = 0;
+        for item in items {
+            if let ctas_core::model::Item::Source(_) = item {
+                let json = serde_json::to_vec(item).map_err(|source| HotError::Decode {
+                    id: item.key(),
+                    source,
+                })?;
+                let swapped = self.trees.records.compare_and_swap(
+                    item.key().as_bytes(),
+                    None as Option<&[u8]>,
+                    Some(json),
+                )?;
+                added += u64::from(swapped.is_ok());
+            }
+        }
+        Ok(added)
+    }
+
     /// Move a tier's cursor and drop the log entries every tier has passed.
     fn advance(&mut self, tier: TierName, to: Position) -> Result<(), HotError> {
         self.trees
             .meta
             .insert(super::cursor_key(tier), &to.to_key())?;
         self.state.cursors[tier.index()] = to;
-        let below = self.state.cursors.iter().map(|c| c.seq).min().unwrap_or(0);
+        let below = TierName::DOWNSTREAM
+            .into_iter()
+            .filter(|&t| !self.counts.passed_by(t))
+            .map(|t| self.state.cursors[t.index()].seq)
+            .min()
+            .unwrap_or(0);
         if below > self.state.collected {
             for k in self
                 .trees

@@ -10,7 +10,7 @@ use ctas_core::schema;
 use tokio::sync::Mutex;
 use tokio_postgres::{Client, Config, NoTls};
 
-use super::{Area, Located, Named, Tier, TierError, TierName};
+use super::{Area, Label, Located, Named, Recall, Tier, TierError, TierName};
 
 /// The cold-tier schema, in order; each file is applied once and recorded.
 pub use ctas_core::schema::MIGRATIONS;
@@ -449,6 +449,78 @@ impl Tier for Cold {
     async fn ping(&self) -> Result<(), TierError> {
         self.with_client(async |c| c.batch_execute("SELECT 1").await)
             .await
+    }
+}
+
+/// What the history holds of some indicators ([`Recall::about`]), in one round trip: the
+/// indicators, the sightings of them, the relationships at either end, and the sources
+/// the sightings name, as the items' objects.
+const ABOUT: &str = "
+WITH seen AS (
+    SELECT report_id, indicator_id, source, seen_at, raw, start_pos, end_pos
+    FROM ctas.sightings WHERE indicator_id = ANY($1))
+SELECT jsonb_build_object(
+    'indicator', (SELECT coalesce(jsonb_agg(to_jsonb(i)), '[]')
+                  FROM (SELECT id, kind, value, stix_id, first_seen, last_seen
+                        FROM ctas.indicators WHERE id = ANY($1)) i),
+    'sighting', (SELECT coalesce(jsonb_agg(to_jsonb(s)), '[]') FROM seen s),
+    'relationship', (SELECT coalesce(jsonb_agg(to_jsonb(r)), '[]')
+                     FROM (SELECT id, source_ref, relationship_type, target_ref, created
+                           FROM ctas.relationships
+                           WHERE source_ref = ANY($1) OR target_ref = ANY($1)) r),
+    'source', (SELECT coalesce(jsonb_agg(to_jsonb(o)), '[]')
+               FROM (SELECT name, reliability, credibility FROM ctas.sources
+                     WHERE name IN (SELECT source FROM seen)) o))";
+
+/// What some objects are and are called ([`Recall::labels`]).
+const LABELS: &str = "
+SELECT id, type AS object_type, name FROM ctas.entities WHERE id = ANY($1)
+UNION ALL SELECT id, 'report', title FROM ctas.reports WHERE id = ANY($1)
+UNION ALL SELECT id, kind, value FROM ctas.indicators WHERE id = ANY($1)";
+
+/// A database whose history is not made yet (the writer makes it on its first
+/// connection, which a lookup can come before) holds nothing: not an error.
+fn no_history_yet<T: Default>(
+    answer: Result<T, tokio_postgres::Error>,
+) -> Result<T, tokio_postgres::Error> {
+    match answer {
+        Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) => {
+            Ok(T::default())
+        }
+        other => other,
+    }
+}
+
+impl Recall for Cold {
+    async fn about(&self, ids: &[String]) -> Result<Vec<Item>, TierError> {
+        let found: serde_json::Value = self
+            .with_client(async |c| {
+                no_history_yet(c.query_one(ABOUT, &[&ids]).await.map(|r| r.get(0)))
+            })
+            .await?;
+        // Each array holds objects of the item type it is named for.
+        let mut items = Vec::new();
+        for tb in ["indicator", "sighting", "relationship", "source"] {
+            for object in found[tb].as_array().into_iter().flatten() {
+                let item = serde_json::json!({"type": tb, "object": object});
+                items.push(serde_json::from_value(item).map_err(err)?);
+            }
+        }
+        Ok(items)
+    }
+
+    async fn labels(&self, ids: &[String]) -> Result<Vec<Label>, TierError> {
+        let rows = self
+            .with_client(async |c| no_history_yet(c.query(LABELS, &[&ids]).await))
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Label {
+                id: r.get(0),
+                object_type: r.get(1),
+                name: r.get(2),
+            })
+            .collect())
     }
 }
 

@@ -6,6 +6,7 @@ pub mod warm;
 
 use std::fmt;
 use std::future::Future;
+use std::time::Duration;
 
 use ctas_core::model::Item;
 
@@ -87,6 +88,34 @@ impl TierError {
     }
 }
 
+/// How long a reader (status, traces, lookups falling through) waits for a tier before
+/// saying it did not answer.
+pub const TIER_ANSWER_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A tier's answer, or what kept it from answering in time.
+pub async fn in_time<T>(
+    tier: TierName,
+    call: impl Future<Output = Result<T, TierError>>,
+) -> Result<T, String> {
+    within(TIER_ANSWER_TIMEOUT, tier, call).await
+}
+
+/// A tier's answer within `limit`, or what kept it from answering.
+pub async fn within<T>(
+    limit: Duration,
+    tier: TierName,
+    call: impl Future<Output = Result<T, TierError>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(limit, call).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!(
+            "{tier} tier did not answer within {} ms",
+            limit.as_millis()
+        )),
+    }
+}
+
 /// A store downstream of the hot tier.
 pub trait Tier: Send + Sync + 'static {
     /// Which tier this is.
@@ -106,6 +135,27 @@ pub trait Tier: Send + Sync + 'static {
 
     /// The cheapest round trip the tier answers: is it up now?
     fn ping(&self) -> impl Future<Output = Result<(), TierError>> + Send;
+}
+
+/// A tier a lookup by value falls through to when the hot tier has no summary of the
+/// indicator (a hot tier begun anew, history loaded into PostgreSQL by SQL).
+pub trait Recall: Tier {
+    /// What the tier holds that tells of the indicators `ids`: each indicator, the
+    /// sightings of it, the relationships with it at either end, and the sources those
+    /// sightings name — the items the hot tier's summaries are folded from.
+    fn about(&self, ids: &[String]) -> impl Future<Output = Result<Vec<Item>, TierError>> + Send;
+
+    /// What each of `ids` the tier holds is and is called (an entity's type and name,
+    /// a report's title, an indicator's kind and value).
+    fn labels(&self, ids: &[String]) -> impl Future<Output = Result<Vec<Label>, TierError>> + Send;
+}
+
+/// What an object is and is called, as a lookup names what an indicator is tied to.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Label {
+    pub id: String,
+    pub object_type: Option<String>,
+    pub name: Option<String>,
 }
 
 /// Where and when reports are asked for (`GET /v1/reports`): each part given narrows

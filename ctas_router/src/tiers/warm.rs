@@ -13,7 +13,7 @@ use ctas_core::model::{Intel, Item};
 use surrealdb::engine::any::Any;
 use surrealdb::Surreal;
 
-use super::{Area, Located, Named, Tier, TierError, TierName};
+use super::{Area, Label, Located, Named, Recall, Tier, TierError, TierName};
 
 /// SurrealDB table that holds flat records; the record id is the threat record id.
 pub const TABLE: &str = "threat_record";
@@ -71,6 +71,9 @@ const SCHEMA: &str = "\
     DEFINE INDEX IF NOT EXISTS report_h3 ON report FIELDS h3_cell;\
     DEFINE INDEX IF NOT EXISTS report_lat ON report FIELDS lat;\
     DEFINE INDEX IF NOT EXISTS sighting_report ON sighting FIELDS report_id;\
+    DEFINE INDEX IF NOT EXISTS sighting_indicator ON sighting FIELDS indicator_id;\
+    DEFINE INDEX IF NOT EXISTS relationship_source ON relationship FIELDS source_ref;\
+    DEFINE INDEX IF NOT EXISTS relationship_target ON relationship FIELDS target_ref;\
     UPDATE report WHERE _t = NONE;\
     UPDATE threat_record WHERE _t = NONE;";
 
@@ -192,9 +195,11 @@ impl Tier for Warm {
         for tb in TABLES {
             let found: Option<serde_json::Value> = self.db.select((tb, id)).await.map_err(err)?;
             if let Some(mut doc) = found {
-                // What the warm tier derives for its own queries is not the item's.
+                // What the warm tier derives for its own queries is not the item's, and
+                // its id is the item's key, not SurrealDB's record id.
                 if let Some(map) = doc.as_object_mut() {
                     map.retain(|k, _| !k.starts_with('_'));
+                    map.insert("id".into(), id.into());
                 }
                 return Ok(Some(doc));
             }
@@ -314,6 +319,82 @@ impl Warm {
                 .sort_by(|a, b| a.indicator_id.cmp(&b.indicator_id));
         }
         Ok(reports)
+    }
+}
+
+/// What the warm tier holds of some indicators ([`Recall::about`]), in one round trip:
+/// the indicators, the sightings of them, the relationships at either end, and the
+/// sources the sightings name.
+const ABOUT: &str = "\
+    SELECT meta::id(id) AS id, kind, value, stix_id, first_seen, last_seen \
+      FROM $ids.map(|$i| type::record('indicator', $i));\
+    LET $seen = (SELECT report_id, indicator_id, source, seen_at, raw, start_pos, end_pos \
+                   FROM sighting WHERE indicator_id IN $ids);\
+    RETURN $seen;\
+    SELECT meta::id(id) AS id, source_ref, relationship_type, target_ref, created \
+      FROM relationship WHERE source_ref IN $ids OR target_ref IN $ids;\
+    SELECT name, reliability, credibility FROM source WHERE name IN $seen.source;";
+
+/// What some objects are and are called ([`Recall::labels`]), from the tables that
+/// name them.
+const LABELS: &str = "\
+    SELECT meta::id(id) AS id, entity_type AS object_type, name \
+      FROM $ids.map(|$i| type::record('entity', $i));\
+    SELECT meta::id(id) AS id, 'report' AS object_type, title AS name \
+      FROM $ids.map(|$i| type::record('report', $i));\
+    SELECT meta::id(id) AS id, kind AS object_type, value AS name \
+      FROM $ids.map(|$i| type::record('indicator', $i));";
+
+/// Rows of a query's statement `at`, each made an item by `make`.
+fn rows<T: serde::de::DeserializeOwned>(
+    res: &mut surrealdb::IndexedResults,
+    at: usize,
+    make: fn(T) -> Item,
+) -> Result<Vec<Item>, TierError> {
+    let found: Vec<serde_json::Value> = res.take(at).map_err(err)?;
+    found
+        .into_iter()
+        .map(|v| serde_json::from_value(v).map(make).map_err(err))
+        .collect()
+}
+
+impl Warm {
+    /// The statements of `text`, run with `$ids` bound.
+    async fn with_ids(
+        &self,
+        text: &'static str,
+        ids: &[String],
+    ) -> Result<surrealdb::IndexedResults, TierError> {
+        self.db
+            .query(text)
+            .bind(("ids", ids.to_vec()))
+            .await
+            .map_err(err)?
+            .check()
+            .map_err(err)
+    }
+}
+
+impl Recall for Warm {
+    async fn about(&self, ids: &[String]) -> Result<Vec<Item>, TierError> {
+        let mut res = self.with_ids(ABOUT, ids).await?;
+        let mut items = rows(&mut res, 0, Item::Indicator)?;
+        items.extend(rows(&mut res, 2, Item::Sighting)?);
+        items.extend(rows(&mut res, 3, Item::Relationship)?);
+        items.extend(rows(&mut res, 4, Item::Source)?);
+        Ok(items)
+    }
+
+    async fn labels(&self, ids: &[String]) -> Result<Vec<Label>, TierError> {
+        let mut res = self.with_ids(LABELS, ids).await?;
+        let mut labels = Vec::new();
+        for at in 0..3 {
+            let found: Vec<serde_json::Value> = res.take(at).map_err(err)?;
+            for v in found {
+                labels.push(serde_json::from_value(v).map_err(err)?);
+            }
+        }
+        Ok(labels)
     }
 }
 

@@ -73,21 +73,43 @@ impl Router {
         args: &[&str],
         envs: &[(&str, &str)],
     ) -> Router {
+        Router::spawn(data_dir, port, envs, |c| {
+            c.env("CTAS_PG_DSN", dsn)
+                .env("NEO4J_URI", env("NEO4J_URI"))
+                .env("NEO4J_USER", env("NEO4J_USER"))
+                .env("NEO4J_PASSWORD", env("NEO4J_PASSWORD"))
+                .args(args);
+        })
+    }
+
+    /// With nothing configured but its data directory: no PostgreSQL, no Neo4j.
+    pub fn start_alone(data_dir: &Path, port: u16) -> Router {
+        Router::spawn(data_dir, port, &[], |c| {
+            c.env_remove("CTAS_PG_DSN")
+                .env_remove("NEO4J_URI")
+                .env_remove("CTAS_CONFIG");
+        })
+    }
+
+    fn spawn(
+        data_dir: &Path,
+        port: u16,
+        envs: &[(&str, &str)],
+        configure: impl FnOnce(&mut Command),
+    ) -> Router {
         // Appended to, so the log of a restarted router keeps what came before the crash.
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(data_dir.with_extension("log"))
             .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_ctas-router"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ctas-router"));
+        command
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .arg("--data-dir")
-            .arg(data_dir)
-            .env("CTAS_PG_DSN", dsn)
-            .env("NEO4J_URI", env("NEO4J_URI"))
-            .env("NEO4J_USER", env("NEO4J_USER"))
-            .env("NEO4J_PASSWORD", env("NEO4J_PASSWORD"))
-            .args(args)
+            .arg(data_dir);
+        configure(&mut command);
+        let child = command
             .envs(envs.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
@@ -408,6 +430,22 @@ pub fn fresh_database(name: &str) -> String {
         }
     });
     format!("{admin} dbname={name}")
+}
+
+/// A database made anew with the extension installed and the history's schema made
+/// (as SQL users load history themselves); its connection string.
+pub fn fresh_database_with_history(name: &str) -> String {
+    let dsn = fresh_database(name);
+    rt().block_on(async {
+        pg_at(&dsn)
+            .await
+            .batch_execute(
+                "SET client_min_messages = warning; CREATE EXTENSION ctas; SELECT ctas_schema_upgrade()",
+            )
+            .await
+            .unwrap();
+    });
+    dsn
 }
 
 /// A client of the database `dsn` names, its connection driven on the caller's runtime.
