@@ -126,6 +126,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
                 .transpose()?
                 .map(Arc::new),
             graph,
+            absent: Arc::default(),
             wake,
             metrics,
             last_error,

@@ -473,6 +473,30 @@ fn history_loaded_by_sql_is_found_by_the_router_and_a_silent_tier_is_not_called_
     });
     let dir = fresh_dir("lookup-sql");
     let router = Router::start_with(&dir, free_port(), &dsn);
+    // Asked before, and not held below: not asked of them again for a while.
+    let later = format!("later-{domain}");
+    assert_eq!(lookup(&router, &later).0, 404);
+    rt().block_on(async {
+        let event = event(
+            "6b1f3c2e-5a47-4c1e-9a0e-0000000c0102",
+            "CERT-SQL",
+            "2026-10-13",
+            &later,
+        );
+        pg_at(&dsn)
+            .await
+            .execute(
+                "SELECT ctas_ingest_misp($1::text::jsonb)",
+                &[&event.to_string()],
+            )
+            .await
+            .unwrap();
+    });
+    assert_eq!(
+        lookup(&router, &later).0,
+        404,
+        "remembered as absent for 60 s (docs/router.md)"
+    );
     let (status, found) = lookup(&router, &domain);
     assert_eq!(status, 200, "{found}");
     assert_eq!(found["tier"], "cold");

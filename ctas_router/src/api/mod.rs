@@ -63,6 +63,8 @@ pub struct AppState {
     pub cold: Option<Arc<Cold>>,
     /// Neo4j; None when off.
     pub graph: Option<Arc<Graph>>,
+    /// Indicators the warm and cold tiers did not hold when a lookup last asked.
+    pub absent: Arc<crate::lookup::Absent>,
     /// Wakes the outbox workers.
     pub wake: Arc<Notify>,
     /// Counters.
@@ -98,6 +100,7 @@ impl AppState {
             hot: self.hot.clone(),
             warm: self.warm.clone(),
             cold: self.cold.clone(),
+            absent: self.absent.clone(),
         }
     }
 }

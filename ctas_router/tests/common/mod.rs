@@ -312,6 +312,18 @@ pub mod http {
         (status, ctype, json(&bytes))
     }
 
+    /// [`send`], or None when nothing answers (the router is down, or was killed).
+    pub fn try_send(
+        method: &str,
+        url: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Option<(u16, Value)> {
+        let (status, _, bytes) =
+            exchange(method, url, &[("content-type", content_type)], Some(body))?;
+        Some((status, json(&bytes)))
+    }
+
     /// A request with headers; the answer's status, headers and body as JSON.
     pub fn call(
         method: &str,
@@ -466,19 +478,24 @@ pub async fn pg() -> tokio_postgres::Client {
     client
 }
 
-/// Remove the test's nodes from Neo4j, which has one database for everyone.
-pub fn graph_forget(ids: &[&str]) {
-    let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+/// Remove the test's nodes (flat records' and the model's objects') from Neo4j, which
+/// has one database for everyone.
+pub fn graph_forget<S: AsRef<str>>(ids: &[S]) {
+    let ids: Vec<String> = ids.iter().map(|s| s.as_ref().to_owned()).collect();
     rt().block_on(async {
         let graph = neo4rs::Graph::new(env("NEO4J_URI"), env("NEO4J_USER"), env("NEO4J_PASSWORD"))
             .expect("connect to Neo4j");
-        graph
-            .run(
-                neo4rs::query("MATCH (r:ThreatRecord) WHERE r.id IN $ids DETACH DELETE r")
-                    .param("ids", ids),
-            )
-            .await
-            .unwrap();
+        for label in ["ThreatRecord", "Object"] {
+            graph
+                .run(
+                    neo4rs::query(&format!(
+                        "UNWIND $ids AS id MATCH (n:{label} {{id: id}}) DETACH DELETE n"
+                    ))
+                    .param("ids", ids.clone()),
+                )
+                .await
+                .unwrap();
+        }
     })
 }
 
