@@ -54,7 +54,7 @@ bench-anomalies: ## ctas_anomalies on 10,000 series of 720 hourly counts vs stat
 bench-ioc-accuracy: ## IOC accuracy on real vendor reports: CTAS, iocextract, ioc-finder, iocsearcher, msticpy
 	bash scripts/bench.sh ioc-accuracy
 
-bench-python: ## python -m ctas.bench: the core against Python baselines and peers, seven workloads
+bench-python: ## python -m ctas.bench: the core against Python baselines and peers, eight workloads
 	bash scripts/bench.sh python
 
 fuzz:      ## fuzz extraction, refang, STIX, MISP, pattern sets (cargo-fuzz, nightly), 300 s per target

@@ -364,6 +364,12 @@ async fn batch(url: &str, dsn: &str) -> Value {
     values.extend((0..5000).map(|i| format!("unknown-{i}.example.net")));
     let http = reqwest::Client::new();
     let client = pg(dsn).await;
+    // A plan for each call's array: after five calls PostgreSQL would switch the
+    // prepared statement to its generic plan, which scans the table (22 ms became 180).
+    client
+        .batch_execute("SET plan_cache_mode = force_custom_plan")
+        .await
+        .unwrap();
     let stmt = client
         .prepare(
             "SELECT id, kind, value, first_seen, last_seen, stix_id FROM ctas.indicators \

@@ -28,6 +28,18 @@ def connect(**kwargs) -> psycopg.Connection:
     return psycopg.connect(dsn(), **kwargs)
 
 
+def _value(conn: psycopg.Connection, sql: str, args: Sequence[Any] = ()) -> Any:
+    """The one value a statement selects."""
+    row = conn.execute(sql, args).fetchone()
+    assert row is not None, sql
+    return row[0]
+
+
+def _column(conn: psycopg.Connection, sql: str, args: Sequence[Any] = ()) -> list[Any]:
+    """The first column of every row a statement selects."""
+    return [row[0] for row in conn.execute(sql, args).fetchall()]
+
+
 # --- indicators ---------------------------------------------------------------------
 
 
@@ -69,7 +81,90 @@ def match(conn: psycopg.Connection, body: str, pattern_set: str) -> list[Pattern
         return cur.execute("SELECT * FROM ctas_match(%s, %s)", (body, pattern_set)).fetchall()
 
 
+def refang(conn: psycopg.Connection, text: str) -> str:
+    """``ctas_refang(text)``: ``hxxp://evil[.]com`` made ``http://evil.com``."""
+    return _value(conn, "SELECT ctas_refang(%s)", (text,))
+
+
+def defang(conn: psycopg.Connection, text: str) -> str:
+    """``ctas_defang(text)``: indicators in ``text`` made safe to share."""
+    return _value(conn, "SELECT ctas_defang(%s)", (text,))
+
+
+def normalise(conn: psycopg.Connection, value: str) -> tuple[str, str] | None:
+    """``ctas_ioc_kind`` and ``ctas_ioc_normalise``: the kind and normal form of an
+    indicator written any way (defanged, any case), or None when it is none."""
+    sql = "SELECT ctas_ioc_kind(%s), ctas_ioc_normalise(%s)"
+    row = conn.execute(sql, (value, value)).fetchone()
+    assert row is not None
+    return None if row[0] is None else (row[0], row[1])
+
+
+@dataclass(frozen=True)
+class IocKind:
+    """A row of ``ctas_ioc_kinds``: a kind CTAS extracts, and the MISP attribute types
+    it matches."""
+
+    kind: str
+    misp_types: list[str]
+
+
+def ioc_kinds(conn: psycopg.Connection) -> list[IocKind]:
+    """``ctas_ioc_kinds()``."""
+    with conn.cursor(row_factory=class_row(IocKind)) as cur:
+        return cur.execute("SELECT * FROM ctas_ioc_kinds()").fetchall()
+
+
+def indicator_id(conn: psycopg.Connection, kind: str, value: str) -> str:
+    """``ctas_indicator_id(kind, value)``: the one id of an indicator however written."""
+    return _value(conn, "SELECT ctas_indicator_id(%s, %s)", (kind, value))
+
+
+def observable_id(conn: psycopg.Connection, kind: str, value: str) -> str | None:
+    """``ctas_observable_id(kind, value)``: the STIX 2.1 deterministic id of the
+    observable an indicator is; None for kinds STIX has no observable for."""
+    return _value(conn, "SELECT ctas_observable_id(%s, %s)", (kind, value))
+
+
+def warninglist_hits(conn: psycopg.Connection, value: str) -> list[str]:
+    """``ctas_warninglist_hits(value)``: the database's warninglists that hold it."""
+    return _value(conn, "SELECT ctas_warninglist_hits(%s)", (value,))
+
+
 # --- scores and reports -------------------------------------------------------------
+
+
+def confidence_to(conn: psycopg.Connection, scale: str, value: int) -> str:
+    """``ctas_confidence_to(scale, value)``: a STIX 0-100 confidence on a named scale
+    (STIX 2.1 appendix A)."""
+    return _value(conn, "SELECT ctas_confidence_to(%s, %s)", (scale, value))
+
+
+def confidence_from(conn: psycopg.Connection, scale: str, value: str) -> int:
+    """``ctas_confidence_from(scale, value)``: a value of a named scale as STIX 0-100."""
+    return _value(conn, "SELECT ctas_confidence_from(%s, %s)", (scale, value))
+
+
+@dataclass(frozen=True)
+class DecayModel:
+    """A row of ``ctas_builtin_decay_models``."""
+
+    name: str
+    kind: str
+    lifetime_days: float
+    speed: float
+    threshold: float
+    default_base_score: float
+    base_score_weights: dict[str, Any]
+    types: list[str]
+    reaction_points: list[float]
+    rule_order: int
+
+
+def decay_models(conn: psycopg.Connection) -> list[DecayModel]:
+    """``ctas_builtin_decay_models()``: the models ``score`` and ``analyze`` know."""
+    with conn.cursor(row_factory=class_row(DecayModel)) as cur:
+        return cur.execute("SELECT * FROM ctas_builtin_decay_models()").fetchall()
 
 
 def score(
@@ -79,11 +174,9 @@ def score(
     at: datetime | None = None,
 ) -> dict[str, Any]:
     """``ctas_score(evidence, model, at)``: the score and its explanation (at: now)."""
-    row = conn.execute(
-        "SELECT ctas_score(%s, %s, coalesce(%s, now()))", (Jsonb(evidence), model, at)
-    ).fetchone()
-    assert row is not None
-    return row[0]
+    return _value(
+        conn, "SELECT ctas_score(%s, %s, coalesce(%s, now()))", (Jsonb(evidence), model, at)
+    )
 
 
 def analyze(
@@ -96,12 +189,11 @@ def analyze(
 ) -> dict[str, Any]:
     """``ctas_analyze(report, ...)``: what ``ctas.analyze`` gives, with the database's
     warninglists and pattern sets."""
-    row = conn.execute(
+    return _value(
+        conn,
         "SELECT ctas_analyze(%s, %s, %s, %s, coalesce(%s, now()))",
         (Jsonb(report), pattern_set, resolution, model, at),
-    ).fetchone()
-    assert row is not None
-    return row[0]
+    )
 
 
 # --- the H3 grid and spatial statistics ---------------------------------------------
@@ -109,9 +201,42 @@ def analyze(
 
 def h3_cell(conn: psycopg.Connection, lat: float, lng: float, res: int) -> int:
     """``ctas_h3_cell(lat, lng, res)``: the H3 cell containing the point, as an int."""
-    row = conn.execute("SELECT ctas_h3_cell(%s, %s, %s)", (lat, lng, res)).fetchone()
+    return _value(conn, "SELECT ctas_h3_cell(%s, %s, %s)", (lat, lng, res))
+
+
+def cell_to_latlng(conn: psycopg.Connection, cell: int) -> tuple[float, float]:
+    """``ctas_h3_cell_to_latlng(cell)``: the cell's centre as (lat, lng)."""
+    row = conn.execute("SELECT p[1], p[0] FROM ctas_h3_cell_to_latlng(%s) p", (cell,)).fetchone()
     assert row is not None
-    return row[0]
+    return (row[0], row[1])
+
+
+def cell_to_geojson(conn: psycopg.Connection, cell: int) -> dict[str, Any]:
+    """``ctas_h3_cell_to_boundary_geojson(cell)``: the cell's boundary, a Polygon."""
+    return _value(conn, "SELECT ctas_h3_cell_to_boundary_geojson(%s)", (cell,))
+
+
+def cell_to_parent(conn: psycopg.Connection, cell: int, res: int = -1) -> int:
+    """``ctas_h3_cell_to_parent(cell, res)``: the cell containing it at ``res``
+    (one coarser by default)."""
+    return _value(conn, "SELECT ctas_h3_cell_to_parent(%s, %s)", (cell, res))
+
+
+def cell_to_children(conn: psycopg.Connection, cell: int, res: int = -1) -> list[int]:
+    """``ctas_h3_cell_to_children(cell, res)``: its cells at ``res`` (one finer by
+    default)."""
+    return _column(conn, "SELECT ctas_h3_cell_to_children(%s, %s)", (cell, res))
+
+
+def grid_disk(conn: psycopg.Connection, cell: int, k: int = 1) -> list[int]:
+    """``ctas_h3_grid_disk(cell, k)``: the cells within ``k`` steps of it."""
+    return _column(conn, "SELECT ctas_h3_grid_disk(%s, %s)", (cell, k))
+
+
+def polygon_to_cells(conn: psycopg.Connection, geojson: dict[str, Any], res: int) -> list[int]:
+    """``ctas_h3_polygon_to_cells(geojson, res)``: the cells at ``res`` whose centres lie
+    in a GeoJSON Polygon or MultiPolygon."""
+    return _column(conn, "SELECT ctas_h3_polygon_to_cells(%s, %s)", (Jsonb(geojson), res))
 
 
 @dataclass(frozen=True)
@@ -254,23 +379,17 @@ def events(
 
 def ingest_stix(conn: psycopg.Connection, bundle: dict[str, Any]) -> dict[str, Any]:
     """``ctas_ingest_stix(bundle)``: a STIX 2.0/2.1 bundle into the history; what it added."""
-    row = conn.execute("SELECT ctas_ingest_stix(%s)", (Jsonb(bundle),)).fetchone()
-    assert row is not None
-    return row[0]
+    return _value(conn, "SELECT ctas_ingest_stix(%s)", (Jsonb(bundle),))
 
 
 def ingest_misp(conn: psycopg.Connection, export: dict[str, Any]) -> dict[str, Any]:
     """``ctas_ingest_misp(export)``: a MISP event export into the history."""
-    row = conn.execute("SELECT ctas_ingest_misp(%s)", (Jsonb(export),)).fetchone()
-    assert row is not None
-    return row[0]
+    return _value(conn, "SELECT ctas_ingest_misp(%s)", (Jsonb(export),))
 
 
 def ingest_report(conn: psycopg.Connection, report: dict[str, Any], id: str | None = None) -> str:
     """``ctas_ingest_report(report, id)``: one report into the history; its id."""
-    row = conn.execute("SELECT ctas_ingest_report(%s, %s)", (Jsonb(report), id)).fetchone()
-    assert row is not None
-    return row[0]
+    return _value(conn, "SELECT ctas_ingest_report(%s, %s)", (Jsonb(report), id))
 
 
 @dataclass(frozen=True)

@@ -422,6 +422,60 @@ def test_the_sql_helpers_return_dataclasses_with_the_packages_answers(conn):
     assert client.h3_cell(conn, 48.85, 2.35, 8) == ctas.latlng_to_cell(48.85, 2.35, 8)
 
 
+def test_the_indicator_grid_and_scale_helpers_agree_with_independent_references(conn):
+    import uuid
+
+    import h3
+    import stix2
+
+    from ctas import client
+    from ctas.reference import score as ref
+
+    assert client.refang(conn, "hxxps://evil[.]example/a") == "https://evil.example/a"
+    assert client.refang(conn, client.defang(conn, "see 198.51.100.7")) == "see 198.51.100.7"
+    assert client.normalise(conn, "UPDATE-Check[.]top") == ("domain", "update-check.top")
+    assert client.normalise(conn, "just words") is None
+    kinds = {k.kind: k for k in client.ioc_kinds(conn)}
+    assert "ip-dst" in kinds["ipv4"].misp_types and "domain" in kinds["domain"].misp_types
+    # STIX 2.1 section 2.9: deterministic ids are UUIDv5 in this namespace.
+    namespace = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")
+    want = f"indicator--{uuid.uuid5(namespace, 'domain:evil.example')}"
+    assert client.indicator_id(conn, "domain", "EVIL[.]example") == want
+    assert (
+        client.observable_id(conn, "domain", "evil.example")
+        == stix2.DomainName(value="evil.example").id
+    )
+    assert client.observable_id(conn, "cve", "CVE-2024-3400") is None
+    assert client.warninglist_hits(conn, "update-check.top") == []
+    for scale in ref.SCALES:
+        for value in (0, 37, 100):
+            label = client.confidence_to(conn, scale, value)
+            assert label == ref.confidence_to(scale, value)
+            assert client.confidence_from(conn, scale, label) == ref.confidence_from(scale, label)
+    models = {m.name: m for m in client.decay_models(conn)}
+    assert models["opencti:ip-url"].reaction_points and "ctas:admiralty" in models
+    cell = h3.str_to_int(h3.latlng_to_cell(48.85, 2.35, 7))
+    assert client.cell_to_latlng(conn, cell) == pytest.approx(
+        h3.cell_to_latlng(h3.int_to_str(cell)), abs=1e-12
+    )
+    assert client.cell_to_parent(conn, cell) == h3.str_to_int(
+        h3.cell_to_parent(h3.int_to_str(cell), 6)
+    )
+    assert sorted(client.cell_to_children(conn, cell)) == sorted(
+        h3.str_to_int(c) for c in h3.cell_to_children(h3.int_to_str(cell), 8)
+    )
+    assert sorted(client.grid_disk(conn, cell, 2)) == sorted(
+        h3.str_to_int(c) for c in h3.grid_disk(h3.int_to_str(cell), 2)
+    )
+    ring = [[2.3, 48.8], [2.4, 48.8], [2.4, 48.9], [2.3, 48.9], [2.3, 48.8]]
+    square = {"type": "Polygon", "coordinates": [ring]}
+    assert sorted(client.polygon_to_cells(conn, square, 8)) == sorted(
+        h3.str_to_int(c) for c in h3.geo_to_cells(square, 8)
+    )
+    boundary = client.cell_to_geojson(conn, cell)
+    assert boundary["type"] == "Polygon" and len(boundary["coordinates"][0]) == 7
+
+
 def test_the_history_helpers_rank_by_rarity(conn):
     from conftest import history_database
     from ctas import client
@@ -459,3 +513,16 @@ def test_the_history_helpers_rank_by_rarity(conn):
         for t, e, _ in ctas.events(ts, vals, dormancy=7)
     ]
     assert got == mine and ("first_seen" in [e for _, e in got])
+
+
+def test_the_database_workloads_run_against_a_router_and_its_database(router, monkeypatch):
+    from ctas.bench import workloads
+
+    dsn = make_conninfo(**{**conninfo_to_dict(ctas.dsn()), "dbname": DATABASE})
+    monkeypatch.setenv("CTAS_URL", router.url)
+    monkeypatch.setenv("CTAS_TOKEN", WRITE)
+    monkeypatch.setenv("CTAS_PG_DSN", dsn)
+    for run in (workloads.ingest, workloads.database):
+        result = run(True)
+        assert result.match, result.detail
+        assert result.rust_s > 0 and result.python_s > 0

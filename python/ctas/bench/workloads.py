@@ -376,12 +376,9 @@ def threat_processing(quick: bool) -> Result:
     )
 
 
-def database(quick: bool) -> Result:
-    """Indicator lookups, 10,000 values of which half are known: through ctas-router's
-    hot tier (``POST /v1/indicators/lookup``, ``CTAS_URL``) against the cold tier through
-    psycopg (``SELECT … FROM ctas.indicators WHERE value = ANY(…)``, ``CTAS_PG_DSN``).
-    Ingests the known half first through the router (source ``ctas-bench``). Runs when
-    both answer; the table says why not otherwise."""
+def _services():
+    """The router (``CTAS_URL``) and the database (``CTAS_PG_DSN``) the database
+    workloads use; NotRun naming the one that does not answer."""
     from ctas.router import Router, RouterUnavailable
 
     router = Router()
@@ -394,6 +391,16 @@ def database(quick: bool) -> Result:
         conn = ctas.connect(autocommit=True)
     except psycopg.OperationalError as e:
         raise NotRun(f"no database: {str(e).strip()}") from None
+    return router, conn
+
+
+def database(quick: bool) -> Result:
+    """Indicator lookups, 10,000 values of which half are known: through ctas-router's
+    hot tier (``POST /v1/indicators/lookup``, ``CTAS_URL``) against the cold tier through
+    psycopg (``SELECT … FROM ctas.indicators WHERE value = ANY(…)``, ``CTAS_PG_DSN``).
+    Ingests the known half first through the router (source ``ctas-bench``). Runs when
+    both answer; the table says why not otherwise."""
+    router, conn = _services()
     n = 1_000 if quick else 10_000
     values = [f"bench-{i:05d}.ctas-bench.top" for i in range(n)]
     known = values[::2]
@@ -428,6 +435,63 @@ def database(quick: bool) -> Result:
     )
 
 
+def ingest(quick: bool) -> Result:
+    """Durable ingest of 10,000 flat records, 5,000 a request: through ctas-router
+    (``POST /v1/ingest``: validated, routed, and acknowledged once in the hot tier's log
+    on disk) against psycopg's ``COPY`` of the same rows into a table of the cold tier's
+    database, committed (the plainest durable write PostgreSQL has). Both hold every
+    record after: the router answers each by lookup, the table counts them."""
+    router, conn = _services()
+    n = 1_000 if quick else 10_000
+    run = f"{random.getrandbits(32):08x}"
+    seen = datetime(2026, 11, 1, tzinfo=UTC)
+    records = [
+        {
+            "kind": "domain",
+            "value": f"ingest-{run}-{i:05d}.ctas-bench.top",
+            "source": "ctas-bench",
+            "observed_at": (seen + timedelta(seconds=i)).isoformat(),
+        }
+        for i in range(n)
+    ]
+    with conn:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS ctas_bench_ingest"
+            " (kind text, value text, source text, observed_at timestamptz)"
+        )
+        conn.execute("TRUNCATE ctas_bench_ingest")
+
+        def copy() -> None:
+            with conn.transaction(), conn.cursor() as cur:
+                with cur.copy(
+                    "COPY ctas_bench_ingest (kind, value, source, observed_at) FROM STDIN"
+                ) as c:
+                    for r in records:
+                        c.write_row((r["kind"], r["value"], r["source"], r["observed_at"]))
+
+        py_s, _ = timed(copy)
+        copied = conn.execute("SELECT count(*) FROM ctas_bench_ingest").fetchone()[0]
+        conn.execute("DROP TABLE ctas_bench_ingest")
+
+    def through_router() -> int:
+        return sum(router.ingest(records[i : i + 5_000])["accepted"] for i in range(0, n, 5_000))
+
+    rust_s, accepted = timed(through_router)
+    values = [r["value"] for r in records]
+    known = sum(a["found"] for a in router.lookup_many(values))
+    return Result(
+        "database: ingest",
+        f"{n:,} records",
+        "psycopg, COPY into a table",
+        py_s,
+        None,
+        None,
+        rust_s,
+        copied == accepted == known == n,
+        f"{accepted:,} acknowledged by the router and {known:,} found by lookup, {copied:,} copied",
+    )
+
+
 WORKLOADS: dict[str, Callable[[bool], Result]] = {
     "threat": threat_processing,
     "ioc": extraction,
@@ -436,4 +500,5 @@ WORKLOADS: dict[str, Callable[[bool], Result]] = {
     "hotspots": hotspots,
     "dbscan": dbscan,
     "database": database,
+    "ingest": ingest,
 }
