@@ -43,17 +43,8 @@ const AT: &str = "2026-11-01T00:00:00Z";
 
 fn lookup(router: &Router, value: &str) -> (u16, Value) {
     // A value is one path segment: what a URL's slashes would split is percent-encoded.
-    let encoded: String = value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
     router
-        .get(&format!("/v1/indicators/{encoded}?at={AT}"))
+        .get(&format!("/v1/indicators/{}?at={AT}", percent_encode(value)))
         .expect("the router answers")
 }
 

@@ -378,7 +378,8 @@ fn every_error_is_problem_json_and_only_json_is_json() {
 #[test]
 fn the_router_examples_in_the_docs_answer_what_they_say() {
     let dir = fresh_dir("docs");
-    let dsn = fresh_database("ctas_test_router_docs");
+    // With the extension, whose judgement `GET /v1/anomalies` asks for.
+    let dsn = fresh_database_with_history("ctas_test_router_docs");
     let router = Router::start_with(&dir, free_port(), &dsn);
     common::doc_examples(&router, "router.md", 5);
     router.stop();

@@ -77,12 +77,7 @@ pub async fn neighbors(
             "depth must be 1 to {MAX_DEPTH}; got {depth}"
         )));
     }
-    let limit = q.limit.unwrap_or(PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(invalid(format!(
-            "limit must be 1 to {MAX_PAGE}; got {limit}"
-        )));
-    }
+    let limit = super::page_limit(q.limit, PAGE, MAX_PAGE)?;
     let types: Option<Vec<String>> = q.types.as_deref().map(|t| {
         t.split(',')
             .filter(|x| !x.trim().is_empty())

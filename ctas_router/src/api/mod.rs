@@ -5,6 +5,7 @@
 //! Errors are `application/problem+json` (RFC 9457) and name what was wrong.
 
 pub mod analyze;
+pub mod anomalies;
 pub mod auth;
 pub mod dead_letters;
 pub mod graph;
@@ -105,6 +106,15 @@ impl AppState {
     }
 }
 
+/// A list's page size: `asked`, or `default`; 422 unless 1 to `max`.
+pub fn page_limit(asked: Option<usize>, default: usize, max: usize) -> Result<usize, Problem> {
+    let limit = asked.unwrap_or(default);
+    if !(1..=max).contains(&limit) {
+        return Err(invalid(format!("limit must be 1 to {max}; got {limit}")));
+    }
+    Ok(limit)
+}
+
 /// The router's HTTP routes; with no tokens configured, every route is open (the
 /// listener is then on loopback only: `crate::config`).
 pub fn routes(state: AppState, tokens: Arc<Tokens>, timeout: Duration) -> Router {
@@ -120,6 +130,7 @@ pub fn routes(state: AppState, tokens: Arc<Tokens>, timeout: Duration) -> Router
         .route("/v1/dead-letters", get(dead_letters::list))
         .route("/v1/graph/{id}/neighbors", get(graph::neighbors))
         .route("/v1/reports", get(reports::list))
+        .route("/v1/anomalies", get(anomalies::list))
         .route("/metrics", get(status::metrics))
         .route_layer(middleware::from_fn_with_state(
             (tokens.clone(), Scope::Read),

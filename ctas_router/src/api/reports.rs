@@ -131,12 +131,7 @@ pub async fn list(
     query: Result<Query<ReportsQuery>, QueryRejection>,
 ) -> Result<Json<Value>, Problem> {
     let Query(q) = query.map_err(|e| invalid_query("invalid-query", e))?;
-    let limit = q.limit.unwrap_or(PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(invalid(format!(
-            "limit must be 1 to {MAX_PAGE}; got {limit}"
-        )));
-    }
+    let limit = super::page_limit(q.limit, PAGE, MAX_PAGE)?;
     if let (Some(since), Some(until)) = (q.since, q.until) {
         if since >= until {
             return Err(invalid(format!(

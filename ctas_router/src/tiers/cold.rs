@@ -524,6 +524,102 @@ impl Recall for Cold {
     }
 }
 
+/// What `GET /v1/anomalies` asks of `ctas_sighting_anomalies`.
+#[derive(Debug, Clone)]
+pub struct AnomalyQuery {
+    /// `indicator`, `source`, `cell` or `technique`.
+    pub by: String,
+    pub since: chrono::DateTime<chrono::Utc>,
+    pub step_seconds: i64,
+    pub history_seconds: i64,
+    pub method: String,
+    pub mode: String,
+    pub threshold: f64,
+    /// Only what comes after (score, key, time) in the answer's order.
+    pub after: Option<(f64, String, chrono::DateTime<chrono::Utc>)>,
+    pub limit: i64,
+}
+
+/// An anomaly in how often something is sighted: a row of `ctas_sighting_anomalies`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Anomaly {
+    pub key: String,
+    pub ts: chrono::DateTime<chrono::Utc>,
+    pub value: f64,
+    pub expected: Option<f64>,
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+    pub anomaly_score: f64,
+}
+
+/// The extension's judgement of the history, a page of it: most anomalous first, then
+/// by key (byte order) and time, as the cursor counts.
+const ANOMALIES: &str = "
+SELECT a.\"key\", a.ts, a.value, a.expected, a.lower, a.upper, a.anomaly_score
+FROM ctas_sighting_anomalies($1, $2, make_interval(secs => $3), make_interval(secs => $4),
+                             $5, $6, $7) a
+WHERE $8::float8 IS NULL OR a.anomaly_score < $8
+   OR (a.anomaly_score = $8 AND (a.\"key\" COLLATE \"C\" > $9
+       OR (a.\"key\" = $9 AND a.ts > $10)))
+ORDER BY a.anomaly_score DESC, a.\"key\" COLLATE \"C\", a.ts
+LIMIT $11";
+
+impl Cold {
+    /// The anomalies since a time in how often things are sighted, by the extension's
+    /// `ctas_sighting_anomalies` (the history's own judgement: the same rows SQL gives);
+    /// None when the cold database has no `ctas` extension to judge with.
+    pub async fn anomalies(&self, q: &AnomalyQuery) -> Result<Option<Vec<Anomaly>>, TierError> {
+        let (score, key, ts) = match &q.after {
+            Some((s, k, t)) => (Some(*s), Some(k.clone()), Some(*t)),
+            None => (None, None, None),
+        };
+        use tokio_postgres::error::SqlState;
+        let (step, history) = (q.step_seconds as f64, q.history_seconds as f64);
+        let rows = self
+            .with_client(async |c| {
+                let answer = c
+                    .query(
+                        ANOMALIES,
+                        &[
+                            &q.by,
+                            &q.since,
+                            &step,
+                            &history,
+                            &q.method,
+                            &q.mode,
+                            &q.threshold,
+                            &score,
+                            &key,
+                            &ts,
+                            &q.limit,
+                        ],
+                    )
+                    .await;
+                match answer {
+                    Err(e) if e.code() == Some(&SqlState::UNDEFINED_FUNCTION) => Ok(None),
+                    other => no_history_yet(other).map(Some),
+                }
+            })
+            .await?;
+        let Some(rows) = rows else {
+            return Ok(None);
+        };
+        Ok(Some(
+            rows.iter()
+                .map(|r| Anomaly {
+                    key: r.get(0),
+                    ts: r.get(1),
+                    value: r.get(2),
+                    expected: r.get(3),
+                    lower: r.get(4),
+                    upper: r.get(5),
+                    anomaly_score: r.get(6),
+                })
+                .collect(),
+        ))
+    }
+}
+
 /// A time as the model writes it (serde's form of chrono: RFC 3339, `Z`, fractions of
 /// a second only when there are some), so that a report reads the same from any tier.
 fn model_time(t: chrono::DateTime<chrono::Utc>) -> String {

@@ -400,6 +400,19 @@ pub fn fresh_dir(name: &str) -> TestDir {
     TestDir(dir)
 }
 
+/// `text` as one URL path segment or query value: what is not unreserved
+/// (RFC 3986 section 2.3) percent-encoded.
+pub fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// A value no earlier run has used, so each test traces a record of its own.
 pub fn unique_value(tag: &str) -> String {
     format!(
