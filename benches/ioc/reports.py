@@ -40,7 +40,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("CTAS_CACHE", "/var/cache/ctas"))
-SNAPSHOTS = Path(os.environ.get("CTAS_SNAPSHOTS", ROOT.parent / ".mirror"))
+
+
+def _snapshots() -> Path:
+    """Where the pinned repositories' snapshots are: `CTAS_SNAPSHOTS`, else `.mirror`
+    beside the checkout, else the workplace's (a clone made elsewhere, as CI's is)."""
+    if "CTAS_SNAPSHOTS" in os.environ:
+        return Path(os.environ["CTAS_SNAPSHOTS"])
+    beside = ROOT.parent / ".mirror"
+    for place in (beside, Path("/work/.mirror")):
+        if place.is_dir():
+            return place
+    return beside
+
+
+SNAPSHOTS = _snapshots()
 
 
 @dataclass(frozen=True)

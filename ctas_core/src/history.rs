@@ -35,12 +35,19 @@ WITH ins AS (
     FROM jsonb_to_recordset($1) AS x(id text, entity_type text, name text, aliases text[], external_ids text[],
                                      created timestamptz, modified timestamptz, revoked boolean, object jsonb)
     -- The later version wins; a version without a date (a MISP galaxy cluster) never
-    -- replaces one with a date (the ATT&CK object it names).
+    -- replaces one with a date (the ATT&CK object it names). The same version with
+    -- other content (a row changed behind CTAS's back, which ctas-router verify --repair
+    -- sends again) is put back.
     ON CONFLICT (id) DO UPDATE
         SET type = excluded.type, name = excluded.name, aliases = excluded.aliases,
             external_ids = excluded.external_ids, created = excluded.created,
             modified = excluded.modified, revoked = excluded.revoked, object = excluded.object
         WHERE (e.modified IS NULL AND excluded.modified IS NOT NULL) OR excluded.modified > e.modified
+           OR (e.modified IS NOT DISTINCT FROM excluded.modified
+               AND (e.type, e.name, e.aliases, e.external_ids, e.created, e.revoked, e.object)
+                   IS DISTINCT FROM (excluded.type, excluded.name, excluded.aliases,
+                                     excluded.external_ids, excluded.created, excluded.revoked,
+                                     excluded.object))
     RETURNING xmax = 0 AS new)
 SELECT count(*) FILTER (WHERE new) FROM ins";
 
@@ -74,23 +81,32 @@ WITH ins AS (
     SELECT x.id, x.kind, x.value, x.stix_id, x.first_seen, x.last_seen
     FROM jsonb_to_recordset($1) AS x(id text, kind text, value text, stix_id text,
                                      first_seen timestamptz, last_seen timestamptz)
+    -- The id is made of kind and value: a row whose kind or value differ was changed
+    -- behind CTAS's back, and is put back.
     ON CONFLICT (id) DO UPDATE
         SET first_seen = least(i.first_seen, excluded.first_seen),
             last_seen = greatest(i.last_seen, excluded.last_seen),
-            stix_id = coalesce(i.stix_id, excluded.stix_id)
+            stix_id = coalesce(i.stix_id, excluded.stix_id),
+            kind = excluded.kind, value = excluded.value
         WHERE excluded.first_seen < i.first_seen OR excluded.last_seen > i.last_seen
            OR (i.stix_id IS NULL AND excluded.stix_id IS NOT NULL)
+           OR (i.kind, i.value) IS DISTINCT FROM (excluded.kind, excluded.value)
     RETURNING xmax = 0 AS new)
 SELECT count(*) FILTER (WHERE new) FROM ins";
 
 const SIGHTINGS: &str = "
 WITH ins AS (
-    INSERT INTO ctas.sightings (report_id, indicator_id, source, seen_at, raw, start_pos, end_pos)
+    INSERT INTO ctas.sightings AS s (report_id, indicator_id, source, seen_at, raw, start_pos, end_pos)
     SELECT x.report_id, x.indicator_id, x.source, x.seen_at, x.raw, x.start_pos, x.end_pos
     FROM jsonb_to_recordset($1) AS x(report_id text, indicator_id text, source text, seen_at timestamptz,
                                      raw text, start_pos int, end_pos int)
-    ON CONFLICT DO NOTHING RETURNING 1)
-SELECT count(*) FROM ins";
+    -- The first sighting stays; only its source, when the one sent names another, is
+    -- put back (a row changed behind CTAS's back, sent again by verify --repair).
+    ON CONFLICT (indicator_id, report_id) WHERE indicator_id IS NOT NULL DO UPDATE
+        SET source = excluded.source
+        WHERE excluded.source IS NOT NULL AND s.source IS DISTINCT FROM excluded.source
+    RETURNING xmax = 0 AS new)
+SELECT count(*) FILTER (WHERE new) FROM ins";
 
 const RELATIONSHIPS: &str = "
 WITH ins AS (

@@ -14,13 +14,36 @@ use tokio::runtime::{Builder, Runtime};
 const NICE: libc::c_int = 10;
 
 /// The background runtime: two workers (one per core here) and a blocking pool.
-pub fn runtime() -> std::io::Result<Runtime> {
+pub fn runtime() -> std::io::Result<Background> {
     Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("ctas-background")
         .on_thread_start(lower_priority)
         .enable_all()
         .build()
+        .map(|r| Background(Some(r)))
+}
+
+/// The background runtime, shut down without waiting for its threads when dropped. It
+/// is dropped inside the HTTP runtime — when `serve` ends, or returns an error at start
+/// (a warm store another process holds) — where waiting would block a runtime thread,
+/// which tokio refuses with a panic.
+pub struct Background(Option<Runtime>);
+
+impl std::ops::Deref for Background {
+    type Target = Runtime;
+
+    fn deref(&self) -> &Runtime {
+        self.0.as_ref().expect("the runtime is there until dropped")
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 fn lower_priority() {

@@ -21,3 +21,4 @@ pub mod server;
 pub mod shutdown;
 pub mod sync;
 pub mod tiers;
+pub mod verify;

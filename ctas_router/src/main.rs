@@ -85,6 +85,26 @@ enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Compare every object the hot tier holds with each tier it was sent to, and list
+    /// what is missing or stale there; --repair sends those again. Exit status 0: every
+    /// tier holds what it should; 4: something is missing or stale; 1: the router or a
+    /// tier could not answer.
+    Verify {
+        /// Only this tier: warm, cold or graph (default: every tier that is on).
+        #[arg(long)]
+        tier: Option<String>,
+        /// Send what is missing or stale to its tier again.
+        #[arg(long)]
+        repair: bool,
+        /// Most findings listed per tier (all are counted).
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Print the router's answer as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        remote: Remote,
+    },
     /// Print one record as each tier holds it.
     Trace {
         /// The record id.
@@ -225,6 +245,13 @@ fn main() -> ExitCode {
                 action: ConfigAction::Check { file },
             } => done(config_check(&file)),
             Command::Trace { id, remote } => done(cli::status::trace(&remote, &id).await),
+            Command::Verify {
+                tier,
+                repair,
+                limit,
+                json,
+                remote,
+            } => cli::verify::verify(&remote, tier.as_deref(), repair, limit, json).await,
             Command::DeadLetters {
                 tier,
                 replay,

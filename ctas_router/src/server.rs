@@ -137,6 +137,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
                 .surreal_endpoint
                 .is_empty()
                 .then(|| settings.data_dir.join("warm").into()),
+            warm_ttl: settings.warm_ttl,
             background: background.handle().clone(),
         },
         tokens.clone(),
@@ -211,7 +212,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         }
     }
     tokio::task::spawn_blocking(move || hot.close()).await??;
-    background.shutdown_background();
+    drop(background);
     tracing::info!("stopped");
     Ok(())
 }

@@ -8,6 +8,7 @@
 //!   indicator, report or relationship lands on the same row, document and node in
 //!   every tier, whichever face ingested it and however often it is replayed.
 
+pub mod essence;
 pub mod ids;
 pub mod intel;
 pub mod record;

@@ -21,14 +21,7 @@ pub struct DeadLetterQuery {
 fn tiers_named(q: &DeadLetterQuery) -> Result<Vec<TierName>, Problem> {
     match &q.tier {
         None => Ok(TierName::DOWNSTREAM.to_vec()),
-        Some(name) => TierName::parse(name).map(|t| vec![t]).ok_or_else(|| {
-            Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid-query",
-                "No such tier",
-                format!("tier must be warm, cold or graph; got {name:?}"),
-            )
-        }),
+        Some(name) => super::tier_named(name).map(|t| vec![t]),
     }
 }
 

@@ -1,6 +1,6 @@
 //! The HTTP API, one module per resource: records (ingest, read back, trace),
 //! indicators (lookup by value), reports (by area and time), graph, analyze, status (health, readiness, metrics), dead
-//! letters. Every route needs a scope ([`auth`]) but the probes.
+//! letters, verify. Every route needs a scope ([`auth`]) but the probes.
 //!
 //! Errors are `application/problem+json` (RFC 9457) and name what was wrong.
 
@@ -14,6 +14,7 @@ pub mod problem;
 pub mod records;
 pub mod reports;
 pub mod status;
+pub mod verify;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -76,6 +77,8 @@ pub struct AppState {
     pub knowledge: crate::knowledge::Shared,
     /// SurrealKV's directory, when the warm tier is embedded (for its size).
     pub warm_dir: Option<Arc<std::path::Path>>,
+    /// How long the warm tier keeps reports and sightings (`serve --warm-ttl`).
+    pub warm_ttl: Option<chrono::TimeDelta>,
     /// Which downstream tiers each object goes to.
     pub routing: Arc<crate::routing::Routing>,
     /// The downstream tiers without which the router is not ready.
@@ -106,6 +109,18 @@ impl AppState {
     }
 }
 
+/// The downstream tier a query names (`?tier=`); 422 naming it when there is none such.
+pub fn tier_named(name: &str) -> Result<TierName, Problem> {
+    TierName::parse(name).ok_or_else(|| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-query",
+            "No such tier",
+            format!("tier must be warm, cold or graph; got {name:?}"),
+        )
+    })
+}
+
 /// A list's page size: `asked`, or `default`; 422 unless 1 to `max`.
 pub fn page_limit(asked: Option<usize>, default: usize, max: usize) -> Result<usize, Problem> {
     let limit = asked.unwrap_or(default);
@@ -131,6 +146,7 @@ pub fn routes(state: AppState, tokens: Arc<Tokens>, timeout: Duration) -> Router
         .route("/v1/graph/{id}/neighbors", get(graph::neighbors))
         .route("/v1/reports", get(reports::list))
         .route("/v1/anomalies", get(anomalies::list))
+        .route("/v1/verify", get(verify::check))
         .route("/metrics", get(status::metrics))
         .route_layer(middleware::from_fn_with_state(
             (tokens.clone(), Scope::Read),
@@ -141,6 +157,7 @@ pub fn routes(state: AppState, tokens: Arc<Tokens>, timeout: Duration) -> Router
         .route("/v1/records", post(records::ingest))
         .route("/v1/ingest", post(records::ingest_document))
         .route("/v1/dead-letters/replay", post(dead_letters::replay))
+        .route("/v1/verify/repair", post(verify::repair))
         .route_layer(middleware::from_fn_with_state(
             (tokens, Scope::Write),
             auth::require,

@@ -1,13 +1,15 @@
 //! The commands that talk to a running router: `ingest`, `lookup`, `status`, `trace`,
-//! `dead-letters`.
+//! `dead-letters`, `verify`.
 //!
 //! Exit status, for scripts: 0 done; 1 failed (the router refused, could not be
 //! reached, or a file could not be read; the message says which); 2 a usage error
-//! (clap's); 3 `lookup` answered and one or more values are unknown.
+//! (clap's); 3 `lookup` answered and one or more values are unknown; 4 `verify`
+//! answered and a tier misses or holds stale objects.
 
 pub mod ingest;
 pub mod lookup;
 pub mod status;
+pub mod verify;
 
 use anyhow::{bail, Context};
 use clap::Args;

@@ -126,6 +126,9 @@ pub fn apply(trees: &Trees, candidates: &Candidates) -> Result<u64, HotError> {
             .compare_and_swap(k, Some(v), None as Option<&[u8]>)?
             .is_ok()
         {
+            // The tiers it was sent to go with it: a copy promoted or sent later starts
+            // anew.
+            trees.routes.remove(k)?;
             dropped += 1;
         }
     }

@@ -51,6 +51,11 @@ impl TierMask {
         self.0 & (1 << tier.index()) != 0
     }
 
+    /// The tiers in either.
+    pub fn union(self, other: TierMask) -> Self {
+        TierMask(self.0 | other.0)
+    }
+
     /// The tiers in both.
     pub fn and(self, other: TierMask) -> Self {
         TierMask(self.0 & other.0)

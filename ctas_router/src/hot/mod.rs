@@ -258,6 +258,30 @@ struct Trees {
     dead: [Tree; 3],
     /// Indicator summaries and their markers ([`summaries`]).
     summaries: Tree,
+    /// The tiers each item was sent to, for the items not sent to every tier
+    /// ([`index`]): what `verify` expects each tier to hold.
+    routes: Tree,
+}
+
+/// Index an item by its key and remember the tiers it was sent to: an item held by
+/// the index with no route was sent to every tier; one sent again elsewhere (a replay,
+/// a repair, another request routed otherwise) is held by every tier it was ever sent
+/// to. Whether the key was new.
+fn index(trees: &Trees, id: &str, json: sled::IVec, tiers: TierMask) -> Result<bool, HotError> {
+    let before = trees.records.insert(id.as_bytes(), json)?;
+    let route = trees.routes.get(id.as_bytes())?;
+    let sent_to = match (&before, route) {
+        // Sent everywhere before: it still is.
+        (Some(_), None) => TierMask::ALL,
+        (_, Some(r)) => TierMask::from_bits(r.first().copied().unwrap_or(0)).union(tiers),
+        (None, None) => tiers,
+    };
+    if sent_to == TierMask::ALL {
+        trees.routes.remove(id.as_bytes())?;
+    } else {
+        trees.routes.insert(id.as_bytes(), &[sent_to.bits()])?;
+    }
+    Ok(before.is_none())
 }
 
 /// The hot tier.
@@ -289,6 +313,7 @@ impl Hot {
             log: db.open_tree("log")?,
             meta: db.open_tree("meta")?,
             summaries: db.open_tree("summaries")?,
+            routes: db.open_tree("routes")?,
             dead: [
                 db.open_tree("dead:warm")?,
                 db.open_tree("dead:cold")?,
@@ -586,6 +611,49 @@ impl Hot {
         tokio::task::spawn_blocking(move || demotion::waiting_now(&trees, tier))
             .await
             .map_err(|e| HotError::Corrupt(format!("reading what {tier} waits for failed: {e}")))?
+    }
+
+    /// Up to `limit` items of the index by key, in key order, after `after`, each with
+    /// the tiers it was sent to. Blocking (sled): call it off the async runtime.
+    pub fn scan(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(Item, TierMask)>, HotError> {
+        let range = match after {
+            Some(key) => self.trees.records.range::<&[u8], _>((
+                std::ops::Bound::Excluded(key.as_bytes()),
+                std::ops::Bound::Unbounded,
+            )),
+            None => self.trees.records.iter(),
+        };
+        let mut out = Vec::new();
+        for kv in range.take(limit) {
+            let (k, v) = kv?;
+            let sent_to = match self.trees.routes.get(&k)? {
+                Some(r) => TierMask::from_bits(r.first().copied().unwrap_or(0)),
+                None => TierMask::ALL,
+            };
+            out.push((decode_item(&k, &v)?, sent_to));
+        }
+        Ok(out)
+    }
+
+    /// Send `items` to `tier` again, as one new log entry for it alone (what `verify
+    /// --repair` found missing or stale there); returns how many.
+    pub async fn resend(&self, tier: TierName, items: Vec<Item>) -> Result<u64, HotError> {
+        let n = items.len() as u64;
+        if n == 0 {
+            return Ok(0);
+        }
+        let prepared =
+            tokio::task::spawn_blocking(move || Prepared::new(items, TierMask::only(tier)))
+                .await
+                .map_err(|e| {
+                    HotError::Corrupt(format!("encoding the items to resend failed: {e}"))
+                })??;
+        self.send(writer::Op::Append(prepared)).await?;
+        Ok(n)
     }
 
     /// Send `tier`'s dead letters to it again (after the cause was fixed); returns

@@ -118,9 +118,11 @@ impl State {
         for kv in trees.log.range(log::seq_key(indexed + 1)..) {
             let (k, v) = kv?;
             let prepared = Prepared::new(log::items(&v)?, TierMask::ALL)?;
+            // The entry's own tiers, not the ALL it was prepared for here.
+            let tiers = log::header(&v)?.tiers;
             for (ids, entry) in &prepared.entries {
                 for (id, json) in ids.iter().zip(entry.items()) {
-                    trees.records.insert(id.as_bytes(), json)?;
+                    super::index(trees, id, json, tiers)?;
                 }
             }
             super::summaries::apply(&trees.summaries, &prepared.updates)?;
@@ -326,7 +328,7 @@ impl Writer {
             // The log keeps the entry's buffer itself (an IVec is shared, not copied).
             self.trees.log.insert(key, entry.value.clone())?;
             for (id, json) in ids.iter().zip(entry.items()) {
-                if self.trees.records.insert(id.as_bytes(), json)?.is_none() {
+                if super::index(&self.trees, id, json, entry.tiers)? {
                     added += 1;
                 }
             }

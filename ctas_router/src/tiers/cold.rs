@@ -2,9 +2,11 @@
 //! `indicators`, `sightings`, `relationships`, `entities`), written by the statements
 //! of `ctas_core::history` — the ones `ctas_ingest_stix` runs — one transaction a batch.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use ctas_core::history;
+use ctas_core::model::essence::Essence;
 use ctas_core::model::{observation_id, Intel, Item, ThreatRecord};
 use ctas_core::schema;
 use tokio::sync::Mutex;
@@ -450,7 +452,99 @@ impl Tier for Cold {
         self.with_client(async |c| c.batch_execute("SELECT 1").await)
             .await
     }
+
+    async fn essences(&self, items: &[Item]) -> Result<HashMap<String, Essence>, TierError> {
+        let mut keys = EssenceKeys::default();
+        for item in items {
+            match item {
+                Item::Source(s) => keys.sources.push(s.name.clone()),
+                Item::Report(r) => keys.reports.push(r.id.clone()),
+                Item::Indicator(i) => keys.indicators.push(i.id.clone()),
+                Item::Sighting(s) => {
+                    keys.sighted.0.push(s.report_id.clone());
+                    keys.sighted.1.push(s.indicator_id.clone());
+                }
+                Item::Relationship(r) => {
+                    keys.related.0.push(r.id.clone());
+                    keys.related.1.push(r.source_ref.clone());
+                    keys.related.2.push(r.relationship_type.clone());
+                    keys.related.3.push(r.target_ref.clone());
+                }
+                Item::Entity(e) => keys.entities.push(e.id.clone()),
+                // The history holds a flat record as its observation (a report, an
+                // indicator, a sighting), which `verify` asks for instead.
+                Item::Record(_) => {}
+            }
+        }
+        let k = &keys;
+        let rows = self
+            .with_client(async |c| {
+                c.query(
+                    ESSENCES,
+                    &[
+                        &k.sources,
+                        &k.reports,
+                        &k.indicators,
+                        &k.sighted.0,
+                        &k.sighted.1,
+                        &k.related.0,
+                        &k.related.1,
+                        &k.related.2,
+                        &k.related.3,
+                        &k.entities,
+                    ],
+                )
+                .await
+            })
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let essence: serde_json::Value = r.get(1);
+                match essence {
+                    serde_json::Value::Object(m) => Ok((r.get(0), m)),
+                    other => Err(err(format!("an essence came back as {other}"))),
+                }
+            })
+            .collect()
+    }
 }
+
+/// The keys [`Tier::essences`] asks the history for, a list per table.
+#[derive(Default)]
+struct EssenceKeys {
+    sources: Vec<String>,
+    reports: Vec<String>,
+    indicators: Vec<String>,
+    /// Report and indicator of each sighting.
+    sighted: (Vec<String>, Vec<String>),
+    /// Id, source, type and target of each relationship.
+    related: (Vec<String>, Vec<String>, Vec<String>, Vec<String>),
+    entities: Vec<String>,
+}
+
+/// What the history holds of some items, each as its key and essence, in one round
+/// trip. A relationship is found by what it ties: the history keeps each (source, type,
+/// target) once, under the id it came with first.
+const ESSENCES: &str = "
+SELECT 'source:' || name, '{}'::jsonb FROM ctas.sources WHERE name = ANY($1)
+UNION ALL
+SELECT id, jsonb_build_object('title', title, 'source', source,
+                              'observed_at', floor(extract(epoch FROM observed_at) * 1000)::bigint)
+FROM ctas.reports WHERE id = ANY($2)
+UNION ALL
+SELECT id, jsonb_build_object('kind', kind, 'value', value) FROM ctas.indicators WHERE id = ANY($3)
+UNION ALL
+SELECT 'sighting:' || s.report_id || ' ' || s.indicator_id, jsonb_build_object('source', s.source)
+FROM unnest($4::text[], $5::text[]) AS k(report_id, indicator_id)
+JOIN ctas.sightings s ON s.report_id = k.report_id AND s.indicator_id = k.indicator_id
+UNION ALL
+SELECT k.id, jsonb_build_object('source_ref', r.source_ref, 'relationship_type',
+                                r.relationship_type, 'target_ref', r.target_ref)
+FROM unnest($6::text[], $7::text[], $8::text[], $9::text[]) AS k(id, source_ref, type, target_ref)
+JOIN ctas.relationships r ON r.source_ref = k.source_ref AND r.relationship_type = k.type
+                         AND r.target_ref = k.target_ref
+UNION ALL
+SELECT id, jsonb_build_object('type', type, 'name', name) FROM ctas.entities WHERE id = ANY($10)";
 
 /// What the history holds of some indicators ([`Recall::about`]), in one round trip: the
 /// indicators, the sightings of them, the relationships at either end, and the sources

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use ctas_core::model::essence::Essence;
 use ctas_core::model::{Entity, Indicator, Item, Relationship, Report, Sighting, ThreatRecord};
 use neo4rs::{query, BoltType, Graph as Neo4j};
 use tokio::sync::OnceCell;
@@ -589,7 +590,94 @@ impl Tier for Graph {
         rows.next().await.map_err(err)?;
         Ok(())
     }
+
+    async fn essences(&self, items: &[Item]) -> Result<HashMap<String, Essence>, TierError> {
+        let (mut nodes, mut sighted, mut related) = (Vec::new(), Vec::new(), Vec::new());
+        let mut types = HashMap::new();
+        for item in items {
+            let key = item.key();
+            types.insert(key.clone(), item.type_name());
+            match item {
+                Item::Sighting(s) => sighted.push(BoltType::from(HashMap::from([
+                    ("key", BoltType::from(key)),
+                    ("report", s.report_id.as_str().into()),
+                    ("indicator", s.indicator_id.as_str().into()),
+                ]))),
+                Item::Relationship(r) => related.push(BoltType::from(HashMap::from([
+                    ("key", BoltType::from(key)),
+                    ("source", r.source_ref.as_str().into()),
+                    ("target", r.target_ref.as_str().into()),
+                ]))),
+                // A source is a name on reports and sightings, not a node.
+                Item::Source(_) => {}
+                _ => nodes.push(key),
+            }
+        }
+        let mut found = HashMap::new();
+        for (cypher, rows) in [
+            (ESSENCE_NODES, BoltType::from(nodes)),
+            (ESSENCE_SIGHTINGS, sighted.into()),
+            (ESSENCE_EDGES, related.into()),
+        ] {
+            let mut answer = self
+                .neo4j
+                .execute(query(cypher).param("rows", rows))
+                .await
+                .map_err(err)?;
+            while let Some(row) = answer.next().await.map_err(err)? {
+                let row: EssenceRow = row.to().map_err(err)?;
+                let type_name = types.get(&row.key).copied().unwrap_or_default();
+                let row_json = serde_json::to_value(&row).map_err(err)?;
+                found.insert(row.key.clone(), super::essence_of_row(type_name, &row_json));
+            }
+        }
+        Ok(found)
+    }
 }
+
+/// What the graph answers of an object, a sighting or a relationship, for its essence.
+#[derive(serde::Deserialize, serde::Serialize)]
+struct EssenceRow {
+    key: String,
+    kind: Option<String>,
+    value: Option<String>,
+    title: Option<String>,
+    source: Option<String>,
+    observed_at: Option<i64>,
+    #[serde(rename = "type")]
+    entity_type: Option<String>,
+    name: Option<String>,
+    source_ref: Option<String>,
+    relationship_type: Option<String>,
+    target_ref: Option<String>,
+}
+
+/// Nodes by id: flat records, and objects that are more than a placeholder an edge made
+/// (one with a label of its own beside `Object`).
+const ESSENCE_NODES: &str = "
+UNWIND $rows AS key
+OPTIONAL MATCH (o:Object {id: key}) WHERE size(labels(o)) > 1
+OPTIONAL MATCH (t:ThreatRecord {id: key})
+WITH key, coalesce(o, t) AS n WHERE n IS NOT NULL
+RETURN key, n.kind AS kind, n.value AS value, n.title AS title, n.source AS source,
+       n.observed_at.epochMillis AS observed_at, n.type AS type, n.name AS name,
+       null AS source_ref, null AS relationship_type, null AS target_ref";
+
+/// A report's `SIGHTED` edge to an indicator.
+const ESSENCE_SIGHTINGS: &str = "
+UNWIND $rows AS row
+MATCH (:Object {id: row.report})-[e:SIGHTED]->(:Object {id: row.indicator})
+RETURN row.key AS key, null AS kind, null AS value, null AS title, e.source AS source,
+       null AS observed_at, null AS type, null AS name,
+       null AS source_ref, null AS relationship_type, null AS target_ref";
+
+/// A relationship's edge, by its id, from either end's node.
+const ESSENCE_EDGES: &str = "
+UNWIND $rows AS row
+MATCH (a:Object {id: row.source})-[e {id: row.key}]->(b:Object {id: row.target})
+RETURN row.key AS key, null AS kind, null AS value, null AS title, null AS source,
+       null AS observed_at, null AS type, null AS name,
+       a.id AS source_ref, e.type AS relationship_type, b.id AS target_ref";
 
 #[cfg(test)]
 mod tests {

@@ -4,10 +4,12 @@ pub mod cold;
 pub mod graph;
 pub mod warm;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
+use ctas_core::model::essence::Essence;
 use ctas_core::model::Item;
 
 /// Each tier downstream of the hot tier (sled), which feeds them through outboxes.
@@ -135,6 +137,23 @@ pub trait Tier: Send + Sync + 'static {
 
     /// The cheapest round trip the tier answers: is it up now?
     fn ping(&self) -> impl Future<Output = Result<(), TierError>> + Send;
+
+    /// What the tier holds of `items`, by key, each read back from its own shape as
+    /// the item's essence ([`ctas_core::model::essence`]); an item it does not hold is
+    /// not in the answer. What `verify` compares with the hot tier's copies.
+    fn essences(
+        &self,
+        items: &[Item],
+    ) -> impl Future<Output = Result<HashMap<String, Essence>, TierError>> + Send;
+}
+
+/// The essence of an item of type `type_name` from a row a tier answered with: the
+/// fields [`ctas_core::model::essence::fields`] names, null where the row has none.
+pub fn essence_of_row(type_name: &str, row: &serde_json::Value) -> Essence {
+    ctas_core::model::essence::fields(type_name)
+        .iter()
+        .map(|&f| (f.to_owned(), row.get(f).cloned().unwrap_or_default()))
+        .collect()
 }
 
 /// A tier a lookup by value falls through to when the hot tier has no summary of the

@@ -9,6 +9,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use ctas_core::model::essence::Essence;
 use ctas_core::model::{Intel, Item};
 use surrealdb::engine::any::Any;
 use surrealdb::Surreal;
@@ -230,7 +231,57 @@ impl Tier for Warm {
     async fn ping(&self) -> Result<(), TierError> {
         self.db.health().await.map_err(err)
     }
+
+    async fn essences(&self, items: &[Item]) -> Result<HashMap<String, Essence>, TierError> {
+        let mut keys: Vec<Vec<String>> = vec![Vec::new(); TABLES.len()];
+        for item in items {
+            let at = TABLES.iter().position(|&t| t == table(item));
+            keys[at.expect("every item's table is in TABLES")].push(item.key());
+        }
+        let mut q = self.db.query(ESSENCES.as_str());
+        for (tb, keys) in TABLES.iter().zip(keys) {
+            q = q.bind((format!("k_{tb}"), keys));
+        }
+        let mut res = q.await.map_err(err)?.check().map_err(err)?;
+        let mut found = HashMap::new();
+        for (at, tb) in TABLES.iter().enumerate() {
+            let docs: Vec<serde_json::Value> = res.take(at).map_err(err)?;
+            for mut doc in docs {
+                let key = doc["_key"].as_str().unwrap_or_default().to_owned();
+                // The document as the item it was written from; one that no longer
+                // reads as one (changed behind the router's back) differs in every field.
+                if let Some(map) = doc.as_object_mut() {
+                    map.retain(|k, _| !k.starts_with('_'));
+                    map.insert("id".into(), key.clone().into());
+                }
+                let type_name = if *tb == TABLE { "record" } else { tb };
+                let item = serde_json::json!({"type": type_name, "object": doc});
+                // Through text: an entity's STIX object is raw JSON, which only a
+                // parser of text gives.
+                let item = serde_json::to_string(&item).map_err(err)?;
+                let essence = match serde_json::from_str::<Item>(&item) {
+                    Ok(item) => ctas_core::model::essence::essence(&item),
+                    Err(_) => super::essence_of_row(type_name, &serde_json::Value::Null),
+                };
+                found.insert(key, essence);
+            }
+        }
+        Ok(found)
+    }
 }
+
+/// The documents of some keys, a statement per table in [`TABLES`] order, each table's
+/// keys bound as `$k_<table>`; each document with its key as `_key`.
+static ESSENCES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    TABLES
+        .iter()
+        .map(|tb| {
+            format!(
+                "SELECT *, meta::id(id) AS _key FROM $k_{tb}.map(|$k| type::record('{tb}', $k));"
+            )
+        })
+        .collect()
+});
 
 /// The reports of a page, then every sighting of them, in one round trip. The area's
 /// parts are bound, never written into the text.
