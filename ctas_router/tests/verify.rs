@@ -78,13 +78,13 @@ async fn warm_at(dir: &std::path::Path) -> surrealdb::Surreal<surrealdb::engine:
 fn verify_names_what_was_deleted_or_altered_in_each_tier_and_repair_puts_it_back() {
     let dir = fresh_dir("verify");
     let dsn = fresh_database("ctas_router_verify");
-    // Entities and relationships go to the history and the graph only: the warm tier
-    // does not miss them.
+    // Relationships go to the history and the graph only: the warm tier does not miss
+    // them.
     let rules = dir.join("routing.toml");
     std::fs::write(
         &rules,
-        "[[rule]]\nname = \"named: history and graph\"\n\
-         items = [\"entity\", \"relationship\"]\ntiers = [\"cold\", \"graph\"]\n",
+        "[[rule]]\nname = \"ties: history and graph\"\n\
+         items = [\"relationship\"]\ntiers = [\"cold\", \"graph\"]\n",
     )
     .unwrap();
     let port = free_port();
@@ -120,16 +120,16 @@ fn verify_names_what_was_deleted_or_altered_in_each_tier_and_repair_puts_it_back
         assert!(t["checked"].as_u64().unwrap() > 0, "{t}");
         assert_eq!((&t["missing"], &t["stale"]), (&json!(0), &json!(0)), "{t}");
     }
-    // The warm tier was sent neither the bundle's entities nor its relationships.
+    // The warm tier was not sent the bundle's relationships.
     let warm_checked = tier(&clean, "warm")["checked"].as_u64().unwrap();
     let cold_checked = tier(&clean, "cold")["checked"].as_u64().unwrap();
-    let named = objects
+    let ties = objects
         .iter()
-        .filter(|o| o["type"] != "report" && o["type"] != "indicator")
+        .filter(|o| o["type"] == "relationship")
         .count() as u64;
     assert!(
-        cold_checked >= warm_checked + named,
-        "cold {cold_checked}, warm {warm_checked}, entities and relationships {named}"
+        cold_checked >= warm_checked + ties,
+        "cold {cold_checked}, warm {warm_checked}, relationships {ties}"
     );
     assert_eq!(verify_cli(&router, &[]).0, 0);
 

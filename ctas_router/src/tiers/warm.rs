@@ -246,28 +246,29 @@ impl Tier for Warm {
         let mut found = HashMap::new();
         for (at, tb) in TABLES.iter().enumerate() {
             let docs: Vec<serde_json::Value> = res.take(at).map_err(err)?;
-            for mut doc in docs {
+            for doc in docs {
                 let key = doc["_key"].as_str().unwrap_or_default().to_owned();
-                // The document as the item it was written from; one that no longer
-                // reads as one (changed behind the router's back) differs in every field.
-                if let Some(map) = doc.as_object_mut() {
-                    map.retain(|k, _| !k.starts_with('_'));
-                    map.insert("id".into(), key.clone().into());
-                }
                 let type_name = if *tb == TABLE { "record" } else { tb };
-                let item = serde_json::json!({"type": type_name, "object": doc});
-                // Through text: an entity's STIX object is raw JSON, which only a
-                // parser of text gives.
-                let item = serde_json::to_string(&item).map_err(err)?;
-                let essence = match serde_json::from_str::<Item>(&item) {
-                    Ok(item) => ctas_core::model::essence::essence(&item),
-                    Err(_) => super::essence_of_row(type_name, &serde_json::Value::Null),
-                };
-                found.insert(key, essence);
+                found.insert(key, essence_of_document(type_name, doc));
             }
         }
         Ok(found)
     }
+}
+
+/// The essence of a document as [`Tier::upsert`] wrote it (the item's object): its
+/// fields by their names in the model, an entity's type as `type`, times as milliseconds.
+fn essence_of_document(type_name: &str, mut doc: serde_json::Value) -> Essence {
+    if let Some(t) = doc.get("entity_type").cloned() {
+        doc["type"] = t;
+    }
+    if let Some(text) = doc.get("observed_at").and_then(|t| t.as_str()) {
+        // Text that is no time stays as it is, and differs.
+        if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+            doc["observed_at"] = t.timestamp_millis().into();
+        }
+    }
+    super::essence_of_row(type_name, &doc)
 }
 
 /// The documents of some keys, a statement per table in [`TABLES`] order, each table's
