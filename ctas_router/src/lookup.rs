@@ -485,6 +485,7 @@ fn answer(
         .score(sources.clone(), model, asked.at)
         .map_err(|e| LookupError::Score(e.to_string()))?;
     Ok(Answer {
+        behaviour: None,
         related: related(view, &summary)?,
         sources: sources
             .into_iter()
@@ -515,6 +516,9 @@ fn answer(
 /// What a lookup answers for a known indicator.
 #[derive(Debug, serde::Serialize)]
 pub struct Answer {
+    /// How it was sighted of late, when asked (`?behaviour=true`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub behaviour: Option<BehaviourAnswer>,
     pub first_seen: Option<DateTime<Utc>>,
     pub id: String,
     pub kind: String,
@@ -529,6 +533,15 @@ pub struct Answer {
     /// summary of it (promoted since).
     pub tier: &'static str,
     pub value: String,
+}
+
+/// How a known indicator was sighted of late, judged in the cold tier; or why that is not
+/// known (the cold tier off, down, or without the extension), the lookup itself answered.
+#[derive(Debug, serde::Serialize)]
+#[serde(untagged)]
+pub enum BehaviourAnswer {
+    Judged(crate::tiers::cold::Behaviour),
+    Unknown { error: String },
 }
 
 /// A source of a known indicator, with what the tiers know of it.

@@ -199,6 +199,17 @@ fn config_check(file: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A command whose output is piped into one that stops reading (`ctas-router lookup … |
+/// head`) ends there, as `cat` does, rather than panicking at its next `println!`: Rust
+/// ignores SIGPIPE, so the write fails instead. The server keeps ignoring it: a client
+/// gone is no reason to stop.
+fn end_quietly_on_a_closed_pipe() {
+    // SAFETY: restores the default disposition of one signal; no handler of ours runs.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -214,6 +225,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if !matches!(cli.command, Command::Serve(_)) {
+        end_quietly_on_a_closed_pipe();
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {

@@ -106,6 +106,62 @@ fn a_burst_is_the_anomaly_the_router_and_sql_both_give() {
         }
     }
 
+    // Asked by value with `behaviour=true` an hour after the burst: the same judgement of
+    // the same series (the extension's, above), and the burst as an event; the first
+    // sighting, two days before, is outside the day listed.
+    let after = "2026-11-20T13:00:00Z";
+    for (domain, n) in &bursts {
+        let (status, found) = router
+            .get(&format!(
+                "/v1/indicators/{domain}?kind=domain&behaviour=true&at={after}"
+            ))
+            .unwrap();
+        assert_eq!(status, 200, "{found}");
+        let b = &found["behaviour"];
+        assert_eq!(b["since"], "2026-11-19T13:00:00Z", "{b}");
+        let theirs = sql
+            .iter()
+            .find(|r| r["key"] == format!("domain:{domain}"))
+            .unwrap();
+        let points = b["anomalies"].as_array().unwrap();
+        assert_eq!(points.len(), 1, "{b}");
+        assert_eq!(
+            (&points[0]["ts"], points[0]["value"].as_f64()),
+            (&json!(BURST), Some(*n as f64))
+        );
+        for field in ["expected", "lower", "upper", "anomaly_score"] {
+            assert_eq!(
+                points[0][field].as_f64(),
+                theirs[field].as_f64(),
+                "{field}: {b}"
+            );
+        }
+        assert_eq!(
+            b["events"],
+            json!([{"ts": BURST, "event": "burst", "detail": theirs["anomaly_score"]}]),
+            "{b}"
+        );
+    }
+    let (status, found) = router
+        .get(&format!(
+            "/v1/indicators/{steady}?kind=domain&behaviour=true&at={after}"
+        ))
+        .unwrap();
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(
+        (
+            &found["behaviour"]["anomalies"],
+            &found["behaviour"]["events"]
+        ),
+        (&json!([]), &json!([])),
+        "{found}"
+    );
+    // Not asked, not there.
+    let (_, found) = router
+        .get(&format!("/v1/indicators/{steady}?kind=domain"))
+        .unwrap();
+    assert!(found.get("behaviour").is_none(), "{found}");
+
     // By source, both domains' sightings count as one series: the burst shows there too.
     let (status, by_source) = ask("&by=source");
     assert_eq!(status, 200, "{by_source}");
@@ -169,5 +225,17 @@ fn a_burst_is_the_anomaly_the_router_and_sql_both_give() {
         (status, &problem["type"]),
         (503, &json!("urn:ctas:problem:tier-off"))
     );
+    // A lookup still answers, and says why it cannot tell the behaviour.
+    let value = format!("{tag}-alone.top");
+    let (status, _, answer) = router.post(&record(format!("{tag}-alone"), &value, at(1, 0)));
+    assert_eq!(status, 202, "{answer}");
+    let (status, found) = router
+        .get(&format!(
+            "/v1/indicators/{value}?kind=domain&behaviour=true"
+        ))
+        .unwrap();
+    assert_eq!(status, 200, "{found}");
+    let said = found["behaviour"]["error"].as_str().unwrap();
+    assert!(said.contains("cold tier is off"), "{found}");
     router.stop();
 }

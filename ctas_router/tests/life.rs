@@ -692,3 +692,27 @@ fn with_nothing_configured_the_router_runs_on_its_embedded_tiers_and_says_so() {
         assert!(err.contains(said), "{args:?}: {err}");
     }
 }
+
+/// A command piped into one that has stopped reading ends there, as `cat` does: no
+/// panic, no "Broken pipe" error (`ctas-router status | head`).
+#[test]
+fn a_command_whose_reader_is_gone_ends_quietly() {
+    let dir = fresh_dir("closed-pipe");
+    let router = Router::start_alone(&dir, free_port());
+    let bin = env!("CARGO_BIN_EXE_ctas-router");
+    for command in ["status", "verify --json"] {
+        // `true` reads nothing and exits at once, long before the router has answered.
+        let out = Command::new("sh")
+            .args([
+                "-c",
+                &format!("{bin} {command} --url {} | true", router.url),
+            ])
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !said.contains("panicked") && !said.contains("Broken pipe"),
+            "{command}: {said}"
+        );
+    }
+}

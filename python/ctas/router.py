@@ -131,11 +131,17 @@ class Router:
         kind: str | None = None,
         model: str | None = None,
         at: datetime | str | None = None,
+        behaviour: bool = False,
     ) -> dict[str, Any] | None:
         """``GET /v1/indicators/{value}``: what the router knows of an indicator (written
-        any way: defanged, any case), its score now, explained; None when unknown."""
+        any way: defanged, any case), its score now, explained; None when unknown. With
+        ``behaviour``, also ``"behaviour"``: the anomalous hours and behaviour events of
+        the day before ``at``, judged in the cold tier (or ``{"error": …}`` saying why
+        not)."""
         path = "/v1/indicators/" + urllib.parse.quote(value, safe="")
-        return self._call("GET", path + _query(kind=kind, model=model, at=at), ok404=True)
+        flag = "true" if behaviour else None
+        query = _query(kind=kind, model=model, at=at, behaviour=flag)
+        return self._call("GET", path + query, ok404=True)
 
     def lookup_many(
         self,

@@ -93,6 +93,11 @@ def test_ingest_then_lookup_by_any_spelling(router):
     assert want in records["ids"]
     found = router.lookup("CLIENTS-TEST[.]top")
     assert found is not None and found["value"] == "clients-test.top"
+    assert "behaviour" not in found
+    # This router's database has no extension to judge behaviour with: the lookup still
+    # answers, and says so.
+    judged = router.lookup("clients-test.top", behaviour=True)
+    assert "CREATE EXTENSION ctas" in judged["behaviour"]["error"], judged
     assert router.lookup("never-seen.top") is None
     many = router.lookup_many(["198.51.100[.]77", "never-seen.top"])
     assert [m["found"] for m in many] == [True, False]

@@ -69,7 +69,12 @@ fn after(cursor: &str) -> Result<(f64, String, DateTime<Utc>), Problem> {
 }
 
 fn next_of(a: &Anomaly) -> String {
-    format!("{}|{}|{}", a.anomaly_score, a.ts.timestamp_micros(), a.key)
+    format!(
+        "{}|{}|{}",
+        a.point.anomaly_score,
+        a.point.ts.timestamp_micros(),
+        a.key
+    )
 }
 
 /// `GET /v1/anomalies?by=&since=&step=&history=&method=&mode=&threshold=&limit=&cursor=`:

@@ -19,22 +19,31 @@ pub struct IndicatorQuery {
     kind: Option<String>,
     model: Option<String>,
     at: Option<DateTime<Utc>>,
+    /// Add how it was sighted in the last day, judged over the 28 days before.
+    behaviour: Option<bool>,
 }
 
-/// `GET /v1/indicators/{value}?kind=&model=&at=`: what is known of an indicator, asked
-/// by its value as an analyst has it ([`lookup::look_up`]).
+/// How far back the behaviour of `?behaviour=true` is judged over, and the window of it
+/// the answer lists (as `ctas_sighting_anomalies` does by default).
+const BEHAVIOUR_HISTORY: chrono::TimeDelta = chrono::TimeDelta::days(28);
+const BEHAVIOUR_WINDOW: chrono::TimeDelta = chrono::TimeDelta::days(1);
+
+/// `GET /v1/indicators/{value}?kind=&model=&at=&behaviour=`: what is known of an
+/// indicator, asked by its value as an analyst has it ([`lookup::look_up`]); with
+/// `behaviour=true`, also how it was sighted in the last day ([`behaviour`]).
 pub async fn one(
     State(s): State<AppState>,
     Path(value): Path<String>,
     query: Result<Query<IndicatorQuery>, QueryRejection>,
 ) -> Result<Json<lookup::Answer>, Problem> {
     let Query(q) = query.map_err(|e| invalid_query("invalid-query", e))?;
+    let at = q.at.unwrap_or_else(Utc::now);
     let asked = lookup::Asked {
         kind: q.kind,
         model: q.model.unwrap_or_else(|| "ctas:admiralty".to_owned()),
-        at: q.at.unwrap_or_else(Utc::now),
+        at,
     };
-    let answer = lookup::look_up(&s.lookup_tiers(), value, asked).await;
+    let mut answer = lookup::look_up(&s.lookup_tiers(), value, asked).await;
     let answered = match &answer {
         Ok(a) => Some(match a.tier {
             "warm" => Answered::Warm,
@@ -51,7 +60,29 @@ pub async fn one(
     if let Some(a) = answered {
         s.metrics.count_lookups(a, 1);
     }
+    if let (Ok(a), Some(true)) = (&mut answer, q.behaviour) {
+        a.behaviour = Some(behaviour(&s, &a.id, at).await);
+    }
     answer.map(Json).map_err(Problem::from)
+}
+
+/// How the indicator `id` was sighted in the day before `at`: the anomalous hours and
+/// behaviour events the extension finds in the cold tier's history (#18), or why not.
+async fn behaviour(s: &AppState, id: &str, at: DateTime<Utc>) -> lookup::BehaviourAnswer {
+    let unknown = |error: String| lookup::BehaviourAnswer::Unknown { error };
+    let Some(cold) = &s.cold else {
+        return unknown(super::status::off(crate::tiers::TierName::Cold));
+    };
+    let asked = cold.behaviour(id, at, BEHAVIOUR_HISTORY, BEHAVIOUR_WINDOW);
+    match super::in_time(crate::tiers::TierName::Cold, asked).await {
+        Ok(Some(b)) => lookup::BehaviourAnswer::Judged(b),
+        Ok(None) => unknown(
+            "the cold tier's database has not the ctas extension (CREATE EXTENSION ctas): \
+             behaviour is judged by its ctas_anomalies and ctas_events"
+                .to_owned(),
+        ),
+        Err(e) => unknown(e),
+    }
 }
 
 #[derive(serde::Deserialize)]

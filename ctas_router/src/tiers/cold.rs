@@ -618,6 +618,95 @@ impl Recall for Cold {
     }
 }
 
+/// How an indicator has been sighted of late ([`Cold::behaviour`]): the anomalous hours
+/// and the behaviour events of the last window, judged by the extension over the
+/// indicator's sightings in the history before.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Behaviour {
+    /// The window's start: what is listed is at or after it.
+    pub since: chrono::DateTime<chrono::Utc>,
+    /// The hours of the window `ctas_anomalies` flags (online, its defaults), oldest first.
+    pub anomalies: Vec<Point>,
+    /// What `ctas_events` finds in the window: `first_seen`, `burst`, `reactivated`.
+    pub events: Vec<BehaviourEvent>,
+}
+
+/// An anomalous point of a series of sightings: its time and count, what was expected
+/// and the band it left, and how anomalous it is (`ctas_anomalies`' row).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Point {
+    pub ts: chrono::DateTime<chrono::Utc>,
+    pub value: f64,
+    pub expected: Option<f64>,
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+    pub anomaly_score: f64,
+}
+
+/// A behaviour event of an indicator's sightings.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct BehaviourEvent {
+    pub ts: chrono::DateTime<chrono::Utc>,
+    pub event: String,
+    pub detail: f64,
+}
+
+/// An indicator's sightings counted per hour over `$3` seconds before `$2`, the series
+/// judged by `ctas_anomalies` and `ctas_events` with their defaults (as
+/// `ctas_sighting_anomalies` judges every indicator's), and what falls in the last `$4`
+/// seconds.
+const BEHAVIOUR: &str = "
+WITH counted AS (
+    SELECT date_bin('1 hour', seen_at, timestamptz '2000-01-01 00:00:00+00') AS bucket,
+           count(*)::float8 AS n
+    FROM ctas.sightings
+    WHERE indicator_id = $1::text AND seen_at >= $2::timestamptz - make_interval(secs => $3::float8)
+      AND seen_at < $2::timestamptz
+    GROUP BY 1
+), series AS (
+    SELECT array_agg(bucket ORDER BY bucket) AS t, array_agg(n ORDER BY bucket) AS v
+    FROM counted HAVING count(*) > 0
+)
+SELECT jsonb_build_object(
+    'since', $2::timestamptz - make_interval(secs => $4::float8),
+    'anomalies', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                         'ts', a.ts, 'value', a.value, 'expected', a.expected, 'lower', a.lower,
+                         'upper', a.upper, 'anomaly_score', a.anomaly_score) ORDER BY a.ts), '[]')
+                  FROM series, ctas_anomalies(series.t, series.v) a
+                  WHERE a.is_anomaly AND a.ts >= $2::timestamptz - make_interval(secs => $4::float8)),
+    'events', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                      'ts', e.ts, 'event', e.event, 'detail', e.detail) ORDER BY e.ts), '[]')
+               FROM series, ctas_events(series.t, series.v) e
+               WHERE e.ts >= $2::timestamptz - make_interval(secs => $4::float8)))";
+
+impl Cold {
+    /// How the indicator `id` was sighted in the `window` before `at`, judged over the
+    /// `history` before `at`; None when the database has not the extension's behaviour
+    /// functions.
+    pub async fn behaviour(
+        &self,
+        id: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        history: chrono::TimeDelta,
+        window: chrono::TimeDelta,
+    ) -> Result<Option<Behaviour>, TierError> {
+        use tokio_postgres::error::SqlState;
+        let secs = |d: chrono::TimeDelta| d.num_milliseconds() as f64 / 1000.0;
+        let (history, window) = (secs(history), secs(window));
+        let found: Option<serde_json::Value> = self
+            .with_client(async |c| {
+                match c.query_one(BEHAVIOUR, &[&id, &at, &history, &window]).await {
+                    Err(e) if e.code() == Some(&SqlState::UNDEFINED_FUNCTION) => Ok(None),
+                    other => no_history_yet(other.map(|r| Some(r.get(0)))),
+                }
+            })
+            .await?;
+        found
+            .map(|v| serde_json::from_value(v).map_err(err))
+            .transpose()
+    }
+}
+
 /// What `GET /v1/anomalies` asks of `ctas_sighting_anomalies`.
 #[derive(Debug, Clone)]
 pub struct AnomalyQuery {
@@ -638,12 +727,8 @@ pub struct AnomalyQuery {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Anomaly {
     pub key: String,
-    pub ts: chrono::DateTime<chrono::Utc>,
-    pub value: f64,
-    pub expected: Option<f64>,
-    pub lower: Option<f64>,
-    pub upper: Option<f64>,
-    pub anomaly_score: f64,
+    #[serde(flatten)]
+    pub point: Point,
 }
 
 /// The extension's judgement of the history, a page of it: most anomalous first, then
@@ -702,12 +787,14 @@ impl Cold {
             rows.iter()
                 .map(|r| Anomaly {
                     key: r.get(0),
-                    ts: r.get(1),
-                    value: r.get(2),
-                    expected: r.get(3),
-                    lower: r.get(4),
-                    upper: r.get(5),
-                    anomaly_score: r.get(6),
+                    point: Point {
+                        ts: r.get(1),
+                        value: r.get(2),
+                        expected: r.get(3),
+                        lower: r.get(4),
+                        upper: r.get(5),
+                        anomaly_score: r.get(6),
+                    },
                 })
                 .collect(),
         ))
