@@ -86,14 +86,15 @@ enum Command {
         action: ConfigAction,
     },
     /// Compare every object the hot tier holds with each tier it was sent to, and list
-    /// what is missing or stale there; --repair sends those again. Exit status 0: every
-    /// tier holds what it should; 4: something is missing or stale; 1: the router or a
-    /// tier could not answer.
+    /// what is missing or stale there; --repair sends those again, waits for the tiers to
+    /// take them and verifies again. Exit status 0: every tier holds what it should; 4:
+    /// something is missing or stale; 1: the router or a tier could not answer.
     Verify {
         /// Only this tier: warm, cold or graph (default: every tier that is on).
         #[arg(long)]
         tier: Option<String>,
-        /// Send what is missing or stale to its tier again.
+        /// Send what is missing or stale to its tier again, wait for the tiers to take
+        /// it (up to 5 minutes), and verify again.
         #[arg(long)]
         repair: bool,
         /// Most findings listed per tier (all are counted).

@@ -10,23 +10,36 @@ use super::Remote;
 /// Print what each tier holds; with `wait_synced`, first wait until every outbox is
 /// empty, failing after that many seconds.
 pub async fn status(remote: &Remote, wait_synced: Option<u64>) -> anyhow::Result<()> {
-    let deadline = wait_synced.map(|s| Instant::now() + Duration::from_secs(s));
+    let (s, synced) = match wait_synced {
+        Some(secs) => until_synced(remote, Duration::from_secs(secs)).await?,
+        None => (remote.get_json(&["v1", "status"]).await?, true),
+    };
+    println!("{}", serde_json::to_string_pretty(&s)?);
+    if !synced {
+        bail!("tiers not in sync after {} s", wait_synced.unwrap_or(0));
+    }
+    Ok(())
+}
+
+/// Wait until every outbox is empty, failing after `limit`.
+pub async fn wait_synced(remote: &Remote, limit: Duration) -> anyhow::Result<()> {
+    if !until_synced(remote, limit).await?.1 {
+        bail!("tiers not in sync after {} s", limit.as_secs());
+    }
+    Ok(())
+}
+
+/// The status once every outbox is empty, or the last one read when `limit` has passed;
+/// whether they were empty.
+async fn until_synced(remote: &Remote, limit: Duration) -> anyhow::Result<(Value, bool)> {
+    let deadline = Instant::now() + limit;
     loop {
         let s = remote.get_json(&["v1", "status"]).await?;
         let synced = s["synced"] == true;
-        match deadline {
-            Some(d) if !synced && Instant::now() < d => {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Some(_) if !synced => {
-                println!("{}", serde_json::to_string_pretty(&s)?);
-                bail!("tiers not in sync after {} s", wait_synced.unwrap_or(0));
-            }
-            _ => {
-                println!("{}", serde_json::to_string_pretty(&s)?);
-                return Ok(());
-            }
+        if synced || Instant::now() >= deadline {
+            return Ok((s, synced));
         }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 

@@ -1,5 +1,6 @@
 //! `verify`: what each tier holds compared with the hot tier, printed as a table (or the
-//! router's JSON), and what was found, one line each.
+//! router's JSON), and what was found, one line each; `--repair` sends what differs
+//! again, waits for the tiers to take it, and verifies again.
 
 use std::process::ExitCode;
 
@@ -24,34 +25,71 @@ pub async fn verify(
         query.push(("tier", t.to_owned()));
     }
     let client = remote.client()?;
-    let request = if repair {
-        client.post(remote.at(&["v1", "verify", "repair"])?)
-    } else {
-        client.get(remote.at(&["v1", "verify"])?)
+    let ask = |repair: bool| -> anyhow::Result<reqwest::RequestBuilder> {
+        Ok(if repair {
+            client.post(remote.at(&["v1", "verify", "repair"])?)
+        } else {
+            client.get(remote.at(&["v1", "verify"])?)
+        }
+        .query(&query))
     };
-    let body: Value = remote.send(request.query(&query)).await?.json().await?;
-    let reports = body["tiers"].as_array().cloned().unwrap_or_default();
-    if json {
-        println!("{}", serde_json::to_string_pretty(&body)?);
-    } else {
-        print_table(&reports, limit);
+    let body: Value = remote.send(ask(repair)?).await?.json().await?;
+    let resent: u64 = tiers_of(&body)
+        .iter()
+        .map(|r| r["resent"].as_u64().unwrap_or(0))
+        .sum();
+    if !repair || resent == 0 {
+        print(&body, json, limit)?;
+        return verdict(&body);
     }
-    let failed: Vec<String> = reports
+    // What was sent again is verified once the tiers have taken it: the exit status is
+    // that of the tiers after the repair.
+    if !json {
+        print_table(&tiers_of(&body), limit);
+        eprintln!("sent {resent} object(s) again; waiting for the tiers to take them");
+    }
+    super::status::wait_synced(remote, REPAIR_WAIT).await?;
+    let after: Value = remote.send(ask(false)?).await?.json().await?;
+    if json {
+        let both = serde_json::json!({"repaired": body, "verified": after});
+        println!("{}", serde_json::to_string_pretty(&both)?);
+    } else {
+        println!("after the repair:");
+        print_table(&tiers_of(&after), limit);
+    }
+    verdict(&after)
+}
+
+/// How long `--repair` waits for the tiers to take what it sent again.
+const REPAIR_WAIT: std::time::Duration = std::time::Duration::from_secs(300);
+
+fn tiers_of(body: &Value) -> Vec<Value> {
+    body["tiers"].as_array().cloned().unwrap_or_default()
+}
+
+fn print(body: &Value, json: bool, limit: usize) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(body)?);
+    } else {
+        print_table(&tiers_of(body), limit);
+    }
+    Ok(())
+}
+
+/// The exit status a verification's answer calls for.
+fn verdict(body: &Value) -> anyhow::Result<ExitCode> {
+    let failed: Vec<String> = tiers_of(body)
         .iter()
         .filter_map(|r| Some(format!("{}: {}", r["tier"].as_str()?, r["error"].as_str()?)))
         .collect();
     if !failed.is_empty() {
         bail!("could not verify every tier: {}", failed.join("; "));
     }
-    if body["clean"] == true {
-        return Ok(ExitCode::SUCCESS);
-    }
-    if repair {
-        eprintln!(
-            "sent again what differed; run verify again once `status` shows the tiers in sync"
-        );
-    }
-    Ok(ExitCode::from(DIFFERENCES))
+    Ok(if body["clean"] == true {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(DIFFERENCES)
+    })
 }
 
 fn print_table(reports: &[Value], limit: usize) {
