@@ -269,19 +269,23 @@ struct Trees {
 /// to. Whether the key was new.
 fn index(trees: &Trees, id: &str, json: sled::IVec, tiers: TierMask) -> Result<bool, HotError> {
     let before = trees.records.insert(id.as_bytes(), json)?;
-    let route = trees.routes.get(id.as_bytes())?;
-    let sent_to = match (&before, route) {
-        // Sent everywhere before: it still is.
-        (Some(_), None) => TierMask::ALL,
-        (_, Some(r)) => TierMask::from_bits(r.first().copied().unwrap_or(0)).union(tiers),
-        (None, None) => tiers,
-    };
-    if sent_to == TierMask::ALL {
-        trees.routes.remove(id.as_bytes())?;
-    } else {
-        trees.routes.insert(id.as_bytes(), &[sent_to.bits()])?;
+    if before.is_none() {
+        // New (a copy demoted took its route with it): what it is sent to now is all.
+        if tiers != TierMask::ALL {
+            trees.routes.insert(id.as_bytes(), &[tiers.bits()])?;
+        }
+        return Ok(true);
     }
-    Ok(before.is_none())
+    // Held before: sent everywhere then (no route), or to the tiers its route names.
+    if let Some(r) = trees.routes.get(id.as_bytes())? {
+        let sent_to = TierMask::from_bits(r.first().copied().unwrap_or(0)).union(tiers);
+        if sent_to == TierMask::ALL {
+            trees.routes.remove(id.as_bytes())?;
+        } else if sent_to.bits() != r.first().copied().unwrap_or(0) {
+            trees.routes.insert(id.as_bytes(), &[sent_to.bits()])?;
+        }
+    }
+    Ok(false)
 }
 
 /// The hot tier.
@@ -854,6 +858,51 @@ mod tests {
         let hot = reopen(&d);
         let s = hot.indicator(&id).unwrap().unwrap();
         assert_eq!((s.kind.as_deref(), s.sightings), (Some("domain"), 1));
+    }
+
+    /// The tiers an item was sent to add up across requests, replays and repairs; sent
+    /// to every tier once, it is every tier's for good.
+    #[tokio::test]
+    async fn the_tiers_an_item_was_sent_to_add_up() {
+        let d = dir("routes");
+        let hot = Hot::open(&d).unwrap();
+        let (a, b) = (item("routes-a.example"), item("routes-b.example"));
+        let sent_to = |hot: &Hot, key: &str| {
+            let all = hot.scan(None, 100).unwrap();
+            all.into_iter()
+                .find(|(i, _)| i.key() == key)
+                .map(|(_, t)| t)
+        };
+        let send = |items: Vec<Item>, tiers: TierMask| {
+            let hot = hot.clone();
+            async move {
+                hot.ingest(Prepared::new(items, tiers).unwrap())
+                    .await
+                    .unwrap()
+            }
+        };
+        send(vec![a.clone(), b.clone()], TierMask::only(TierName::Cold)).await;
+        assert_eq!(
+            sent_to(&hot, &a.key()),
+            Some(TierMask::only(TierName::Cold))
+        );
+        send(vec![a.clone()], TierMask::only(TierName::Warm)).await;
+        let both = TierMask::only(TierName::Cold).with(TierName::Warm);
+        assert_eq!(sent_to(&hot, &a.key()), Some(both));
+        send(vec![a.clone()], TierMask::only(TierName::Graph)).await;
+        assert_eq!(sent_to(&hot, &a.key()), Some(TierMask::ALL));
+        assert!(
+            hot.trees.routes.get(a.key()).unwrap().is_none(),
+            "every tier: no route kept"
+        );
+        send(vec![a.clone()], TierMask::only(TierName::Cold)).await;
+        assert_eq!(sent_to(&hot, &a.key()), Some(TierMask::ALL));
+        assert_eq!(
+            sent_to(&hot, &b.key()),
+            Some(TierMask::only(TierName::Cold))
+        );
+        hot.close().unwrap();
+        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[tokio::test]
