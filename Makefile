@@ -1,15 +1,25 @@
 # The two commands of the README, and the pieces they are made of.
 # Every target is a script in scripts/, so CI and people run the same thing.
-.PHONY: demo test stop install build regress services fuzz bench-router bench-ingest bench-score bench-hotspot bench-dbscan bench-h3 bench-anomalies bench-ioc bench-ioc-accuracy bench-python
+.PHONY: demo dashboard test stop install build regress services fuzz bench-router bench-ingest bench-score bench-hotspot bench-dbscan bench-h3 bench-anomalies bench-ioc bench-ioc-accuracy bench-python
 SHELL := /bin/bash
 
 demo:      ## install, build, start everything, ingest the sample, show every tier
 	bash scripts/demo.sh
 
+dashboard: ## the analysts' dashboard on http://127.0.0.1:8501 over the demo's router and database
+	bash scripts/install.sh
+	bash scripts/pg.sh start
+	bash scripts/neo4j.sh start
+	bash scripts/build.sh
+	bash -c 'source scripts/env.sh && psql -q -v ON_ERROR_STOP=1 -c "CREATE EXTENSION IF NOT EXISTS ctas"'
+	bash scripts/router.sh start
+	bash scripts/dashboard.sh start
+
 test:      ## every test against the real services
 	bash scripts/test.sh
 
-stop:      ## stop what the scripts started (router, Neo4j, PostgreSQL)
+stop:      ## stop what the scripts started (dashboard, router, Neo4j, PostgreSQL)
+	bash scripts/dashboard.sh stop
 	bash scripts/router.sh stop
 	bash scripts/neo4j.sh stop
 	bash scripts/pg.sh stop

@@ -96,8 +96,12 @@ print(f"{len(rows) - len(wrong)} of {len(rows)} located reports have h3.latlng_t
 sys.exit(1 if wrong or not rows else 0)
 PY
 
+section "the analysts' dashboard (scripts/dashboard.sh start)"
+bash scripts/dashboard.sh start
+
 section "done"
 cat <<EOF2
+The dashboard: http://127.0.0.1:${CTAS_DASHBOARD_PORT:-8501} (Hotspots, Lookup, Reports, Operations).
 The router is still running on $CTAS_URL (log: $CTAS_RUN/logs/router.log). Try:
   curl -s $CTAS_URL/v1/status
   curl -s $CTAS_URL/metrics

@@ -60,6 +60,20 @@ wait_for() {
   log "$what is ready"
 }
 
+# await_start NAME PIDFILE LOG CHECK: wait up to 60 s for the command CHECK to succeed
+# while the process the pid file names runs; else show the log's tail and die.
+await_start() {
+  local name="$1" pidfile="$2" logfile="$3" check="$4" deadline=$((SECONDS + 60))
+  until "$check"; do
+    if ! kill -0 "$(cat "$pidfile")" 2>/dev/null || ((SECONDS >= deadline)); then
+      tail -n 30 "$logfile" >&2 || true
+      rm -f "$pidfile"
+      die "$name did not start; log above ($logfile)"
+    fi
+    sleep 0.2
+  done
+}
+
 # stop_pidfile NAME PIDFILE: SIGTERM the process the pid file names (one of ours),
 # wait up to 30 s for it to exit, then SIGKILL it; never touches anything else.
 stop_pidfile() {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what CTAS needs and is missing; quick when everything is already there.
-#   Debian: postgresql-15, postgresql-server-dev-15, postgresql-15-postgis-3, libclang-dev
+#   Debian: postgresql-15, postgresql-server-dev-15, postgresql-15-postgis-3, libclang-dev,
+#     chromium (the dashboard's tests drive it with Playwright)
 #   cargo-pgrx 0.18.1 (pgrx 0.19 needs rustc 1.96), initialised for PostgreSQL 15
 #   promtool, unpacked from Debian's prometheus package (the alert rules' checker)
 #   Neo4j 5.26 LTS jars from Maven Central (Java 17 and Maven come with the machine)
@@ -8,7 +9,7 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
-apt_packages=(postgresql-15 postgresql-server-dev-15 postgresql-15-postgis-3 libclang-dev curl jq)
+apt_packages=(postgresql-15 postgresql-server-dev-15 postgresql-15-postgis-3 libclang-dev curl jq chromium fonts-dejavu-core)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

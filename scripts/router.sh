@@ -23,15 +23,7 @@ start() {
   log "starting ctas-router on $CTAS_URL, data in $CTAS_DATA_DIR (log: $logfile)"
   setsid "$bin" serve >"$logfile" 2>&1 </dev/null &
   echo $! >"$pidfile"
-  local deadline=$((SECONDS + 60))
-  until healthy; do
-    if ! running || ((SECONDS >= deadline)); then
-      tail -n 30 "$logfile" >&2 || true
-      rm -f "$pidfile"
-      die "ctas-router did not start; log above ($logfile)"
-    fi
-    sleep 0.2
-  done
+  await_start "ctas-router" "$pidfile" "$logfile" healthy
   log "ctas-router is ready"
 }
 

@@ -393,6 +393,49 @@ def ingest_report(conn: psycopg.Connection, report: dict[str, Any], id: str | No
 
 
 @dataclass(frozen=True)
+class Report:
+    """A row of ``ctas.reports``: a report as the history keeps it, its text whole."""
+
+    id: str
+    title: str | None
+    body: str
+    source: str | None
+    published_at: datetime | None
+    observed_at: datetime
+    lat: float | None
+    lng: float | None
+    tags: list[str]
+
+
+def report(conn: psycopg.Connection, id: str) -> Report | None:
+    """The report ``id`` from ``ctas.reports``, None when the history has none."""
+    with conn.cursor(row_factory=class_row(Report)) as cur:
+        return cur.execute(
+            "SELECT id, title, body, source, published_at, observed_at, lat, lng, tags"
+            " FROM ctas.reports WHERE id = %s",
+            (id,),
+        ).fetchone()
+
+
+def reports_titled(conn: psycopg.Connection, ids: Sequence[str]) -> dict[str, str | None]:
+    """Each of ``ids`` the history holds, with its title."""
+    rows = conn.execute(
+        "SELECT id, title FROM ctas.reports WHERE id = ANY(%s)", (list(ids),)
+    ).fetchall()
+    return dict(rows)
+
+
+def analyzed_reports(conn: psycopg.Connection, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """``ctas_analyze_row`` of each of ``ids`` the history holds: its indicators where
+    they stand in the text, the patterns matched, the score now and the severity, with
+    the database's warninglists and pattern sets."""
+    rows = conn.execute(
+        "SELECT r.id, ctas_analyze_row(r) FROM ctas.reports r WHERE r.id = ANY(%s)", (list(ids),)
+    ).fetchall()
+    return dict(rows)
+
+
+@dataclass(frozen=True)
 class CorrelatedReport:
     """A row of ``ctas_correlated_reports``: a report sharing indicators with another,
     weighted by how rare the shared indicators are."""

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -68,6 +70,25 @@ def _body(document: Any) -> bytes:
     if isinstance(document, (bytes, bytearray)):
         return bytes(document)
     return json.dumps(document).encode()
+
+
+_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)")
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_sample(line: str) -> tuple[str, dict[str, str], float]:
+    """One sample line of the Prometheus text exposition format: name, labels, value."""
+    found = _SAMPLE.match(line)
+    if found is None:
+        raise ValueError(f"not a Prometheus sample: {line!r}")
+    name, labels, value = found.groups()
+    found_labels = {k: re.sub(r"\\(.)", _unescaped, v) for k, v in _LABEL.findall(labels or "")}
+    return name, found_labels, float(value)
+
+
+def _unescaped(escape: re.Match[str]) -> str:
+    # The format escapes a label value's backslash, quote and newline with a backslash.
+    return "\n" if escape[1] == "n" else escape[1]
 
 
 class Router:
@@ -227,7 +248,19 @@ class Router:
         each with the indicators it names, from the warm and the cold tier; the pages
         followed by their cursors. RouterError 422 naming the parameter at fault; 503
         when a tier did not answer, unless ``partial`` takes what the other holds."""
-        found: list[dict[str, Any]] = []
+        pages = self.report_pages(bbox, h3, since, until, page, partial)
+        return [report for found in pages for report in found]
+
+    def report_pages(
+        self,
+        bbox: tuple[float, float, float, float] | None = None,
+        h3: str | int | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        page: int = 1000,
+        partial: bool = False,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """:meth:`reports` a page at a time, as each arrives (a progress bar's steps)."""
         cursor = None
         while True:
             query = _query(
@@ -248,14 +281,28 @@ class Router:
                     " other's; pass partial=True to take them",
                     answer,
                 )
-            found.extend(answer["reports"])
+            yield answer["reports"]
             cursor = answer["next"]
             if cursor is None:
-                return found
+                return
 
     def status(self) -> dict[str, Any]:
         """``GET /v1/status``: records per tier, what is pending, dead letters, errors."""
         return self._call("GET", "/v1/status")
+
+    def metrics(self) -> list[tuple[str, dict[str, str], float]]:
+        """``GET /metrics``: every sample of the Prometheus text format as ``(name,
+        labels, value)``, ``HELP`` and ``TYPE`` lines left out."""
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        request = urllib.request.Request(self.url + "/metrics", headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                text = response.read().decode()
+        except urllib.error.HTTPError as e:
+            raise RouterError(e.code, str(e.reason), e.read().decode(errors="replace")) from None
+        except urllib.error.URLError as e:
+            raise RouterUnavailable(f"no ctas-router answers at {self.url}: {e.reason}") from None
+        return [parse_sample(line) for line in text.splitlines() if line and line[0] != "#"]
 
     def ready(self) -> dict[str, Any]:
         """``GET /readyz``: ``{"ready": bool, "tiers": {name: {"up", "required", ...}}}``,

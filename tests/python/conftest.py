@@ -7,6 +7,9 @@ so, because a silent skip would report a green run that tested nothing.
 """
 
 import os
+import socket
+import subprocess
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,6 +20,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 import ctas
+from ctas.router import Router, RouterUnavailable
 
 TEST_DATABASE = "ctas_pytest"
 
@@ -72,17 +76,27 @@ SHARED_DATA = Path(
 )
 
 
+def fresh_database(name: str, extension: bool = False) -> str:
+    """The database ``name``, dropped and made anew (with the extension if asked): its DSN."""
+    with ctas.connect(autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    dsn = make_conninfo(**{**conninfo_to_dict(ctas.dsn()), "dbname": name})
+    if extension:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("SET client_min_messages = warning")
+            conn.execute("CREATE EXTENSION ctas SCHEMA public")
+    return dsn
+
+
 @contextmanager
 def history_database(name: str):
     """A database of its own, made anew, with the extension and the cold-tier schema: for
     tests that load real feeds whose old reports would show in the docs' examples."""
-    with ctas.connect(autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    params = conninfo_to_dict(ctas.dsn())
-    with psycopg.connect(make_conninfo(**{**params, "dbname": name}), autocommit=True) as conn:
+    with psycopg.connect(fresh_database(name, extension=True), autocommit=True) as conn:
         conn.execute("SET client_min_messages = warning")
-        conn.execute("CREATE EXTENSION ctas SCHEMA public")
         conn.execute("SELECT ctas_schema_upgrade()")
         yield conn
 
@@ -90,3 +104,36 @@ def history_database(name: str):
 def explain(conn, query: str) -> str:
     """The plan of `query`, as text."""
     return "\n".join(r[0] for r in conn.execute("EXPLAIN " + query).fetchall())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve_router(data: Path, env: dict[str, str], token: str):
+    """ctas-router serve on a free port with ``env``, its data and log under ``data``,
+    once it answers: the process, a client with ``token``, the open log."""
+    binary = Path(os.environ.get("CARGO_TARGET_DIR", "target")) / "debug" / "ctas-router"
+    if not binary.exists():
+        pytest.fail(f"{binary} is missing: run scripts/build.sh (make build) first")
+    port = free_port()
+    log = (data / "router.log").open("w")
+    proc = subprocess.Popen(
+        [str(binary), "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", str(data / "d")],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    client = Router(f"http://127.0.0.1:{port}", token=token)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            client.ready()
+            return proc, client, log
+        except RouterUnavailable:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail("ctas-router did not start:\n" + (data / "router.log").read_text())
+            time.sleep(0.2)

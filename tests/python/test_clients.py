@@ -6,8 +6,6 @@ import asyncio
 import datetime as dt
 import json
 import os
-import socket
-import subprocess
 import urllib.request
 import uuid
 from pathlib import Path
@@ -15,11 +13,10 @@ from pathlib import Path
 import h3
 import psycopg
 import pytest
-from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 import ctas
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, fresh_database, serve_router
 from ctas.bridge import CTASBridge
 from ctas.processor import ThreatIntelligenceProcessor
 from ctas.router import Router, RouterError, RouterUnavailable
@@ -30,49 +27,12 @@ READ = "pytest-read-token-0123456789"
 WRITE = "pytest-write-token-0123456789"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _serve(data: Path, env: dict[str, str], token: str):
-    """ctas-router serve on a free port with ``env``, its data and log under ``data``,
-    once it answers: the process, a client with ``token``, the open log."""
-    binary = Path(os.environ.get("CARGO_TARGET_DIR", "target")) / "debug" / "ctas-router"
-    if not binary.exists():
-        pytest.fail(f"{binary} is missing: run scripts/build.sh (make build) first")
-    port = free_port()
-    log = (data / "router.log").open("w")
-    proc = subprocess.Popen(
-        [str(binary), "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", str(data / "d")],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
-    client = Router(f"http://127.0.0.1:{port}", token=token)
-    deadline = dt.datetime.now() + dt.timedelta(seconds=60)
-    while True:
-        try:
-            client.ready()
-            return proc, client, log
-        except RouterUnavailable:
-            if proc.poll() is not None or dt.datetime.now() > deadline:
-                proc.kill()
-                pytest.fail("ctas-router did not start:\n" + (data / "router.log").read_text())
-            asyncio.run(asyncio.sleep(0.2))
-
-
 @pytest.fixture(scope="module")
 def router(tmp_path_factory):
-    with ctas.connect(autocommit=True) as admin:
-        name = sql.Identifier(DATABASE)
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
-    dsn = make_conninfo(**{**conninfo_to_dict(ctas.dsn()), "dbname": DATABASE})
+    dsn = fresh_database(DATABASE)
     data = tmp_path_factory.mktemp("router")
     env = {**os.environ, "CTAS_PG_DSN": dsn, "CTAS_READ_TOKENS": READ, "CTAS_WRITE_TOKENS": WRITE}
-    proc, client, log = _serve(data, env, WRITE)
+    proc, client, log = serve_router(data, env, WRITE)
     yield client
     proc.terminate()
     assert proc.wait(30) == 0, (data / "router.log").read_text()
@@ -179,7 +139,7 @@ def test_reports_and_lookups_with_the_cold_tier_down_are_refused_unless_partial(
     # A router whose cold tier is nowhere: its reports would be the warm tier's alone.
     env = {k: v for k, v in os.environ.items() if not k.startswith("CTAS_")}
     env["CTAS_PG_DSN"] = "host=127.0.0.1 port=9 dbname=ctas connect_timeout=1"
-    proc, client, log = _serve(tmp_path, env, "")
+    proc, client, log = serve_router(tmp_path, env, "")
     try:
         value = f"{uuid.uuid4().hex[:8]}.example.org"
         client.ingest([{"kind": "domain", "value": value, "lat": 1.0, "lng": 2.0}])
