@@ -71,7 +71,7 @@ SELECT ctas_ingest_report('{"text": "C2 at hxxps://update-check[.]net/gate.php a
                             "observed_at": "2026-11-01T10:00:00Z"}', 'regress-r1') AS report;
 SELECT related_kind, related_value FROM ctas_related_indicators('ipv4', '198.51.100.23');
 SELECT related_report FROM ctas_correlated_reports('regress-r1');
-SELECT ctas_analyze_row(r) ->> 'severity' AS severity FROM ctas.reports r WHERE r.id = 'regress-r1';
+SELECT ctas_analyze_row(r, at => '2026-11-15T00:00:00Z') ->> 'severity' AS severity FROM ctas.reports r WHERE r.id = 'regress-r1';
 SELECT pattern_id, matched FROM public.ctas_match('see gate.php', 'regress_c2');
 SELECT public.ctas_matches('nothing here', 'regress_c2') AS matches_nothing;
 SELECT kind, value, warninglists FROM ctas_extract_iocs('from 198.51.100.23');
