@@ -19,7 +19,14 @@ import pydeck as pdk
 import streamlit as st
 
 import ctas
-from ctas.dashboard.sources import explained, fetch_reports, parse_bbox, remembered, window
+from ctas.dashboard.sources import (
+    explained,
+    fetch_reports,
+    parse_bbox,
+    remembered,
+    warn_if_cut,
+    window,
+)
 
 
 @dataclass(frozen=True)
@@ -159,6 +166,7 @@ def page() -> None:
         reports = remembered(
             ("reports", since, until, bbox), lambda: fetch_reports(since, until, bbox)
         )
+    warn_if_cut(reports)
     located = [r for r in reports if r["h3_cell"]]
     st.markdown(
         f"**{len(reports):,}** reports from {since:%Y-%m-%d} to"

@@ -13,7 +13,7 @@ from typing import Any
 import streamlit as st
 
 from ctas.client import analyzed_reports, correlated_reports, report, reports_titled
-from ctas.dashboard.sources import cold, explained, fetch_reports, remembered, window
+from ctas.dashboard.sources import cold, explained, fetch_reports, remembered, warn_if_cut, window
 
 SEVERITY_COLOURS = {
     "critical": "#a50026",
@@ -61,6 +61,7 @@ def page() -> None:
         reports = remembered(
             ("reports", since, until, None), lambda: fetch_reports(since, until, None)
         )
+    warn_if_cut(reports)
     if not reports:
         st.info("No report in this window: widen the days.")
         return

@@ -89,18 +89,34 @@ def remembered(key: tuple[Any, ...], fetch: Callable[[], T]) -> T:
     return answer
 
 
+# The most reports a page holds in memory: a window of a busy feed can hold millions.
+MAX_REPORTS = 100_000
+
+
 def fetch_reports(
     since: datetime, until: datetime, bbox: tuple[float, float, float, float] | None
 ) -> list[dict[str, Any]]:
-    """The reports of a window and area, page by page with a running count (a week of a
-    busy feed is many pages)."""
+    """The reports of a window and area, newest first, page by page with a running count
+    (a week of a busy feed is many pages), at most :data:`MAX_REPORTS`."""
     found: list[dict[str, Any]] = []
     with st.status("Fetching the reports from the router…", expanded=False) as status:
         for page in router().report_pages(bbox=bbox, since=since, until=until):
             found.extend(page)
             status.update(label=f"Fetching the reports from the router… {len(found):,}")
+            if len(found) >= MAX_REPORTS:
+                break
         status.update(label=f"{len(found):,} reports fetched", state="complete")
-    return found
+    return found[:MAX_REPORTS]
+
+
+def warn_if_cut(reports: list[dict[str, Any]]) -> None:
+    """Say so when the window held more reports than a page fetches."""
+    if len(reports) >= MAX_REPORTS:
+        st.warning(
+            f"The window holds more than {MAX_REPORTS:,} reports: only the newest"
+            f" {MAX_REPORTS:,} are shown. Narrow the days or the area to see all of them.",
+            icon="⚠️",
+        )
 
 
 def newest_day() -> date:
