@@ -1,7 +1,8 @@
 //! The router under faults, each checked by reading every store directly: PostgreSQL
 //! and Neo4j with their own clients, sled and SurrealDB (single-process stores) after
-//! the router has stopped. Concurrency, kill -9 mid-ingest, a tier stopped for 30 s,
-//! a record a tier refuses for good, a table lock on the cold tier.
+//! the router has stopped. Concurrency, kill -9 mid-ingest (flat records, and real
+//! STIX and MISP documents), a tier stopped for 30 s (both at once), a record a tier
+//! refuses for good, a table lock on the cold tier.
 //!
 //! The scenarios stop and start the shared PostgreSQL and Neo4j, so they run one at a
 //! time (one lock) and the test binary runs alone (cargo runs test binaries in turn).
@@ -10,7 +11,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -161,7 +162,7 @@ struct Stores {
 }
 
 /// Read every store; the router must have stopped (sled and SurrealKV are single-process).
-fn read_stores(dir: &std::path::Path, prefix: &str) -> Stores {
+fn read_stores(dir: &std::path::Path, dsn: &str, prefix: &str) -> Stores {
     let db = sled::open(dir.join("hot")).expect("open the hot tier");
     let hot = db
         .open_tree("records")
@@ -171,13 +172,9 @@ fn read_stores(dir: &std::path::Path, prefix: &str) -> Stores {
         .map(|k| String::from_utf8(k.unwrap().to_vec()).unwrap())
         .collect();
     drop(db);
-    let cold = read_cold_ids(prefix);
-    rt().block_on(async {
-        let warm_db =
-            surrealdb::engine::any::connect(format!("surrealkv://{}", dir.join("warm").display()))
-                .await
-                .expect("open the warm tier");
-        warm_db.use_ns("ctas").use_db("ctas").await.unwrap();
+    let cold = read_cold_ids(dsn, prefix);
+    reader().block_on(async {
+        let warm_db = open_warm(dir).await;
         let mut res = warm_db
             .query("SELECT VALUE record::id(id) FROM threat_record")
             .await
@@ -209,6 +206,31 @@ fn read_stores(dir: &std::path::Path, prefix: &str) -> Stores {
             graph,
         }
     })
+}
+
+/// The runtime the stores are read on, for the whole run: the embedded warm store it
+/// opens stays open on it (see [`open_warm`]).
+fn reader() -> &'static tokio::runtime::Runtime {
+    static READER: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    READER.get_or_init(rt)
+}
+
+/// The warm tier's embedded store, once the router has stopped, opened once on
+/// [`reader`]: SurrealKV lets go of its lock some time after its last handle is
+/// dropped (more than 10 s here), so a second opening would find it locked.
+async fn open_warm(dir: &std::path::Path) -> surrealdb::Surreal<surrealdb::engine::any::Any> {
+    static OPEN: Mutex<
+        BTreeMap<std::path::PathBuf, surrealdb::Surreal<surrealdb::engine::any::Any>>,
+    > = Mutex::new(BTreeMap::new());
+    if let Some(db) = OPEN.lock().unwrap().get(dir) {
+        return db.clone();
+    }
+    let db = surrealdb::engine::any::connect(format!("surrealkv://{}", dir.join("warm").display()))
+        .await
+        .expect("open the warm tier");
+    db.use_ns("ctas").use_db("ctas").await.unwrap();
+    OPEN.lock().unwrap().insert(dir.to_owned(), db.clone());
+    db
 }
 
 /// Every acknowledged record in every tier exactly once; of a request that got no
@@ -329,7 +351,7 @@ fn sixty_four_concurrent_clients_are_all_answered() {
     router.stop();
     let mut seen = singles;
     seen.acked.extend(batches.acked);
-    check_exactly_once(&seen, &read_stores(&dir, &tag));
+    check_exactly_once(&seen, &read_stores(&dir, test_dsn(), &tag));
 }
 
 /// kill -9 three times at random moments while four clients ingest requests of 100 to
@@ -375,7 +397,7 @@ fn three_kills_under_load_lose_and_double_nothing() {
     assert!(acked >= 5_000, "only {acked} records acknowledged");
     router.wait_synced_within(Duration::from_secs(240));
     router.stop();
-    check_exactly_once(&seen, &read_stores(&dir, &tag));
+    check_exactly_once(&seen, &read_stores(&dir, test_dsn(), &tag));
 }
 
 /// A kill in the middle of a warm write leaves a torn record at the end of SurrealKV's
@@ -412,7 +434,7 @@ fn a_torn_warm_log_loses_nothing_written_after_its_repair() {
     let router = Router::start_on(&dir, port);
     router.wait_synced();
     router.stop();
-    let stores = read_stores(&dir, &tag);
+    let stores = read_stores(&dir, test_dsn(), &tag);
     let seen = Seen {
         acked: vec![(0..600).map(|n| format!("{tag}-{n}")).collect()],
         ..Seen::default()
@@ -444,13 +466,25 @@ fn tear_the_warm_log(wal: &std::path::Path) {
     file.write_all(&[0, 0, 0, 0, 0x7f, 0xff, 1]).unwrap();
 }
 
-/// A tier stopped for 30 s: acknowledgements go on, its backlog grows while it is
-/// down and drains once it is back, and every tier converges.
+/// A tier stopped for 30 s while clients send flat records and one client sends Unit
+/// 42's STIX reports and ESET's MISP events round and round: acknowledgements go on,
+/// its backlog grows while it is down and drains once it is back, and every tier
+/// converges — every record, object, relationship, indicator and sighting once.
 fn outage(tier: &str, down: impl FnOnce(), up: impl FnOnce()) {
     let dir = fresh_dir(&format!("outage-{tier}"));
-    let router = Router::start(&dir);
+    // A database of its own: the documents' objects have the same ids in every run.
+    let dsn = fresh_database(&format!("ctas_router_faults_outage_{tier}"));
+    let docs = Arc::new(documents(false));
+    let router = Router::start_with(&dir, free_port(), &dsn);
     let tag = run_tag(&format!("out{tier}"));
     let stop = Arc::new(AtomicBool::new(false));
+    let (documents, _) = send_documents(
+        &router.url,
+        docs.clone(),
+        (0..docs.len()).cycle(),
+        Duration::from_millis(500),
+        stop.clone(),
+    );
     // About 400 records/s: more than the debug build's embedded warm tier takes under
     // this load (about 120/s measured on 2026-12-01), so it lags too, but its backlog
     // drains within the bound below; at 1,000/s it did not.
@@ -501,6 +535,7 @@ fn outage(tier: &str, down: impl FnOnce(), up: impl FnOnce()) {
         "{tier} down {:?}: {acked_during} records acknowledged meanwhile",
         down_at.elapsed()
     );
+    let up_at = Instant::now();
     up();
     std::thread::sleep(Duration::from_secs(3));
     stop.store(true, Ordering::Relaxed);
@@ -510,13 +545,29 @@ fn outage(tier: &str, down: impl FnOnce(), up: impl FnOnce()) {
         "{:?}",
         seen.other
     );
+    let sent = documents.join().unwrap();
+    assert!(
+        sent.other.is_empty(),
+        "answers other than 202: {:?}",
+        sent.other
+    );
+    let while_down = sent
+        .acked
+        .iter()
+        .filter(|(_, at)| *at > down_at && *at < up_at)
+        .count();
+    assert!(
+        while_down >= 5,
+        "only {while_down} documents acknowledged while {tier} was down"
+    );
     let status = router.wait_synced_within(Duration::from_secs(300));
     assert_eq!(
         status["tiers"][tier]["dead_letters"], 0,
         "an outage is no reason for a dead letter: {status}"
     );
     router.stop();
-    check_exactly_once(&seen, &read_stores(&dir, &tag));
+    check_exactly_once(&seen, &read_stores(&dir, &dsn, &tag));
+    check_documents(&dir, &dsn, &docs, &sent);
 }
 
 #[test]
@@ -610,7 +661,7 @@ fn a_poison_record_waits_in_the_dead_letter_and_the_rest_flow() {
     let listed = cli(&["dead-letters", "--tier", "cold"]);
     assert!(listed.status.success());
     assert!(String::from_utf8_lossy(&listed.stdout).contains(&format!("{tag}-poison")));
-    let stores = read_cold_ids(&tag);
+    let stores = read_cold_ids(test_dsn(), &tag);
     assert_eq!(
         stores.len(),
         1000,
@@ -628,15 +679,15 @@ fn a_poison_record_waits_in_the_dead_letter_and_the_rest_flow() {
     assert!(String::from_utf8_lossy(&replayed.stderr).contains("cold: 1 record(s) sent again"));
     let status = router.wait_synced();
     assert_eq!(status["tiers"]["cold"]["dead_letters"], 0, "{status}");
-    assert!(read_cold_ids(&tag).contains(&format!("{tag}-poison")));
+    assert!(read_cold_ids(test_dsn(), &tag).contains(&format!("{tag}-poison")));
     router.stop();
 }
 
 /// The ids of the records PostgreSQL holds that start with `prefix` (a record with an id
 /// of its own is the report of that id in the history), read with tokio-postgres.
-fn read_cold_ids(prefix: &str) -> Vec<String> {
+fn read_cold_ids(dsn: &str, prefix: &str) -> Vec<String> {
     rt().block_on(async {
-        let client = pg().await;
+        let client = pg_at(dsn).await;
         client
             .query(
                 "SELECT id FROM ctas.reports WHERE starts_with(id, $1)",
@@ -719,7 +770,7 @@ fn a_locked_cold_table_holds_up_nothing_but_its_worker() {
         status["tiers"]["cold"]["dead_letters"], 0,
         "a lock is no reason for a dead letter"
     );
-    assert!(read_cold_ids(&tag).contains(&format!("{tag}-1")));
+    assert!(read_cold_ids(test_dsn(), &tag).contains(&format!("{tag}-1")));
     router.stop();
 }
 
@@ -755,6 +806,11 @@ const SDO_TYPES: [&str; 19] = [
 struct Owed {
     objects: BTreeSet<String>,
     relationships: BTreeMap<String, (String, String)>,
+    /// Per MISP event's report, the file hashes its attributes give (kind, value):
+    /// MISP's types `md5`, `sha1` and `sha256` of that many hex digits, which every tier
+    /// must hold as indicators the report sighted. Hex in lower case is the hashes'
+    /// one spelling; what the router makes of other types is its own reading.
+    hashes: BTreeSet<(String, String, String)>,
 }
 
 impl Owed {
@@ -778,8 +834,35 @@ impl Owed {
             _ => vec![doc],
         };
         for e in events {
-            if let Some(uuid) = e["Event"]["uuid"].as_str() {
-                self.objects.insert(format!("report--{uuid}"));
+            let Some(uuid) = e["Event"]["uuid"].as_str() else {
+                continue;
+            };
+            let report = format!("report--{uuid}");
+            self.objects.insert(report.clone());
+            let deleted =
+                |o: &Value| matches!(&o["deleted"], Value::Bool(true)) || o["deleted"] == "1";
+            let objects = e["Event"]["Object"].as_array().into_iter().flatten();
+            let attributes = std::iter::once(&e["Event"])
+                .chain(objects.filter(|o| !deleted(o)))
+                .flat_map(|holder| holder["Attribute"].as_array().into_iter().flatten())
+                .filter(|a| !deleted(a));
+            for a in attributes {
+                let (Some(kind), Some(value)) = (a["type"].as_str(), a["value"].as_str()) else {
+                    continue;
+                };
+                let digits = match kind {
+                    "md5" => 32,
+                    "sha1" => 40,
+                    "sha256" => 64,
+                    _ => continue,
+                };
+                if value.len() == digits && value.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    self.hashes.insert((
+                        report.clone(),
+                        kind.to_owned(),
+                        value.to_ascii_lowercase(),
+                    ));
+                }
             }
         }
     }
@@ -795,6 +878,20 @@ struct Held {
     /// each has (a real object has its own besides `Object`; a placeholder an edge made
     /// before its end arrived has only that).
     edges: BTreeMap<String, (i64, Vec<i64>, Vec<i64>)>,
+    /// The cold tier's sightings of the owed reports: (report, indicator id) → the
+    /// indicator's (kind, value).
+    cold_sightings: BTreeMap<(String, String), (String, String)>,
+    /// The warm tier's sightings of the owed reports, and which of their indicators it
+    /// holds.
+    warm_sightings: BTreeSet<(String, String)>,
+    warm_indicators: HashSet<String>,
+    /// The graph's `SIGHTED` edges of the owed reports, counted, and its nodes of their
+    /// indicators, counted.
+    sighted_edges: BTreeMap<(String, String), i64>,
+    indicator_nodes: BTreeMap<String, i64>,
+    /// The graph's paths from the owed reports through a STIX indicator they refer to
+    /// to the indicators it is based on.
+    referred: BTreeSet<(String, String)>,
 }
 
 /// Read every store for what `owed` names; the router must have stopped.
@@ -809,7 +906,7 @@ fn read_held(dir: &std::path::Path, dsn: &str, owed: &Owed) -> Held {
                 .into()
         })
         .collect();
-    rt().block_on(async {
+    reader().block_on(async {
         let pg = pg_at(dsn).await;
         let cold = pg
             .query(
@@ -822,11 +919,53 @@ fn read_held(dir: &std::path::Path, dsn: &str, owed: &Owed) -> Held {
             .iter()
             .map(|r| r.get(0))
             .collect();
-        let warm_db =
-            surrealdb::engine::any::connect(format!("surrealkv://{}", dir.join("warm").display()))
-                .await
-                .expect("open the warm tier");
-        warm_db.use_ns("ctas").use_db("ctas").await.unwrap();
+        let reports: Vec<&String> = owed
+            .objects
+            .iter()
+            .filter(|id| id.starts_with("report--"))
+            .collect();
+        let cold_sightings: BTreeMap<(String, String), (String, String)> = pg
+            .query(
+                "SELECT s.report_id, i.id, i.kind, i.value
+                 FROM ctas.sightings s JOIN ctas.indicators i ON i.id = s.indicator_id
+                 WHERE s.report_id = ANY($1)",
+                &[&reports],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| ((r.get(0), r.get(1)), (r.get(2), r.get(3))))
+            .collect();
+        let indicators: Vec<String> = cold_sightings
+            .keys()
+            .map(|(_, i)| i.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let warm_db = open_warm(dir).await;
+        let mut res = warm_db
+            .query("SELECT report_id, indicator_id FROM sighting WHERE report_id IN $reports")
+            .bind((
+                "reports",
+                reports.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+            ))
+            .await
+            .unwrap();
+        let rows: Vec<Value> = res.take(0).unwrap();
+        let warm_sightings = rows
+            .iter()
+            .map(|r| {
+                let field = |k: &str| r[k].as_str().unwrap().to_owned();
+                (field("report_id"), field("indicator_id"))
+            })
+            .collect();
+        let mut res = warm_db
+            .query("SELECT VALUE record::id(id) FROM indicator WHERE record::id(id) IN $ids")
+            .bind(("ids", indicators.clone()))
+            .await
+            .unwrap();
+        let warm_indicators: Vec<String> = res.take(0).unwrap();
+        let warm_indicators = warm_indicators.into_iter().collect();
         let mut warm = HashSet::new();
         for table in ["entity", "report", "relationship"] {
             let mut res = warm_db
@@ -838,22 +977,7 @@ fn read_held(dir: &std::path::Path, dsn: &str, owed: &Owed) -> Held {
         }
         let graph = neo4rs::Graph::new(env("NEO4J_URI"), env("NEO4J_USER"), env("NEO4J_PASSWORD"))
             .expect("connect to Neo4j");
-        let mut nodes = BTreeMap::new();
-        let mut rows = graph
-            .execute(
-                neo4rs::query(
-                    "UNWIND $ids AS id OPTIONAL MATCH (n:Object {id: id}) RETURN id, count(n) AS n",
-                )
-                .param("ids", objects),
-            )
-            .await
-            .unwrap();
-        while let Some(row) = rows.next().await.unwrap() {
-            nodes.insert(
-                row.get::<String>("id").unwrap(),
-                row.get::<i64>("n").unwrap(),
-            );
-        }
+        let nodes = node_counts(&graph, objects).await;
         let mut edges = BTreeMap::new();
         let mut rows = graph
             .execute(
@@ -877,30 +1001,85 @@ fn read_held(dir: &std::path::Path, dsn: &str, owed: &Owed) -> Held {
                 ),
             );
         }
+        // Per report and indicator: its SIGHTED edges, counted, and whether a path
+        // through a STIX indicator the report refers to leads there.
+        let (mut sighted_edges, mut referred) = (BTreeMap::new(), BTreeSet::new());
+        let mut rows = graph
+            .execute(
+                neo4rs::query(
+                    "UNWIND $reports AS report
+                     MATCH (:Object {id: report})-[e:SIGHTED]->(i)
+                     RETURN 'sighted' AS how, report, i.id AS indicator, count(e) AS n
+                     UNION ALL
+                     UNWIND $reports AS report
+                     MATCH (:Object {id: report})-[:REFERS_TO]->()-[:BASED_ON]->(i)
+                     RETURN DISTINCT 'referred' AS how, report, i.id AS indicator, 1 AS n",
+                )
+                .param(
+                    "reports",
+                    reports.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                ),
+            )
+            .await
+            .unwrap();
+        while let Some(row) = rows.next().await.unwrap() {
+            let key = (
+                row.get::<String>("report").unwrap(),
+                row.get::<String>("indicator").unwrap(),
+            );
+            if row.get::<String>("how").unwrap() == "sighted" {
+                sighted_edges.insert(key, row.get::<i64>("n").unwrap());
+            } else {
+                referred.insert(key);
+            }
+        }
+        let indicator_nodes = node_counts(&graph, indicators).await;
         Held {
             warm,
             cold,
             nodes,
             edges,
+            cold_sightings,
+            warm_sightings,
+            warm_indicators,
+            sighted_edges,
+            indicator_nodes,
+            referred,
         }
     })
 }
 
-/// kill -9 three times at random moments while one client sends ATT&CK, then Unit 42's
-/// STIX reports and ESET's MISP events over and over: at the end every object of every
-/// acknowledged document is in every tier, once — entities and reports as nodes,
-/// relationships as edges between two real objects.
-#[test]
-fn kills_while_documents_arrive_lose_and_double_nothing() {
-    let _serial = one_at_a_time();
-    let dir = fresh_dir("kill-docs");
-    let dsn = fresh_database("ctas_router_faults_docs");
-    let port = free_port();
+/// How many nodes the graph holds of each id.
+async fn node_counts(graph: &neo4rs::Graph, ids: Vec<String>) -> BTreeMap<String, i64> {
+    let mut counts = BTreeMap::new();
+    let mut rows = graph
+        .execute(
+            neo4rs::query(
+                "UNWIND $ids AS id OPTIONAL MATCH (n:Object {id: id}) RETURN id, count(n) AS n",
+            )
+            .param("ids", ids),
+        )
+        .await
+        .unwrap();
+    while let Some(row) = rows.next().await.unwrap() {
+        counts.insert(
+            row.get::<String>("id").unwrap(),
+            row.get::<i64>("n").unwrap(),
+        );
+    }
+    counts
+}
+
+/// The documents the fault tests send: ATT&CK first if asked, then Unit 42's STIX
+/// reports and ESET's MISP events, each as its bytes and its JSON.
+fn documents(with_attack: bool) -> Vec<(String, Vec<u8>, Value)> {
     let mut docs: Vec<(String, Vec<u8>, Value)> = Vec::new();
-    let gz = std::fs::read(shared("attack/enterprise-attack-v18.1.json.gz")).unwrap();
-    let mut text = Vec::new();
-    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text).unwrap();
-    docs.push(("ATT&CK".into(), gz, serde_json::from_slice(&text).unwrap()));
+    if with_attack {
+        let gz = std::fs::read(shared("attack/enterprise-attack-v18.1.json.gz")).unwrap();
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text).unwrap();
+        docs.push(("ATT&CK".into(), gz, serde_json::from_slice(&text).unwrap()));
+    }
     for dir in ["stix/unit42", "misp/eset"] {
         let mut files: Vec<_> = std::fs::read_dir(shared(dir))
             .unwrap()
@@ -919,76 +1098,79 @@ fn kills_while_documents_arrive_lose_and_double_nothing() {
         all.add(json);
     }
     graph_forget(&all.objects.iter().collect::<Vec<_>>());
+    docs
+}
 
-    let mut router = Router::start_with(&dir, port, &dsn);
-    let url = format!("{}/v1/ingest", router.url);
-    let stop = Arc::new(AtomicBool::new(false));
-    let attack_in = Arc::new(AtomicBool::new(false));
-    let docs = Arc::new(docs);
-    let client = {
-        let (stop, docs, attack_in) = (stop.clone(), docs.clone(), attack_in.clone());
-        std::thread::spawn(move || {
-            // ATT&CK once, then the others round and round; a document that got no
-            // answer is sent again, as a client would.
-            let (mut acked, mut other) = (Vec::new(), Vec::new());
-            let mut order = std::iter::once(0).chain((1..docs.len()).cycle());
-            let mut next = order.next();
-            while let Some(i) = next {
-                if stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                let (name, bytes, _) = &docs[i];
-                match http::try_send("POST", &url, "application/json", bytes.clone()) {
-                    Some((202, _)) => {
-                        acked.push(i);
-                        attack_in.store(true, Ordering::Relaxed);
-                        next = order.next();
-                    }
-                    Some((status, body)) => {
-                        other.push(format!("{name}: {status} {body}"));
-                        next = order.next();
-                    }
-                    None => std::thread::sleep(Duration::from_millis(100)),
-                }
+/// What the documents client saw: each acknowledged document's index and when, and any
+/// answer other than 202.
+#[derive(Default)]
+struct Sent {
+    acked: Vec<(usize, Instant)>,
+    other: Vec<String>,
+}
+
+/// One client posting `docs` to `/v1/ingest` in `order` until `stop`, pausing `pause`
+/// after each answer; a document that got no answer is sent again, as a client would.
+/// Beside the thread, how many documents have been acknowledged so far.
+fn send_documents(
+    url: &str,
+    docs: Arc<Vec<(String, Vec<u8>, Value)>>,
+    mut order: impl Iterator<Item = usize> + Send + 'static,
+    pause: Duration,
+    stop: Arc<AtomicBool>,
+) -> (std::thread::JoinHandle<Sent>, Arc<AtomicUsize>) {
+    let url = format!("{url}/v1/ingest");
+    let acked = Arc::new(AtomicUsize::new(0));
+    let counted = acked.clone();
+    let client = std::thread::spawn(move || {
+        let mut sent = Sent::default();
+        let mut next = order.next();
+        while let Some(i) = next {
+            if stop.load(Ordering::Relaxed) {
+                break;
             }
-            (acked, other)
-        })
-    };
-    // The kills come while the tiers take ATT&CK in (many seconds) and the other
-    // documents arrive.
-    while !attack_in.load(Ordering::Relaxed) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let mut rng = Rng::seeded();
-    for _ in 0..3 {
-        std::thread::sleep(Duration::from_millis(300 + rng.below(2500)));
-        router.crash();
-        std::thread::sleep(Duration::from_millis(rng.below(500)));
-        router = Router::start_with(&dir, port, &dsn);
-    }
-    std::thread::sleep(Duration::from_secs(2));
-    stop.store(true, Ordering::Relaxed);
-    let (acked, other) = client.join().unwrap();
-    assert!(other.is_empty(), "answers other than 202: {other:?}");
+            let (name, bytes, _) = &docs[i];
+            match http::try_send("POST", &url, "application/json", bytes.clone()) {
+                Some((202, _)) => {
+                    sent.acked.push((i, Instant::now()));
+                    counted.fetch_add(1, Ordering::Relaxed);
+                    next = order.next();
+                }
+                Some((status, body)) => {
+                    sent.other.push(format!("{name}: {status} {body}"));
+                    next = order.next();
+                }
+                None => std::thread::sleep(Duration::from_millis(100)),
+            }
+            std::thread::sleep(pause);
+        }
+        sent
+    });
+    (client, acked)
+}
+
+/// Every object of every acknowledged document in every tier, once: entities and
+/// reports as nodes, relationships as edges between two real objects, each MISP
+/// event's file hashes as indicators its report sighted, and the sightings of every
+/// owed report alike in all three tiers. The router must have stopped.
+fn check_documents(
+    dir: &std::path::Path,
+    dsn: &str,
+    docs: &[(String, Vec<u8>, Value)],
+    sent: &Sent,
+) {
     let mut owed = Owed::default();
-    for &i in acked.iter().collect::<BTreeSet<_>>() {
+    for i in sent.acked.iter().map(|(i, _)| *i).collect::<BTreeSet<_>>() {
         owed.add(&docs[i].2);
     }
     eprintln!(
-        "3 kills: {} documents acknowledged ({} distinct), {} objects and {} relationships owed",
-        acked.len(),
-        acked.iter().collect::<BTreeSet<_>>().len(),
+        "{} documents acknowledged: {} objects, {} relationships, {} hashes owed",
+        sent.acked.len(),
         owed.objects.len(),
-        owed.relationships.len()
+        owed.relationships.len(),
+        owed.hashes.len()
     );
-    assert!(
-        acked.contains(&0) && acked.len() > 10,
-        "too little acknowledged: {acked:?}"
-    );
-    router.wait_synced_within(Duration::from_secs(300));
-    router.stop();
-
-    let held = read_held(&dir, &dsn, &owed);
+    let held = read_held(dir, dsn, &owed);
     for (tier, ids) in [("warm", &held.warm), ("cold", &held.cold)] {
         let missing: Vec<&String> = owed
             .objects
@@ -1019,4 +1201,130 @@ fn kills_while_documents_arrive_lose_and_double_nothing() {
     );
     assert_eq!(held.nodes.len(), owed.objects.len());
     assert_eq!(held.edges.len(), owed.relationships.len());
+
+    // Indicators and sightings: MISP's hashes in the cold tier; the warm tier's
+    // sightings of these reports exactly the graph's, and the cold tier's those and
+    // the ones its history joins across documents (a report referring to a STIX
+    // indicator another document is based on), which the graph holds as paths.
+    let cold_hashes: BTreeSet<(String, String, String)> = held
+        .cold_sightings
+        .iter()
+        .map(|((report, _), (kind, value))| (report.clone(), kind.clone(), value.clone()))
+        .collect();
+    let missing: Vec<_> = owed.hashes.difference(&cold_hashes).take(5).collect();
+    assert!(
+        !owed.hashes.is_empty() && missing.is_empty(),
+        "of {} hashes MISP events name, the cold tier lacks e.g. {missing:?}",
+        owed.hashes.len()
+    );
+    let cold: BTreeSet<(String, String)> = held.cold_sightings.keys().cloned().collect();
+    let graph: BTreeSet<(String, String)> = held.sighted_edges.keys().cloned().collect();
+    let differ = |tier: &str, a: &BTreeSet<(String, String)>, b: &BTreeSet<(String, String)>| {
+        let missing: Vec<_> = b.difference(a).take(5).collect();
+        let extra: Vec<_> = a.difference(b).take(5).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{tier}: {} sightings against {}; lacks e.g. {missing:?}, more e.g. {extra:?}",
+            a.len(),
+            b.len()
+        );
+    };
+    differ("warm against the graph", &held.warm_sightings, &graph);
+    let joined: BTreeSet<(String, String)> = graph.union(&held.referred).cloned().collect();
+    let extra: Vec<_> = graph.difference(&cold).take(5).collect();
+    assert!(
+        extra.is_empty(),
+        "graph sightings the cold tier lacks: {extra:?}"
+    );
+    let unexplained: Vec<_> = cold.difference(&joined).take(5).collect();
+    assert!(
+        unexplained.is_empty(),
+        "cold sightings neither in the graph nor joined from its relationships: {unexplained:?}"
+    );
+    let doubled: Vec<_> = held
+        .sighted_edges
+        .iter()
+        .filter(|(_, &n)| n != 1)
+        .take(5)
+        .collect();
+    assert!(doubled.is_empty(), "sightings not one edge: {doubled:?}");
+    let indicators: BTreeSet<&String> = cold.iter().map(|(_, i)| i).collect();
+    let not_once: Vec<_> = held
+        .indicator_nodes
+        .iter()
+        .filter(|(_, &n)| n != 1)
+        .take(5)
+        .collect();
+    assert!(
+        not_once.is_empty(),
+        "indicator nodes not there once: {not_once:?}"
+    );
+    let warm_lacks: Vec<_> = indicators
+        .iter()
+        .filter(|i| !held.warm_indicators.contains(**i))
+        .take(5)
+        .collect();
+    assert!(
+        warm_lacks.is_empty(),
+        "warm lacks indicators e.g. {warm_lacks:?}"
+    );
+    eprintln!(
+        "{} sightings of {} indicators in every tier, {} more joined across documents in \
+         the cold tier",
+        graph.len(),
+        indicators.len(),
+        cold.len() - graph.len()
+    );
+}
+
+/// kill -9 three times at random moments while one client sends ATT&CK, then Unit 42's
+/// STIX reports and ESET's MISP events over and over: at the end every object of every
+/// acknowledged document is in every tier, once — entities and reports as nodes,
+/// relationships as edges between two real objects.
+#[test]
+fn kills_while_documents_arrive_lose_and_double_nothing() {
+    let _serial = one_at_a_time();
+    let dir = fresh_dir("kill-docs");
+    let dsn = fresh_database("ctas_router_faults_docs");
+    let port = free_port();
+    let docs = Arc::new(documents(true));
+    let mut router = Router::start_with(&dir, port, &dsn);
+    let stop = Arc::new(AtomicBool::new(false));
+    // ATT&CK once, then the others round and round.
+    let order = std::iter::once(0).chain((1..docs.len()).cycle());
+    let (client, acked) = send_documents(
+        &router.url,
+        docs.clone(),
+        order,
+        Duration::ZERO,
+        stop.clone(),
+    );
+    // The kills come while the tiers take ATT&CK in (many seconds) and the other
+    // documents arrive.
+    while acked.load(Ordering::Relaxed) == 0 {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut rng = Rng::seeded();
+    for _ in 0..3 {
+        std::thread::sleep(Duration::from_millis(300 + rng.below(2500)));
+        router.crash();
+        std::thread::sleep(Duration::from_millis(rng.below(500)));
+        router = Router::start_with(&dir, port, &dsn);
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    stop.store(true, Ordering::Relaxed);
+    let sent = client.join().unwrap();
+    assert!(
+        sent.other.is_empty(),
+        "answers other than 202: {:?}",
+        sent.other
+    );
+    assert!(
+        sent.acked.first().map(|a| a.0) == Some(0) && sent.acked.len() > 10,
+        "too little acknowledged: {:?}",
+        sent.acked.iter().map(|a| a.0).collect::<Vec<_>>()
+    );
+    router.wait_synced_within(Duration::from_secs(300));
+    router.stop();
+    check_documents(&dir, &dsn, &docs, &sent);
 }

@@ -219,7 +219,10 @@ struct Reader {
     parsed: Parsed,
     identities: HashMap<String, String>,
     reports: Vec<PendingReport>,
-    /// STIX indicator id -> the ids of the indicators its pattern names.
+    /// STIX indicator id -> the ids of the indicators its pattern names. An id the
+    /// bundle uses twice (Unit 42's bundles do, for different patterns) names what
+    /// both name, as its `based-on` relationships say: a report referring to it sights
+    /// every one, in this reading as in the history's join of the relationships.
     named: HashMap<String, Vec<String>>,
 }
 
@@ -324,7 +327,7 @@ impl Reader {
                 for target in &ids {
                     intel.relate(&id, "based-on", target, seen);
                 }
-                self.named.insert(id.clone(), ids);
+                name(&mut self.named, &id, ids);
                 intel.add_entity(entity(&at, stix_type, id, created, modified, &object, raw)?);
             }
             "sighting" => {
@@ -346,7 +349,7 @@ impl Reader {
                     // Tied as a STIX indicator's values are, so that a report naming
                     // the observable (in this bundle or another) sights its indicator.
                     intel.relate(&id, "based-on", &indicator, seen);
-                    self.named.insert(id, vec![indicator]);
+                    name(&mut self.named, &id, vec![indicator]);
                 } else {
                     if t == "identity" {
                         if let Some(name) = at.opt_str(&object, "name")? {
@@ -389,6 +392,16 @@ impl Reader {
         }
         self.parsed.intel.extract_from_reports();
         self.parsed
+    }
+}
+
+/// STIX object `id` names `indicators`, besides what it named already.
+fn name(named: &mut HashMap<String, Vec<String>>, id: &str, indicators: Vec<String>) {
+    let named = named.entry(id.to_owned()).or_default();
+    for i in indicators {
+        if !named.contains(&i) {
+            named.push(i);
+        }
     }
 }
 
@@ -486,6 +499,7 @@ fn entity(
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::collections::BTreeSet;
 
     fn now() -> DateTime<Utc> {
         "2026-11-30T00:00:00Z".parse().unwrap()
@@ -535,6 +549,34 @@ mod tests {
             parse_slice(text, now()).unwrap_err().to_string(),
             "type: given twice in the bundle"
         );
+    }
+
+    #[test]
+    fn an_indicator_id_given_twice_names_both_patterns() {
+        // As Unit 42's 2024-05-09-GootLoader-activity.json does: one id, one version,
+        // two patterns. Its based-on relationships name both values, and so do the
+        // report's sightings (the history's join of the relationships finds both too).
+        let bundle = json!({"type": "bundle", "objects": [
+            {"type": "indicator", "id": "indicator--1", "valid_from": "2024-05-09T00:00:00Z",
+             "pattern": "[url:value = 'https://a.example/']"},
+            {"type": "indicator", "id": "indicator--1", "valid_from": "2024-05-09T00:00:00Z",
+             "pattern": "[url:value = 'https://b.example/']"},
+            {"type": "report", "id": "report--2", "name": "r", "published": "2024-05-10T00:00:00Z",
+             "object_refs": ["indicator--1"]}]});
+        let intel = parse(bundle, now()).unwrap().intel;
+        let based_on: BTreeSet<&str> = intel
+            .relationships
+            .iter()
+            .filter(|r| r.relationship_type == "based-on")
+            .map(|r| r.target_ref.as_str())
+            .collect();
+        let sighted: BTreeSet<&str> = intel
+            .sightings
+            .iter()
+            .map(|s| s.indicator_id.as_str())
+            .collect();
+        assert_eq!(based_on.len(), 2);
+        assert_eq!(sighted, based_on);
     }
 
     #[test]
