@@ -85,10 +85,11 @@ enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
-    /// Compare every object the hot tier holds with each tier it was sent to, and list
-    /// what is missing or stale there; --repair sends those again, waits for the tiers to
-    /// take them and verifies again. Exit status 0: every tier holds what it should; 4:
-    /// something is missing or stale; 1: the router or a tier could not answer.
+    /// Compare every object the hot tier holds with each tier it was sent to, a page of
+    /// objects a request, and list what is missing or stale there; --repair sends those
+    /// again, waits for the tiers to take them and verifies again. Exit status 0: every
+    /// tier holds what it should; 4: something is missing or stale; 1: the router or a
+    /// tier could not answer.
     Verify {
         /// Only this tier: warm, cold or graph (default: every tier that is on).
         #[arg(long)]
@@ -100,6 +101,10 @@ enum Command {
         /// Most findings listed per tier (all are counted).
         #[arg(long, default_value_t = 20)]
         limit: usize,
+        /// Objects of the hot tier compared a request (1 to 1,000,000): each request
+        /// stays within the router's request timeout.
+        #[arg(long, default_value_t = 100_000)]
+        page: usize,
         /// Print the router's answer as JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -264,9 +269,17 @@ fn main() -> ExitCode {
                 tier,
                 repair,
                 limit,
+                page,
                 json,
                 remote,
-            } => cli::verify::verify(&remote, tier.as_deref(), repair, limit, json).await,
+            } => {
+                let asked = cli::verify::Asked {
+                    tier: tier.as_deref(),
+                    limit,
+                    page,
+                };
+                cli::verify::verify(&remote, &asked, repair, json).await
+            }
             Command::DeadLetters {
                 tier,
                 replay,

@@ -2,62 +2,156 @@
 //! router's JSON), and what was found, one line each; `--repair` sends what differs
 //! again, waits for the tiers to take it, and verifies again.
 
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::time::Instant;
 
 use anyhow::bail;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::Remote;
 
 /// Exit status of `verify` when a tier misses or holds stale objects (1 is a failure).
 pub const DIFFERENCES: u8 = 4;
 
+/// What is asked of each page: the tier (every tier that is on when none), the findings
+/// listed per tier, and the objects of the hot tier compared a request.
+pub struct Asked<'a> {
+    pub tier: Option<&'a str>,
+    pub limit: usize,
+    pub page: usize,
+}
+
 /// Ask the router to verify (and with `repair`, to send again what differs).
 pub async fn verify(
     remote: &Remote,
-    tier: Option<&str>,
+    asked: &Asked<'_>,
     repair: bool,
-    limit: usize,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let mut query = vec![("limit", limit.max(1).to_string())];
-    if let Some(t) = tier {
-        query.push(("tier", t.to_owned()));
-    }
-    let client = remote.client()?;
-    let ask = |repair: bool| -> anyhow::Result<reqwest::RequestBuilder> {
-        Ok(if repair {
-            client.post(remote.at(&["v1", "verify", "repair"])?)
-        } else {
-            client.get(remote.at(&["v1", "verify"])?)
-        }
-        .query(&query))
-    };
-    let body: Value = remote.send(ask(repair)?).await?.json().await?;
+    let body = walk(remote, asked, repair).await?;
     let resent: u64 = tiers_of(&body)
         .iter()
         .map(|r| r["resent"].as_u64().unwrap_or(0))
         .sum();
     if !repair || resent == 0 {
-        print(&body, json, limit)?;
+        print(&body, json, asked.limit)?;
         return verdict(&body);
     }
     // What was sent again is verified once the tiers have taken it: the exit status is
     // that of the tiers after the repair.
     if !json {
-        print_table(&tiers_of(&body), limit);
+        print_table(&tiers_of(&body), asked.limit);
         eprintln!("sent {resent} object(s) again; waiting for the tiers to take them");
     }
     super::status::wait_synced(remote, REPAIR_WAIT).await?;
-    let after: Value = remote.send(ask(false)?).await?.json().await?;
+    let after = walk(remote, asked, false).await?;
     if json {
-        let both = serde_json::json!({"repaired": body, "verified": after});
+        let both = json!({"repaired": body, "verified": after});
         println!("{}", serde_json::to_string_pretty(&both)?);
     } else {
         println!("after the repair:");
-        print_table(&tiers_of(&after), limit);
+        print_table(&tiers_of(&after), asked.limit);
     }
     verdict(&after)
+}
+
+/// Every page of the hot tier's objects, verified (and repaired) in turn, added up into
+/// one answer of the router's shape; a progress line on a terminal. A tier that could
+/// not answer ends the walk there: its error says how far it went.
+async fn walk(remote: &Remote, asked: &Asked<'_>, repair: bool) -> anyhow::Result<Value> {
+    let client = remote.client()?;
+    // A progress line that rewrites itself only makes sense on a terminal.
+    let progress = std::io::stderr().is_terminal();
+    let total = match progress {
+        true => remote.get_json(&["v1", "status"]).await.ok(),
+        false => None,
+    }
+    .and_then(|s| s["tiers"]["hot"]["records"].as_u64());
+    let started = Instant::now();
+    let mut query = vec![
+        ("limit", asked.limit.max(1).to_string()),
+        ("objects", asked.page.to_string()),
+    ];
+    if let Some(t) = asked.tier {
+        query.push(("tier", t.to_owned()));
+    }
+    let mut sum = json!({"clean": true, "tiers": []});
+    let (mut cursor, mut pages) = (None::<String>, 0u64);
+    loop {
+        let request = if repair {
+            client.post(remote.at(&["v1", "verify", "repair"])?)
+        } else {
+            client.get(remote.at(&["v1", "verify"])?)
+        };
+        let mut q = query.clone();
+        q.extend(cursor.clone().map(|c| ("cursor", c)));
+        let page: Value = remote.send(request.query(&q)).await?.json().await?;
+        pages += 1;
+        add_page(&mut sum, &page, asked.limit);
+        cursor = page["next"].as_str().map(str::to_owned);
+        let failed = tiers_of(&page).iter().any(|r| r["error"].is_string());
+        if progress {
+            let done = pages * asked.page as u64;
+            let of = match total {
+                Some(t) if t > 0 => {
+                    format!(" of {t} ({:.0} %)", 100.0 * done.min(t) as f64 / t as f64)
+                }
+                _ => String::new(),
+            };
+            eprint!(
+                "\r\x1b[2Kverified {} objects{of}, {:.0} s",
+                done.min(total.unwrap_or(u64::MAX)),
+                started.elapsed().as_secs_f64()
+            );
+            let _ = std::io::stderr().flush();
+        }
+        if cursor.is_none() || failed {
+            break;
+        }
+    }
+    if progress {
+        eprint!("\r\x1b[2K");
+    }
+    Ok(sum)
+}
+
+/// Add one page's tiers to the sum: counts added, findings listed up to `limit`, the
+/// first error kept.
+fn add_page(sum: &mut Value, page: &Value, limit: usize) {
+    for r in tiers_of(page) {
+        let tiers = sum["tiers"].as_array_mut().expect("the sum has tiers");
+        let at = match tiers.iter().position(|t| t["tier"] == r["tier"]) {
+            Some(i) => i,
+            None => {
+                tiers.push(json!({"tier": r["tier"], "checked": 0, "waiting": 0,
+                    "expired": 0, "missing": 0, "stale": 0, "resent": 0, "findings": []}));
+                tiers.len() - 1
+            }
+        };
+        let t = &mut tiers[at];
+        for k in [
+            "checked", "waiting", "expired", "missing", "stale", "resent",
+        ] {
+            t[k] = json!(t[k].as_u64().unwrap_or(0) + r[k].as_u64().unwrap_or(0));
+        }
+        let findings = t["findings"].as_array_mut().expect("a tier has findings");
+        let room = limit.saturating_sub(findings.len());
+        findings.extend(
+            r["findings"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .take(room)
+                .cloned(),
+        );
+        if t.get("error").is_none() {
+            if let Some(e) = r.get("error") {
+                t["error"] = e.clone();
+            }
+        }
+    }
+    sum["clean"] = json!(sum["clean"] == true && page["clean"] == true);
 }
 
 /// How long `--repair` waits for the tiers to take what it sent again.

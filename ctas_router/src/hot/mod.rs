@@ -624,15 +624,8 @@ impl Hot {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<(Item, TierMask)>, HotError> {
-        let range = match after {
-            Some(key) => self.trees.records.range::<&[u8], _>((
-                std::ops::Bound::Excluded(key.as_bytes()),
-                std::ops::Bound::Unbounded,
-            )),
-            None => self.trees.records.iter(),
-        };
         let mut out = Vec::new();
-        for kv in range.take(limit) {
+        for kv in self.records_after(after).take(limit) {
             let (k, v) = kv?;
             let sent_to = match self.trees.routes.get(&k)? {
                 Some(r) => TierMask::from_bits(r.first().copied().unwrap_or(0)),
@@ -641,6 +634,39 @@ impl Hot {
             out.push((decode_item(&k, &v)?, sent_to));
         }
         Ok(out)
+    }
+
+    /// Where a page of `n` objects after `after` ends, in key order: its last key and
+    /// whether any follow; no key when fewer than `n` remain (the page runs to the end).
+    pub fn page_end(
+        &self,
+        after: Option<&str>,
+        n: usize,
+    ) -> Result<(Option<String>, bool), HotError> {
+        let mut last = None;
+        for (i, k) in self
+            .records_after(after)
+            .keys()
+            .take(n.saturating_add(1))
+            .enumerate()
+        {
+            if i == n {
+                return Ok((last, true));
+            }
+            last = Some(String::from_utf8_lossy(&k?).into_owned());
+        }
+        Ok((None, false))
+    }
+
+    /// The index by id from after `after` on (from the start when none).
+    fn records_after(&self, after: Option<&str>) -> sled::Iter {
+        match after {
+            Some(key) => self.trees.records.range::<&[u8], _>((
+                std::ops::Bound::Excluded(key.as_bytes()),
+                std::ops::Bound::Unbounded,
+            )),
+            None => self.trees.records.iter(),
+        }
     }
 
     /// Send `items` to `tier` again, as one new log entry for it alone (what `verify
