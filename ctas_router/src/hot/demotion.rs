@@ -13,6 +13,12 @@
 //! The search runs beside the writer (sled reads take no lock); the writer then drops
 //! each candidate only if its bytes are still those the search saw and no entry
 //! written since the search began names it ([`Candidates::from_seq`]).
+//!
+//! The search reads only what is old: the writer keeps an index by time (a tree keyed
+//! by the item's time, then its key) beside the index by id, so a round costs what is
+//! past the TTL, not the whole hot tier. An item sent again with another time leaves
+//! its earlier entry behind; the search finds such entries stale (the item's time is
+//! not theirs, or the item is gone) and the writer drops them.
 
 use std::collections::HashSet;
 
@@ -31,8 +37,62 @@ const KEEPERS: [TierName; 2] = [TierName::Warm, TierName::Cold];
 pub struct Candidates {
     /// Log entries from this sequence number on were written after the search began.
     pub from_seq: u64,
-    /// Each item's key and bytes in the index.
-    pub items: Vec<(IVec, IVec)>,
+    /// Each item's key and bytes in the index by id, and its key in the index by time.
+    pub items: Vec<(IVec, IVec, IVec)>,
+    /// Entries of the index by time that no longer say an item's time.
+    pub stale: Vec<IVec>,
+}
+
+/// An item's time in the index by time (ms since the epoch), for the items demotion
+/// may drop: entities stay, whatever their age.
+pub fn time_of(item: &Item) -> Option<i64> {
+    match item {
+        Item::Entity(_) => None,
+        _ => item.time().map(|t| t.timestamp_millis()),
+    }
+}
+
+/// The key of an item in the index by time: the time, ordered as a signed number
+/// (sign bit flipped, big-endian), then the item's key.
+pub fn time_key(at: i64, id: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(8 + id.len());
+    key.extend_from_slice(&((at as u64) ^ (1 << 63)).to_be_bytes());
+    key.extend_from_slice(id.as_bytes());
+    key
+}
+
+/// The time and item key of an entry of the index by time.
+fn split_time_key(key: &[u8]) -> Result<(i64, &[u8]), HotError> {
+    if key.len() < 8 {
+        return Err(HotError::Corrupt(format!(
+            "time index key of {} bytes",
+            key.len()
+        )));
+    }
+    let (at, id) = key.split_at(8);
+    let at = u64::from_be_bytes(at.try_into().expect("8 bytes")) ^ (1 << 63);
+    Ok((at as i64, id))
+}
+
+/// Mark in `meta` that the index by time covers the index by id.
+const TIME_INDEX_BUILT: &[u8] = b"by_time built";
+
+/// Build the index by time from the index by id, once (a hot tier of before it): the
+/// writer keeps it from then on. Idempotent, so a crash in the middle builds again.
+pub fn build_index(trees: &Trees) -> Result<(), HotError> {
+    if trees.meta.contains_key(TIME_INDEX_BUILT)? {
+        return Ok(());
+    }
+    for kv in trees.records.iter() {
+        let (k, v) = kv?;
+        if let Some(at) = time_of(&decode_item(&k, &v)?) {
+            trees
+                .by_time
+                .insert(time_key(at, &String::from_utf8_lossy(&k)), &[])?;
+        }
+    }
+    trees.meta.insert(TIME_INDEX_BUILT, &[])?;
+    Ok(())
 }
 
 /// Whether a log entry is on its way to a tier that must confirm it.
@@ -89,16 +149,29 @@ pub fn candidates(trees: &Trees, cutoff: DateTime<Utc>) -> Result<Candidates, Ho
     for tier in KEEPERS {
         waiting.extend(waiting_for(trees, tier, from_seq)?);
     }
-    let mut items = Vec::new();
-    for kv in trees.records.iter() {
-        let (k, v) = kv?;
-        let item = decode_item(&k, &v)?;
-        let old = !matches!(item, Item::Entity(_)) && item.time().is_some_and(|t| t < cutoff);
-        if old && !waiting.contains(String::from_utf8_lossy(&k).as_ref()) {
-            items.push((k, v));
+    let (mut items, mut stale) = (Vec::new(), Vec::new());
+    // Entries of the same millisecond as the cutoff wait for the next round.
+    let end = time_key(cutoff.timestamp_millis(), "");
+    for kv in trees.by_time.range(..end) {
+        let (tk, _) = kv?;
+        let (at, k) = split_time_key(&tk)?;
+        let Some(v) = trees.records.get(k)? else {
+            stale.push(tk);
+            continue;
+        };
+        if time_of(&decode_item(k, &v)?) != Some(at) {
+            stale.push(tk);
+            continue;
+        }
+        if !waiting.contains(String::from_utf8_lossy(k).as_ref()) {
+            items.push((IVec::from(k), v, tk));
         }
     }
-    Ok(Candidates { from_seq, items })
+    Ok(Candidates {
+        from_seq,
+        items,
+        stale,
+    })
 }
 
 /// What `tier` has not confirmed now, by [`waiting_for`].
@@ -117,7 +190,7 @@ pub fn apply(trees: &Trees, candidates: &Candidates) -> Result<u64, HotError> {
         }
     }
     let mut dropped = 0;
-    for (k, v) in &candidates.items {
+    for (k, v, tk) in &candidates.items {
         if since.contains(String::from_utf8_lossy(k).as_ref()) {
             continue;
         }
@@ -129,7 +202,20 @@ pub fn apply(trees: &Trees, candidates: &Candidates) -> Result<u64, HotError> {
             // The tiers it was sent to go with it: a copy promoted or sent later starts
             // anew.
             trees.routes.remove(k)?;
+            trees.by_time.remove(tk)?;
             dropped += 1;
+        }
+    }
+    // Stale when the search looked; still stale now (the item may have come back with
+    // that time since, and its entry must then stay).
+    for tk in &candidates.stale {
+        let (at, k) = split_time_key(tk)?;
+        let now = match trees.records.get(k)? {
+            Some(v) => time_of(&decode_item(k, &v)?),
+            None => None,
+        };
+        if now != Some(at) {
+            trees.by_time.remove(tk)?;
         }
     }
     Ok(dropped)

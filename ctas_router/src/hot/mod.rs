@@ -132,10 +132,11 @@ pub(crate) fn decode_item(key: &[u8], bytes: &[u8]) -> Result<Item, HotError> {
 /// Items encoded for the log and the index, ready for the writer. Encoding is CPU work,
 /// done by the caller (off the async runtime) rather than on the writer thread.
 pub struct Prepared {
-    /// The log entries, in order, each with its items' keys: one entry per run of items
-    /// routed to the same tiers ([`crate::routing`]), so a tier reads its items in the
-    /// order they came (what an item refers to before it).
-    entries: Vec<(Vec<String>, log::Entry)>,
+    /// The log entries, in order, each with its items' keys and times
+    /// ([`demotion::time_of`]): one entry per run of items routed to the same tiers
+    /// ([`crate::routing`]), so a tier reads its items in the order they came (what an
+    /// item refers to before it).
+    entries: Vec<(Vec<Keyed>, log::Entry)>,
     /// What the items say about indicators, for their summaries.
     updates: Vec<ctas_core::model::summary::Update>,
 }
@@ -157,7 +158,7 @@ impl Prepared {
     ) -> Result<Self, HotError> {
         let updates = summaries::updates_of(&items);
         let mut entries = Vec::new();
-        let mut run: Option<(TierMask, Vec<String>, log::EntryBuilder)> = None;
+        let mut run: Option<(TierMask, Vec<Keyed>, log::EntryBuilder)> = None;
         let mut bytes = 0;
         for item in items {
             let tiers = route(&item);
@@ -174,7 +175,7 @@ impl Prepared {
                     id: id.clone(),
                     source,
                 })?;
-            ids.push(id);
+            ids.push((id, demotion::time_of(&item)));
         }
         let (tiers, ids, entry) = run.unwrap_or((empty, Vec::new(), log::EntryBuilder::new()));
         bytes += entry.len_bytes();
@@ -261,13 +262,26 @@ struct Trees {
     /// The tiers each item was sent to, for the items not sent to every tier
     /// ([`index`]): what `verify` expects each tier to hold.
     routes: Tree,
+    /// The items demotion may drop, by time ([`demotion`]).
+    by_time: Tree,
 }
+
+/// An item's key, and its time in the index by time when demotion may drop it.
+type Keyed = (String, Option<i64>);
 
 /// Index an item by its key and remember the tiers it was sent to: an item held by
 /// the index with no route was sent to every tier; one sent again elsewhere (a replay,
 /// a repair, another request routed otherwise) is held by every tier it was ever sent
 /// to. Whether the key was new.
-fn index(trees: &Trees, id: &str, json: sled::IVec, tiers: TierMask) -> Result<bool, HotError> {
+fn index(
+    trees: &Trees,
+    (id, at): &Keyed,
+    json: sled::IVec,
+    tiers: TierMask,
+) -> Result<bool, HotError> {
+    if let Some(at) = at {
+        trees.by_time.insert(demotion::time_key(*at, id), &[])?;
+    }
     let before = trees.records.insert(id.as_bytes(), json)?;
     if before.is_none() {
         // New (a copy demoted took its route with it): what it is sent to now is all.
@@ -318,6 +332,7 @@ impl Hot {
             meta: db.open_tree("meta")?,
             summaries: db.open_tree("summaries")?,
             routes: db.open_tree("routes")?,
+            by_time: db.open_tree("by_time")?,
             dead: [
                 db.open_tree("dead:warm")?,
                 db.open_tree("dead:cold")?,
@@ -327,6 +342,7 @@ impl Hot {
         };
         let state = writer::State::recover(&trees)?;
         summaries::rebuild(&trees.summaries, &trees.records)?;
+        demotion::build_index(&trees)?;
         let counts = Arc::new(count(&trees, &state)?);
         let handle = writer::start(trees.clone(), counts.clone(), state)?;
         Ok(Hot {
@@ -585,13 +601,18 @@ impl Hot {
             .map_err(|e| HotError::Corrupt(format!("demotion's search failed: {e}")))??;
         let mut dropped = 0;
         let from_seq = found.from_seq;
-        let mut items = found.items;
+        let (mut items, mut stale) = (found.items, found.stale);
         // In chunks: one command does not hold the writer, and ingest, for long.
-        while !items.is_empty() {
+        while !items.is_empty() || !stale.is_empty() {
             let rest = items.split_off(items.len().min(writer::REPLAY_CHUNK));
-            let chunk = demotion::Candidates { from_seq, items };
+            let stale_rest = stale.split_off(stale.len().min(writer::REPLAY_CHUNK));
+            let chunk = demotion::Candidates {
+                from_seq,
+                items,
+                stale,
+            };
             dropped += self.send(writer::Op::Demote(chunk)).await?;
-            items = rest;
+            (items, stale) = (rest, stale_rest);
         }
         Ok(dropped)
     }
@@ -968,6 +989,92 @@ mod tests {
             hot.trees.log.is_empty(),
             "entries every tier passed are collected"
         );
+        hot.close().unwrap();
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// Demotion reads the index by time: what is older than the cutoff and confirmed
+    /// goes, an item sent again with a later time stays (its earlier entry is dropped
+    /// as stale), entities stay; a hot tier of before the index builds it on opening.
+    #[tokio::test]
+    async fn demotion_finds_what_is_old_by_the_index_by_time() {
+        let d = dir("by-time");
+        let at = |id: &str, when: &str| {
+            Item::Record(
+                serde_json::from_value::<ctas_core::model::RecordInput>(serde_json::json!({
+                    "id": id, "kind": "domain", "value": format!("{id}.example"),
+                    "observed_at": when}))
+                .unwrap()
+                .into_record(chrono::Utc::now())
+                .unwrap(),
+            )
+        };
+        let entity = Item::Entity(ctas_core::model::Entity {
+            id: "malware--00000000-0000-4000-8000-000000000001".into(),
+            entity_type: "malware".into(),
+            name: Some("old".into()),
+            aliases: Vec::new(),
+            external_ids: Vec::new(),
+            created: "2019-01-01T00:00:00Z".parse().ok(),
+            modified: "2019-01-01T00:00:00Z".parse().ok(),
+            revoked: false,
+            object: serde_json::value::RawValue::from_string("{}".into()).unwrap(),
+        });
+        let confirm_all = |hot: Hot| async move {
+            for tier in TierName::DOWNSTREAM {
+                let mut reader = hot.reader(tier).unwrap();
+                let batch = hot.read(&mut reader, 1000, usize::MAX).unwrap();
+                hot.advance(&mut reader, &batch).await.unwrap();
+            }
+        };
+        let cutoff: chrono::DateTime<chrono::Utc> = "2025-01-01T00:00:00Z".parse().unwrap();
+        {
+            let hot = Hot::open(&d).unwrap();
+            let items = vec![
+                at("moved", "2020-01-01T00:00:00Z"),
+                at("old", "2019-06-01T00:00:00Z"),
+                at("new", "2026-06-01T00:00:00Z"),
+                entity.clone(),
+            ];
+            hot.ingest(Prepared::new(items, TierMask::ALL).unwrap())
+                .await
+                .unwrap();
+            // Sent again, seen later: its 2020 entry no longer says its time.
+            hot.ingest(
+                Prepared::new(vec![at("moved", "2027-01-01T00:00:00Z")], TierMask::ALL).unwrap(),
+            )
+            .await
+            .unwrap();
+            assert_eq!(
+                hot.trees.by_time.len(),
+                4,
+                "three records, one twice; no entity"
+            );
+            confirm_all(hot.clone()).await;
+            assert_eq!(hot.demote(cutoff).await.unwrap(), 1);
+            let held = |k: &str| hot.get(k).unwrap().is_some();
+            assert!(!held("old") && held("moved") && held("new") && held(&entity.key()));
+            assert_eq!(
+                hot.trees.by_time.len(),
+                2,
+                "the demoted and the stale entries go"
+            );
+            assert_eq!(hot.demote(cutoff).await.unwrap(), 0);
+            // As a hot tier of before the index: none, and not marked built.
+            hot.ingest(
+                Prepared::new(vec![at("older", "2018-01-01T00:00:00Z")], TierMask::ALL).unwrap(),
+            )
+            .await
+            .unwrap();
+            hot.trees.by_time.clear().unwrap();
+            hot.trees.meta.remove(b"by_time built").unwrap();
+            confirm_all(hot.clone()).await;
+            hot.close().unwrap();
+        }
+        let hot = reopen(&d);
+        assert_eq!(hot.trees.by_time.len(), 3, "built from the index by id");
+        assert_eq!(hot.demote(cutoff).await.unwrap(), 1);
+        assert!(hot.get("older").unwrap().is_none());
         hot.close().unwrap();
         std::fs::remove_dir_all(&d).unwrap();
     }
