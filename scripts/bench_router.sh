@@ -8,7 +8,8 @@
 #   the time until every tier holds 50,000 records.
 # `bench_router.sh lookups` runs the lookups alone: by value at rising rates (1,000 to
 # 20,000/s) beside the peer, the same values asked of PostgreSQL alone, and a batch of
-# 10,000 values beside PostgreSQL's = ANY.
+# 10,000 values beside PostgreSQL's = ANY. `bench_router.sh batch`: the batch alone, three
+# times, each against a new router.
 # Uses its own PostgreSQL database (ctas_bench_router, made anew) and data directory.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -36,6 +37,14 @@ start_router() {
   wait_for "ctas-router (release)" 60 curl -sf "$url/healthz" || die "the router did not start; see $CTAS_RUN/logs/bench-router.log"
 }
 log "date: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores"
+if [[ "${1:-all}" == batch ]]; then
+  for run in 1 2 3; do
+    start_router
+    "$load" batch "$url" "$CTAS_PG_DSN dbname=$db"
+    stop_router
+  done
+  exit 0
+fi
 if [[ "${1:-all}" == lookups ]]; then
   for rate in 1000 5000 10000 20000; do
     start_router

@@ -75,7 +75,10 @@ async fn main() {
         let all = hot.scan(None, usize::MAX).unwrap();
         let old = all
             .iter()
-            .filter(|(i, _)| i.time().is_some_and(|t| t < now - chrono::TimeDelta::days(400)))
+            .filter(|(i, _)| {
+                i.time()
+                    .is_some_and(|t| t < now - chrono::TimeDelta::days(400))
+            })
             .count();
         scan.push(t.elapsed());
         assert_eq!((all.len(), old), (n, 0));

@@ -197,14 +197,7 @@ async fn gather(
         let slots = from_hot(&tiers.hot, &values, &asked)?;
         (values, slots)
     } else {
-        let hot = tiers.hot.clone();
-        let first = asked.clone();
-        tokio::task::spawn_blocking(move || {
-            let slots = from_hot(&hot, &values, &first);
-            slots.map(|s| (values, s))
-        })
-        .await
-        .map_err(|e| LookupError::Hot(HotError::Corrupt(format!("the lookup failed: {e}"))))??
+        from_hot_in_parts(&tiers.hot, values, &asked).await?
     };
     // Not asked below again: what the tiers there did not hold a moment ago.
     for slot in &mut slots.results {
@@ -232,6 +225,41 @@ async fn gather(
         recall(tiers, &mut slots, &missed, &asked).await?;
     }
     name_related(tiers, &mut slots).await;
+    Ok((values, slots))
+}
+
+/// Values a blocking thread answers from the hot tier at the least: a batch is cut
+/// into as many parts as there are cores, down to parts of this size.
+const PART: usize = 512;
+
+/// [`from_hot`] of many values, off the runtime: in parts on the blocking threads at
+/// once (each value's answer — normalising, scoring, naming its ties — is CPU work), the
+/// answers put back in the order asked.
+async fn from_hot_in_parts(
+    hot: &Hot,
+    values: Vec<String>,
+    asked: &Asked,
+) -> Result<(Vec<String>, Slots), LookupError> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let size = values.len().div_ceil(cores).max(PART);
+    let parts: Vec<Vec<String>> = values.chunks(size).map(<[String]>::to_vec).collect();
+    let tasks: Vec<_> = parts
+        .into_iter()
+        .map(|part| {
+            let (hot, asked) = (hot.clone(), asked.clone());
+            tokio::task::spawn_blocking(move || from_hot(&hot, &part, &asked))
+        })
+        .collect();
+    let mut slots = Slots {
+        results: Vec::with_capacity(values.len()),
+        unavailable: Vec::new(),
+    };
+    for task in tasks {
+        let part = task.await.map_err(|e| {
+            LookupError::Hot(HotError::Corrupt(format!("the lookup failed: {e}")))
+        })??;
+        slots.results.extend(part.results);
+    }
     Ok((values, slots))
 }
 

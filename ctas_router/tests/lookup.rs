@@ -158,6 +158,33 @@ fn an_indicator_is_found_by_its_value_with_every_report_that_named_it() {
     );
     assert_eq!(status, 413, "{refused}");
     assert_eq!(refused["type"], "urn:ctas:problem:too-many-values");
+    // A batch large enough to be answered in parts on several threads: each answer in
+    // the place of its value.
+    let many: Vec<String> = (0..3000)
+        .map(|i| match i % 700 {
+            7 => asked.to_string(),
+            _ => format!("batch-{i}.unknown.example.net"),
+        })
+        .collect();
+    let (status, _, answered) = http::send(
+        "POST",
+        &format!("{}/v1/indicators/lookup?at={AT}", router.url),
+        Some("application/json"),
+        json!({"values": many}).to_string().into_bytes(),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        (&answered["asked"], &answered["found"]),
+        (&json!(3000), &json!(5))
+    );
+    for (i, (value, answer)) in many
+        .iter()
+        .zip(answered["results"].as_array().unwrap())
+        .enumerate()
+    {
+        assert_eq!(answer["value"], json!(value), "answer {i}");
+        assert_eq!(answer["found"], json!(i % 700 == 7), "answer {i}");
+    }
 
     // The same through the CLI, as a script would ask: a line per value, exit 3 when
     // one is unknown, 0 when all are known, values from stdin with `-`.
