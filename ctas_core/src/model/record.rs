@@ -5,7 +5,7 @@
 
 use super::ids::{normal_indicator_id, normalise};
 use crate::geo;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -113,6 +113,9 @@ pub enum RecordError {
     ObservedAt(DateTime<Utc>),
 }
 
+/// Digits of a second a record's time keeps.
+const MICROSECOND_DIGITS: u16 = 6;
+
 impl RecordInput {
     /// Validate and normalise the record; `now` stands in for a missing observation time.
     pub fn into_record(self, now: DateTime<Utc>) -> Result<ThreatRecord, RecordError> {
@@ -155,7 +158,13 @@ impl RecordInput {
             kind,
             value,
             source: self.source,
-            observed_at: self.observed_at.unwrap_or(now),
+            // To the microsecond, what PostgreSQL keeps: it rounds finer times to the
+            // nearest, which can cross a millisecond the other tiers would not (a time
+            // of x.2659996 s kept as x.266000), and `verify` then told them apart.
+            observed_at: self
+                .observed_at
+                .unwrap_or(now)
+                .trunc_subsecs(MICROSECOND_DIGITS),
             lat: self.lat,
             lng: self.lng,
             h3_cell,
@@ -212,6 +221,23 @@ mod tests {
             .unwrap();
         assert_eq!(r.id, "indicator--0a1b");
         assert_eq!(r.observed_at, now());
+    }
+
+    #[test]
+    fn times_are_kept_to_the_microsecond_as_postgresql_keeps_them() {
+        // PostgreSQL's timestamptz has a resolution of 1 microsecond (its manual, 8.5):
+        // a finer time would be rounded there and truncated elsewhere.
+        let given = input(
+            r#"{"kind":"ipv4","value":"203.0.113.7","observed_at":"2026-11-27T12:00:00.2659996Z"}"#,
+        )
+        .into_record(now())
+        .unwrap();
+        let at: DateTime<Utc> = "2026-11-27T12:00:00.265999Z".parse().unwrap();
+        assert_eq!(given.observed_at, at);
+        let defaulted = input(r#"{"kind":"ipv4","value":"203.0.113.7"}"#)
+            .into_record("2026-11-27T12:00:00.999999900Z".parse().unwrap())
+            .unwrap();
+        assert_eq!(defaulted.observed_at.timestamp_subsec_nanos(), 999_999_000);
     }
 
     #[test]
