@@ -129,6 +129,19 @@ impl PartialEq for Entity {
     }
 }
 
+impl Entity {
+    /// Whether a version of an entity modified at `modified` stands in place of the
+    /// version of the same id held before (`held`): the later `modified` wins, and an
+    /// equal one (the version sent again, or put back by a repair); an undated version
+    /// (a MISP galaxy cluster) never replaces a dated one (the ATT&CK object it names).
+    /// The one rule of every tier, whatever order versions arrive in; the cold tier's
+    /// upsert says it in SQL ([`crate::history`]).
+    pub fn replaces(modified: Option<DateTime<Utc>>, held: Option<DateTime<Utc>>) -> bool {
+        // None orders before every date.
+        modified >= held
+    }
+}
+
 /// What one document holds, each object once (by id).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Intel {
@@ -279,11 +292,11 @@ impl Intel {
         }
     }
 
-    /// An entity; of two versions of one id, the later `modified` is kept.
+    /// An entity; of two versions of one id, the one [`Entity::replaces`] keeps.
     pub fn add_entity(&mut self, entity: Entity) {
         match self.index.entities.get(&entity.id) {
             Some(&i) => {
-                if entity.modified >= self.entities[i].modified {
+                if Entity::replaces(entity.modified, self.entities[i].modified) {
                     self.entities[i] = entity;
                 }
             }
@@ -399,14 +412,23 @@ impl Item {
 
     /// This item, a later version of `earlier` (same key), takes what of it still
     /// holds: an indicator seen in two documents was seen from the first to the last
-    /// time of either. Of other items the later version stands as it is.
+    /// time of either; an entity stays the version [`Entity::replaces`] keeps. Of other
+    /// items the later version stands as it is.
     pub fn absorb(&mut self, earlier: &Item) {
-        if let (Item::Indicator(later), Item::Indicator(earlier)) = (self, earlier) {
-            later.first_seen = later.first_seen.min(earlier.first_seen);
-            later.last_seen = later.last_seen.max(earlier.last_seen);
-            if later.stix_id.is_none() {
-                later.stix_id.clone_from(&earlier.stix_id);
+        match (self, earlier) {
+            (Item::Indicator(later), Item::Indicator(earlier)) => {
+                later.first_seen = later.first_seen.min(earlier.first_seen);
+                later.last_seen = later.last_seen.max(earlier.last_seen);
+                if later.stix_id.is_none() {
+                    later.stix_id.clone_from(&earlier.stix_id);
+                }
             }
+            (Item::Entity(later), Item::Entity(earlier))
+                if !Entity::replaces(later.modified, earlier.modified) =>
+            {
+                later.clone_from(earlier);
+            }
+            _ => {}
         }
     }
 
@@ -536,5 +558,50 @@ pub fn observation_id(record_id: &str) -> String {
     match record_id.strip_prefix("indicator--") {
         Some(uuid) => format!("report--{uuid}"),
         None => record_id.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(name: &str, modified: Option<&str>) -> Entity {
+        Entity {
+            id: "malware--00000000-0000-4000-8000-000000000001".into(),
+            entity_type: "malware".into(),
+            name: Some(name.into()),
+            aliases: Vec::new(),
+            external_ids: Vec::new(),
+            created: None,
+            modified: modified.map(|m| m.parse().unwrap()),
+            revoked: false,
+            object: RawValue::from_string("{}".into()).unwrap(),
+        }
+    }
+
+    /// STIX 2.1 (3.6, versioning): of the versions of an object, the one with the latest
+    /// `modified` is the current one, whichever arrives last; the same holds in a batch
+    /// of the log (absorb) as in a document (add_entity).
+    #[test]
+    fn the_latest_modified_version_of_an_entity_stands() {
+        let new = version("new", Some("2024-06-13T01:05:00.001Z"));
+        let old = version("old", Some("2024-06-10T20:11:00.001Z"));
+        let undated = version("undated", None);
+        let kept = |first: &Entity, then: &Entity| {
+            let mut later = Item::Entity(then.clone());
+            later.absorb(&Item::Entity(first.clone()));
+            let mut intel = Intel::default();
+            intel.add_entity(first.clone());
+            intel.add_entity(then.clone());
+            assert_eq!(intel.entities.len(), 1);
+            assert_eq!(later, Item::Entity(intel.entities[0].clone()));
+            intel.entities[0].name.clone().unwrap()
+        };
+        assert_eq!(kept(&old, &new), "new");
+        assert_eq!(kept(&new, &old), "new");
+        assert_eq!(kept(&new, &undated), "new");
+        assert_eq!(kept(&undated, &old), "old");
+        let again = version("put back", Some("2024-06-13T01:05:00.001Z"));
+        assert_eq!(kept(&new, &again), "put back", "an equal version replaces");
     }
 }

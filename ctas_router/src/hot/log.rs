@@ -173,11 +173,16 @@ impl EntryBuilder {
 
     /// The entry, for `tiers`, as sled's value: moved into sled's shared buffer here
     /// (off the writer thread), which the log keeps and the index's values are cut from.
-    pub fn finish(mut self, tiers: TierMask) -> Entry {
+    pub fn finish(self, tiers: TierMask) -> Entry {
+        let made = chrono::Utc::now().timestamp_micros().to_be_bytes();
+        self.finish_made(tiers, made)
+    }
+
+    /// The entry, made at `made` (the header's bytes).
+    fn finish_made(mut self, tiers: TierMask, made: [u8; 8]) -> Entry {
         self.buf[1] = tiers.0;
         self.buf[2..6].copy_from_slice(&(self.spans.len() as u32).to_be_bytes());
-        let made = chrono::Utc::now().timestamp_micros();
-        self.buf[6..HEADER_LEN].copy_from_slice(&made.to_be_bytes());
+        self.buf[6..HEADER_LEN].copy_from_slice(&made);
         self.buf.push(b']');
         Entry {
             tiers,
@@ -211,6 +216,25 @@ impl Entry {
     /// Whether it holds none.
     pub fn is_empty(&self) -> bool {
         self.spans.is_empty()
+    }
+
+    /// The entry without the items at `drop` (positions, ascending), for the same tiers,
+    /// made when it was.
+    pub fn without(&self, drop: &[usize]) -> Entry {
+        let mut entry = EntryBuilder::new();
+        for (i, item) in self.items().enumerate() {
+            if drop.binary_search(&i).is_err() {
+                entry
+                    .push(|buf| {
+                        buf.extend_from_slice(&item);
+                        Ok(())
+                    })
+                    .expect("copying bytes cannot fail");
+            }
+        }
+        let mut made = [0; 8];
+        made.copy_from_slice(&self.value[6..HEADER_LEN]);
+        entry.finish_made(self.tiers, made)
     }
 
     /// Each item's JSON, in order: a view of the entry's buffer, not a copy, so the

@@ -10,6 +10,7 @@
 mod demotion;
 pub mod log;
 mod summaries;
+mod versions;
 mod writer;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -132,8 +133,8 @@ pub(crate) fn decode_item(key: &[u8], bytes: &[u8]) -> Result<Item, HotError> {
 /// Items encoded for the log and the index, ready for the writer. Encoding is CPU work,
 /// done by the caller (off the async runtime) rather than on the writer thread.
 pub struct Prepared {
-    /// The log entries, in order, each with its items' keys and times
-    /// ([`demotion::time_of`]): one entry per run of items routed to the same tiers
+    /// The log entries, in order, each with its items' keys and stamps ([`Stamp`]):
+    /// one entry per run of items routed to the same tiers
     /// ([`crate::routing`]), so a tier reads its items in the order they came (what an
     /// item refers to before it).
     entries: Vec<(Vec<Keyed>, log::Entry)>,
@@ -175,7 +176,7 @@ impl Prepared {
                     id: id.clone(),
                     source,
                 })?;
-            ids.push((id, demotion::time_of(&item)));
+            ids.push((id, Stamp::of(&item)));
         }
         let (tiers, ids, entry) = run.unwrap_or((empty, Vec::new(), log::EntryBuilder::new()));
         bytes += entry.len_bytes();
@@ -266,8 +267,30 @@ struct Trees {
     by_time: Tree,
 }
 
-/// An item's key, and its time in the index by time when demotion may drop it.
-type Keyed = (String, Option<i64>);
+/// An item's key, and what the writer must know of it besides its bytes.
+type Keyed = (String, Stamp);
+
+/// What the writer must know of an item besides its bytes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Stamp {
+    /// Neither: a source.
+    Plain,
+    /// Its time in the index by time (ms since the epoch): demotion may drop it.
+    Time(i64),
+    /// An entity's version (`modified`): an older one must not replace it
+    /// ([`versions`]).
+    Version(Option<chrono::DateTime<chrono::Utc>>),
+}
+
+impl Stamp {
+    fn of(item: &Item) -> Self {
+        match (item, demotion::time_of(item)) {
+            (Item::Entity(e), _) => Stamp::Version(e.modified),
+            (_, Some(at)) => Stamp::Time(at),
+            (_, None) => Stamp::Plain,
+        }
+    }
+}
 
 /// Index an item by its key and remember the tiers it was sent to: an item held by
 /// the index with no route was sent to every tier; one sent again elsewhere (a replay,
@@ -275,11 +298,11 @@ type Keyed = (String, Option<i64>);
 /// to. Whether the key was new.
 fn index(
     trees: &Trees,
-    (id, at): &Keyed,
+    (id, stamp): &Keyed,
     json: sled::IVec,
     tiers: TierMask,
 ) -> Result<bool, HotError> {
-    if let Some(at) = at {
+    if let Stamp::Time(at) = stamp {
         trees.by_time.insert(demotion::time_key(*at, id), &[])?;
     }
     let before = trees.records.insert(id.as_bytes(), json)?;
@@ -1075,6 +1098,76 @@ mod tests {
         assert_eq!(hot.trees.by_time.len(), 3, "built from the index by id");
         assert_eq!(hot.demote(cutoff).await.unwrap(), 1);
         assert!(hot.get("older").unwrap().is_none());
+        hot.close().unwrap();
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// Of two versions of an entity the later `modified` stays whatever order they
+    /// come in (STIX 2.1, 3.6: the version with the latest `modified` is the current
+    /// one), and no tier is sent an older version after a newer: the cold tier keeps
+    /// the later version, and every tier must hold what it holds. An undated version
+    /// never replaces a dated one; a version sent again (a repair) goes again.
+    #[tokio::test]
+    async fn an_older_version_of_an_entity_replaces_nothing() {
+        let d = dir("versions");
+        let hot = Hot::open(&d).unwrap();
+        let version = |id: &str, name: &str, modified: Option<&str>| {
+            Item::Entity(ctas_core::model::Entity {
+                id: id.into(),
+                entity_type: "indicator".into(),
+                name: Some(name.into()),
+                aliases: Vec::new(),
+                external_ids: Vec::new(),
+                created: None,
+                modified: modified.map(|m| m.parse().unwrap()),
+                revoked: false,
+                object: serde_json::value::RawValue::from_string("{}".into()).unwrap(),
+            })
+        };
+        // Unit 42's KoiLoader and OriginLogger bundles give this id to two indicators.
+        let id = "indicator--210eeaae-b701-4aa5-b9ed-1f94a972812c";
+        let newer = version(
+            id,
+            "hsbc_statement_may.lnk",
+            Some("2024-06-13T01:05:00.001Z"),
+        );
+        let older = version(
+            id,
+            "albee.leun@expressairhkg.com",
+            Some("2024-06-10T20:11:00.001Z"),
+        );
+        let undated = version(id, "a galaxy cluster", None);
+        let other = version("malware--00000000-0000-4000-8000-000000000002", "x", None);
+        let third = "tool--00000000-0000-4000-8000-000000000003";
+        let third_later = version(third, "later", Some("2020-01-02T00:00:00Z"));
+        let third_earlier = version(third, "earlier", Some("2020-01-01T00:00:00Z"));
+        for items in [
+            vec![newer.clone()],
+            // Left out of the middle of an entry, the rest still goes.
+            vec![other.clone(), older.clone(), undated.clone()],
+            // Older than one before it in the same entry.
+            vec![third_later.clone(), third_earlier.clone()],
+            // The same version again (what verify --repair sends) goes again.
+            vec![newer.clone()],
+        ] {
+            hot.ingest(Prepared::new(items, TierMask::ALL).unwrap())
+                .await
+                .unwrap();
+        }
+        let mut reader = hot.reader(TierName::Cold).unwrap();
+        let sent: Vec<Item> = hot
+            .read(&mut reader, 1000, usize::MAX)
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|(_, i)| i)
+            .collect();
+        assert_eq!(
+            sent,
+            vec![newer.clone(), other, third_later.clone(), newer.clone()]
+        );
+        assert_eq!(hot.get(id).unwrap(), Some(newer));
+        assert_eq!(hot.get(third).unwrap(), Some(third_later));
         hot.close().unwrap();
         std::fs::remove_dir_all(&d).unwrap();
     }

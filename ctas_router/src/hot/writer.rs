@@ -279,10 +279,7 @@ impl Writer {
         let mut effect = Effect::default();
         match op {
             Op::Append(records) => {
-                effect.records = self.append(&records)?;
-                for (pending, routed) in effect.pending.iter_mut().zip(records.routed_to()) {
-                    *pending = routed as i64;
-                }
+                (effect.records, effect.pending) = self.append(&records)?;
                 effect.durable = true;
             }
             Op::Advance {
@@ -308,8 +305,8 @@ impl Writer {
                 effect.records = self.promote(&items)?;
             }
             Op::Replay { tier } => {
-                let n = self.replay(tier)?;
-                effect.pending[tier.index()] = n as i64;
+                let (n, routed) = self.replay(tier)?;
+                effect.pending[tier.index()] = routed;
                 effect.dead[tier.index()] = -(n as i64);
                 effect.durable = true;
                 effect.answer = n;
@@ -319,11 +316,20 @@ impl Writer {
     }
 
     /// One log entry, then the index by id, then the mark that it is indexed: written
-    /// in that order, a crash leaves at worst an entry to index again at start-up.
-    fn append(&mut self, records: &Prepared) -> Result<u64, HotError> {
+    /// in that order, a crash leaves at worst an entry to index again at start-up. How
+    /// many keys were new, and how many items each downstream tier has to take.
+    fn append(&mut self, records: &Prepared) -> Result<(u64, [i64; 3]), HotError> {
         let mut added = 0;
+        let mut routed = [0; 3];
         let mut last = None;
         for (ids, entry) in &records.entries {
+            let newer = super::versions::without_older(&self.trees, ids, entry)?;
+            let (ids, entry) = newer.as_ref().map_or((ids, entry), |(i, e)| (i, e));
+            for tier in TierName::DOWNSTREAM {
+                if entry.tiers.contains(tier) {
+                    routed[tier.index()] += ids.len() as i64;
+                }
+            }
             let key = log::seq_key(self.state.take_seq());
             // The log keeps the entry's buffer itself (an IVec is shared, not copied).
             self.trees.log.insert(key, entry.value.clone())?;
@@ -338,7 +344,7 @@ impl Writer {
         if let Some(key) = last {
             self.trees.meta.insert(INDEXED, &key)?;
         }
-        Ok(added)
+        Ok((added, routed))
     }
 
     /// Fold into the summaries what a lower tier holds of indicators the hot tier had no
@@ -393,8 +399,9 @@ impl Writer {
     }
 
     /// A tier's oldest dead letters as one new entry for that tier alone, each record as
-    /// the index holds it now; the letters go once the entry is written.
-    fn replay(&mut self, tier: TierName) -> Result<u64, HotError> {
+    /// the index holds it now; the letters go once the entry is written. How many
+    /// letters, and how many items the tier has to take.
+    fn replay(&mut self, tier: TierName) -> Result<(u64, i64), HotError> {
         let tree = self.trees.dead[tier.index()].clone();
         let mut keys = Vec::new();
         let mut items = Vec::new();
@@ -410,13 +417,13 @@ impl Writer {
             keys.push(k);
         }
         if keys.is_empty() {
-            return Ok(0);
+            return Ok((0, 0));
         }
-        self.append(&Prepared::new(items, TierMask::only(tier))?)?;
+        let (_, routed) = self.append(&Prepared::new(items, TierMask::only(tier))?)?;
         for k in keys.iter() {
             tree.remove(k)?;
         }
-        Ok(keys.len() as u64)
+        Ok((keys.len() as u64, routed[tier.index()]))
     }
 }
 

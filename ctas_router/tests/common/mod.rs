@@ -187,6 +187,22 @@ impl Router {
         }
     }
 
+    /// `ctas-router verify` a page of `page` objects at a time, as an operator runs it:
+    /// it must find every tier holding what the hot tier holds (exit 0). What it printed.
+    pub fn verify_clean(&self, page: usize) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_ctas-router"))
+            .args(["verify", "--url", &self.url, "--page", &page.to_string()])
+            .output()
+            .unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(0), "{said}");
+        said
+    }
+
     /// SIGTERM, as an operator or systemd would stop it; it must exit cleanly.
     pub fn stop(mut self) {
         let mut child = self.child.take().unwrap();
