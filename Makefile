@@ -1,6 +1,6 @@
 # The two commands of the README, and the pieces they are made of.
 # Every target is a script in scripts/, so CI and people run the same thing.
-.PHONY: demo dashboard test stop install build regress services fuzz bench-router bench-ingest bench-score bench-hotspot bench-dbscan bench-h3 bench-anomalies bench-ioc bench-ioc-accuracy bench-python
+.PHONY: demo dashboard test stop install build regress services fuzz bench-router bench-ingest bench-score bench-hotspot bench-dbscan bench-h3 bench-anomalies bench-ioc bench-ioc-accuracy bench-skab bench-python
 SHELL := /bin/bash
 
 demo:      ## install, build, start everything, ingest the sample, show every tier
@@ -63,6 +63,9 @@ bench-anomalies: ## ctas_anomalies on 10,000 series of 720 hourly counts vs stat
 
 bench-ioc-accuracy: ## IOC accuracy on real vendor reports: CTAS, iocextract, ioc-finder, iocsearcher, msticpy
 	bash scripts/bench.sh ioc-accuracy
+
+bench-skab: ## anomaly accuracy on SKAB, online, by SKAB's scorer beside its detectors (SKAB=checkout of waico/SKAB)
+	bash scripts/bench.sh skab "$(SKAB)"
 
 bench-python: ## python -m ctas.bench: the core against Python baselines and peers, eight workloads
 	bash scripts/bench.sh python

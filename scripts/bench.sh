@@ -6,6 +6,7 @@
 #   scripts/bench.sh h3 [rows]        ctas_h3_cell per row vs a trivial function (1M)
 #   scripts/bench.sh ioc [megabytes]  IOC extraction: criterion, SQL, iocextract, ioc-finder (10 MB)
 #   scripts/bench.sh anomalies [series [points]]  ctas_anomalies vs statsmodels STL + z (10,000 × 720)
+#   scripts/bench.sh skab DIR         anomaly accuracy on SKAB (a checkout of waico/SKAB) by its scorer
 #   scripts/bench.sh python           python -m ctas.bench: the core vs Python baselines and peers
 #   scripts/bench.sh ioc-accuracy     IOC accuracy on real reports, CTAS and four peers
 #                                     (records the peers' figures), then on ioc-finder's cases
@@ -14,6 +15,9 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$CTAS_ROOT"
+if [[ ${1:-} == skab && ! ( -d "${2:-}/data" && -f "${2:-}/core/metrics.py" ) ]]; then
+  die "skab needs a checkout of github.com/waico/SKAB (its data/ and core/metrics.py): $0 skab DIR"
+fi
 bash scripts/install.sh
 bash scripts/pg.sh start
 log "building and installing the release build of the ctas extension"
@@ -39,5 +43,8 @@ case "${1:-}" in
     "$CTAS_VENV/bin/pip" install -q --disable-pip-version-check -r python/requirements-bench.txt
     "$CTAS_VENV/bin/python" benches/ioc/accuracy.py --record benches/ioc/peers.json
     "$CTAS_VENV/bin/python" benches/sql/ioc_accuracy.py "$CTAS_SHARED_DATA/ioc/iocfinder_cases.jsonl" ;;
-  *) die "usage: $0 score [rows] | hotspot [cells] | dbscan [points [runs]] | h3 [rows] | anomalies [series [points]] | ioc [megabytes] | ioc-accuracy | python" ;;
+  skab)
+    "$CTAS_VENV/bin/pip" install -q --disable-pip-version-check -r python/requirements-bench.txt
+    "$CTAS_VENV/bin/python" benches/behaviour/skab.py "$2" ;;
+  *) die "usage: $0 score [rows] | hotspot [cells] | dbscan [points [runs]] | h3 [rows] | anomalies [series [points]] | ioc [megabytes] | ioc-accuracy | skab DIR | python" ;;
 esac
