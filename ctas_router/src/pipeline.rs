@@ -21,6 +21,7 @@ use crate::api::Problem;
 use crate::hot::Prepared;
 use crate::knowledge::Knowledge;
 use crate::routing::{Class, Routing};
+use crate::tiers::TierName;
 
 /// Most records in one request.
 pub const MAX_RECORDS_PER_REQUEST: usize = 100_000;
@@ -61,11 +62,12 @@ impl Context {
             routing.route(item, &self.class, self.now)
         })
         .map_err(Problem::internal)?;
-        let [warm, cold, graph] = prepared.routed_to();
-        Ok((
-            prepared,
-            json!({"warm": warm, "cold": cold, "graph": graph}),
-        ))
+        let routed: serde_json::Map<String, Value> = TierName::DOWNSTREAM
+            .into_iter()
+            .zip(prepared.routed_to())
+            .map(|(tier, n)| (tier.as_str().to_owned(), n.into()))
+            .collect();
+        Ok((prepared, Value::Object(routed)))
     }
 }
 

@@ -17,7 +17,7 @@ use crate::hot::Hot;
 use crate::metrics::Metrics;
 use crate::shutdown::Signals;
 use crate::sync::{self, WorkerContext};
-use crate::tiers::{cold::Cold, graph::Graph, warm::Warm};
+use crate::tiers::{cold::Cold, graph::Graph, warm::Warm, Registry};
 
 /// Run the router until SIGTERM or SIGINT, then stop within the bounds configured.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
@@ -54,12 +54,18 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             .await?
             .with_context(|| format!("cannot open the warm tier at {warm_endpoint}"))?,
     );
-    let cold = settings
-        .pg_dsn
-        .as_deref()
-        .map(Cold::writer)
-        .transpose()?
-        .map(Arc::new);
+    // The cold tier when configured, through connections made by `open`: the worker
+    // writes through its own; status, traces and verify read through others, with
+    // short timeouts, never behind the worker.
+    let cold_by = |open: fn(&str) -> Result<Cold, crate::tiers::TierError>| {
+        settings
+            .pg_dsn
+            .as_deref()
+            .map(open)
+            .transpose()
+            .map(|c| c.map(Arc::new))
+    };
+    let cold = cold_by(Cold::writer)?;
     let graph = settings
         .neo4j_uri
         .as_deref()
@@ -101,31 +107,30 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     if let Some(ttl) = settings.warm_ttl {
         tracing::info!(ttl = %ttl, "warm tier: reports and records older than the TTL go once cold confirms them");
     }
-    let mut workers = vec![background.spawn(sync::run(warm.clone(), ctx.clone(), stopped.clone()))];
-    if let (Some(cold), Some(dsn)) = (&cold, &settings.pg_dsn) {
-        workers.push(background.spawn(sync::run(cold.clone(), ctx.clone(), stopped.clone())));
+    // One worker per tier that is on, writing through connections of its own.
+    let writers = Registry::new(warm.clone(), cold, graph.clone());
+    let mut workers: Vec<_> = writers
+        .on()
+        .map(|tier| background.spawn(sync::run(tier.clone(), ctx.clone(), stopped.clone())))
+        .collect();
+    if let Some(dsn) = &settings.pg_dsn {
         workers.push(background.spawn(crate::knowledge::keep_current(
             Arc::new(Cold::knowledge_reader(dsn)?),
             knowledge.clone(),
             stopped.clone(),
         )));
     }
-    if let Some(graph) = &graph {
-        workers.push(background.spawn(sync::run(graph.clone(), ctx.clone(), stopped.clone())));
-    }
     workers.push(background.spawn(sync::demote(ctx, ttls, stopped)));
+    let cold = cold_by(Cold::reader)?;
+    let tiers = Registry::new(warm.clone(), cold.clone(), graph.clone());
 
     let app = api::routes(
         AppState {
             hot: hot.clone(),
             warm,
-            cold: settings
-                .pg_dsn
-                .as_deref()
-                .map(Cold::reader)
-                .transpose()?
-                .map(Arc::new),
+            cold,
             graph,
+            tiers,
             absent: Arc::default(),
             wake,
             metrics,

@@ -46,8 +46,8 @@ pub struct WorkerContext {
 }
 
 /// Drain `tier`'s share of the log until `shutdown` turns true.
-pub async fn run<T: Tier>(tier: Arc<T>, ctx: WorkerContext, mut shutdown: watch::Receiver<bool>) {
-    let name = T::NAME;
+pub async fn run(tier: Arc<dyn Tier>, ctx: WorkerContext, mut shutdown: watch::Receiver<bool>) {
+    let name = tier.name();
     // Made from the tier's durable cursor when first needed, and again if lost.
     let mut reader = None;
     let mut backoff = Duration::from_millis(100);
@@ -92,12 +92,12 @@ enum DrainError {
 }
 
 /// Move one batch; returns how many log positions it settled.
-async fn drain_once<T: Tier>(
-    tier: &T,
+async fn drain_once(
+    tier: &dyn Tier,
     ctx: &WorkerContext,
     slot: &mut Option<Reader>,
 ) -> Result<usize, DrainError> {
-    let name: TierName = T::NAME;
+    let name: TierName = tier.name();
     // Reading decodes JSON and may touch the disk: off the runtime's threads.
     let (hot, limit) = (ctx.hot.clone(), ctx.batch_size);
     let mut reader = match slot.take() {
@@ -167,10 +167,7 @@ async fn drain_once<T: Tier>(
 /// fault stand alone, so one poison record costs about 2·log2(n) statements and the
 /// rest go through. Returns the refused records (index, error); a transient error
 /// stops the whole batch, to be retried.
-async fn deliver<T: Tier>(
-    tier: &T,
-    records: &[Item],
-) -> Result<Vec<(usize, TierError)>, TierError> {
+async fn deliver(tier: &dyn Tier, records: &[Item]) -> Result<Vec<(usize, TierError)>, TierError> {
     let mut refused = Vec::new();
     let mut todo = vec![(0, records.len())];
     while let Some((lo, hi)) = todo.pop() {
@@ -181,7 +178,7 @@ async fn deliver<T: Tier>(
             .await
             .unwrap_or_else(|_| {
                 Err(TierError::new(
-                    T::NAME,
+                    tier.name(),
                     format!("no answer within {UPSERT_TIMEOUT:?}"),
                 ))
             });

@@ -122,19 +122,13 @@ pub async fn run(state: &AppState, tiers: &[TierName], opts: &Options) -> Result
     };
     let warm_cutoff = state.warm_ttl.map(|ttl| Utc::now() - ttl);
     let mut reports = Vec::new();
-    for &tier in tiers {
-        let report = match tier {
-            TierName::Warm => check(&state.hot, &*state.warm, opts, page, warm_cutoff).await,
-            TierName::Cold => match &state.cold {
-                Some(cold) => check(&state.hot, &**cold, opts, page, None).await,
-                None => continue,
-            },
-            TierName::Graph => match &state.graph {
-                Some(graph) => check(&state.hot, &**graph, opts, page, None).await,
-                None => continue,
-            },
+    for &name in tiers {
+        let Some(tier) = state.tiers.get(name) else {
+            continue;
         };
-        reports.push(report);
+        // Only the warm tier lets what is past its TTL go.
+        let cutoff = warm_cutoff.filter(|_| name == TierName::Warm);
+        reports.push(check(&state.hot, tier.as_ref(), opts, page, cutoff).await);
     }
     if opts.repair {
         state.wake.notify_waiters();
@@ -185,15 +179,15 @@ fn expired(item: &Item, cutoff: Option<DateTime<Utc>>) -> bool {
 /// An expected item: the hot tier's key it stands for, and the item.
 type Expected = (String, Item);
 
-async fn check<T: Tier>(
+async fn check(
     hot: &Hot,
-    tier: &T,
+    tier: &dyn Tier,
     opts: &Options,
     page: Range<'_>,
     cutoff: Option<DateTime<Utc>>,
 ) -> TierReport {
     let mut report = TierReport {
-        tier: T::NAME.as_str(),
+        tier: tier.name().as_str(),
         ..TierReport::default()
     };
     if let Err(e) = check_all(hot, tier, opts, page, cutoff, &mut report).await {
@@ -202,14 +196,15 @@ async fn check<T: Tier>(
     report
 }
 
-async fn check_all<T: Tier>(
+async fn check_all(
     hot: &Hot,
-    tier: &T,
+    tier: &dyn Tier,
     opts: &Options,
     page: Range<'_>,
     cutoff: Option<DateTime<Utc>>,
     report: &mut TierReport,
 ) -> Result<(), String> {
+    let name = tier.name();
     let mut after: Option<String> = page.after.map(str::to_owned);
     loop {
         let (h, from) = (hot.clone(), after.clone());
@@ -229,21 +224,21 @@ async fn check_all<T: Tier>(
         let mut expected: Vec<Expected> = Vec::new();
         let mut origins: HashMap<String, Item> = HashMap::new();
         for (item, sent_to) in chunk {
-            if !sent_to.contains(T::NAME) {
+            if !sent_to.contains(name) {
                 continue;
             }
-            let wanted = expected_in(T::NAME, &item);
+            let wanted = expected_in(name, &item);
             if wanted.is_empty() {
                 continue;
             }
-            if T::NAME == TierName::Warm && expired(&item, cutoff) {
+            if expired(&item, cutoff) {
                 report.expired += 1;
                 continue;
             }
             report.checked += 1;
             let origin = item.key();
             for w in wanted {
-                if T::NAME == TierName::Warm && expired(&w, cutoff) {
+                if expired(&w, cutoff) {
                     continue;
                 }
                 expected.push((origin.clone(), w));
@@ -256,7 +251,7 @@ async fn check_all<T: Tier>(
         }
         // Read again what the tier has not confirmed, then the suspects from the tier:
         // an item confirmed since the first read is no difference.
-        let waiting = hot.waiting_for(T::NAME).await.map_err(|e| e.to_string())?;
+        let waiting = hot.waiting_for(name).await.map_err(|e| e.to_string())?;
         let (wait, again): (Vec<Expected>, Vec<Expected>) = suspects
             .into_iter()
             .map(|(e, _)| e)
@@ -287,25 +282,22 @@ async fn check_all<T: Tier>(
             }
         }
         if !resend.is_empty() {
-            report.resent += hot
-                .resend(T::NAME, resend)
-                .await
-                .map_err(|e| e.to_string())?;
+            report.resent += hot.resend(name, resend).await.map_err(|e| e.to_string())?;
         }
     }
 }
 
 /// The expected items `tier` does not hold as expected, each with the fields that
 /// differ (none: it is missing).
-async fn compare<T: Tier>(
-    tier: &T,
+async fn compare(
+    tier: &dyn Tier,
     expected: &[Expected],
 ) -> Result<Vec<(Expected, Vec<Difference>)>, String> {
     if expected.is_empty() {
         return Ok(Vec::new());
     }
     let items: Vec<Item> = expected.iter().map(|(_, i)| i.clone()).collect();
-    let found = crate::tiers::in_time(T::NAME, tier.essences(&items)).await?;
+    let found = crate::tiers::in_time(tier.name(), tier.essences(&items)).await?;
     Ok(expected
         .iter()
         .filter_map(|e| {

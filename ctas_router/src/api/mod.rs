@@ -37,7 +37,7 @@ use crate::pipeline::BodyFormat;
 use crate::tiers::cold::Cold;
 use crate::tiers::graph::Graph;
 use crate::tiers::warm::Warm;
-use crate::tiers::TierName;
+use crate::tiers::{Registry, TierName};
 use auth::{Scope, Tokens};
 
 /// Largest ingest request body.
@@ -65,6 +65,8 @@ pub struct AppState {
     pub cold: Option<Arc<Cold>>,
     /// Neo4j; None when off.
     pub graph: Option<Arc<Graph>>,
+    /// The same three by name, for what every tier does alike.
+    pub tiers: Registry,
     /// Indicators the warm and cold tiers did not hold when a lookup last asked.
     pub absent: Arc<crate::lookup::Absent>,
     /// Wakes the outbox workers.
@@ -91,11 +93,7 @@ pub struct AppState {
 impl AppState {
     /// Whether a downstream tier is on (configured).
     pub fn is_on(&self, tier: TierName) -> bool {
-        match tier {
-            TierName::Warm => true,
-            TierName::Cold => self.cold.is_some(),
-            TierName::Graph => self.graph.is_some(),
-        }
+        self.tiers.get(tier).is_some()
     }
 
     /// The tiers a lookup by value looks in.

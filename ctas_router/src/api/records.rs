@@ -2,6 +2,7 @@
 //! and its trace across the tiers.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
@@ -143,14 +144,12 @@ pub async fn read(
         return Ok(Json(shown(item)));
     }
     let mut silent = Vec::new();
-    match in_time(TierName::Warm, s.warm.fetch(&id)).await {
-        Ok(Some(doc)) => return Ok(Json(doc)),
-        Ok(None) => {}
-        Err(e) => silent.push(e),
-    }
-    if let Some(cold) = &s.cold {
-        match in_time(TierName::Cold, cold.fetch(&id)).await {
-            Ok(Some(row)) => return Ok(Json(row)),
+    for name in [TierName::Warm, TierName::Cold] {
+        let Some(tier) = s.tiers.get(name) else {
+            continue;
+        };
+        match in_time(name, tier.fetch(&id)).await {
+            Ok(Some(found)) => return Ok(Json(found)),
             Ok(None) => {}
             Err(e) => silent.push(e),
         }
@@ -169,11 +168,11 @@ pub async fn read(
     ))
 }
 
-async fn fetch_json<T: Tier>(tier: Option<&T>, id: &str) -> Value {
+async fn fetch_json(name: TierName, tier: Option<&Arc<dyn Tier>>, id: &str) -> Value {
     let Some(tier) = tier else {
-        return json!({"found": null, "off": true, "error": super::status::off(T::NAME)});
+        return json!({"found": null, "off": true, "error": super::status::off(name)});
     };
-    match in_time(T::NAME, tier.fetch(id)).await {
+    match in_time(name, tier.fetch(id)).await {
         Ok(Some(v)) => json!({"found": true, "record": v}),
         Ok(None) => json!({"found": false}),
         Err(e) => json!({"found": null, "error": e}),
@@ -187,20 +186,19 @@ pub async fn trace(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, Problem> {
     let hot = s.hot.get(&id).map_err(Problem::internal)?;
-    let (warm, cold, graph) = tokio::join!(
-        fetch_json(Some(s.warm.as_ref()), &id),
-        fetch_json(s.cold.as_deref(), &id),
-        fetch_json(s.graph.as_deref(), &id),
-    );
-    if hot.is_none() && [&warm, &cold, &graph].iter().all(|v| v["found"] == false) {
+    let below = s
+        .tiers
+        .ask_each(|name, tier| fetch_json(name, tier, &id))
+        .await;
+    if hot.is_none() && below.iter().all(|v| v["found"] == false) {
         return Err(not_found(&id));
     }
-    let hot = match hot {
+    let mut tiers = json!({"hot": match hot {
         Some(r) => json!({"found": true, "record": shown(r)}),
         None => json!({"found": false}),
-    };
-    Ok(Json(json!({
-        "id": id,
-        "tiers": {"hot": hot, "warm": warm, "cold": cold, "graph": graph},
-    })))
+    }});
+    for (name, v) in TierName::DOWNSTREAM.into_iter().zip(below) {
+        tiers[name.as_str()] = v;
+    }
+    Ok(Json(json!({"id": id, "tiers": tiers})))
 }

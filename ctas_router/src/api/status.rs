@@ -1,6 +1,8 @@
 //! What operations ask: status (what each tier holds, what is on its way), liveness,
 //! readiness (each tier's real state) and metrics.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
@@ -11,12 +13,12 @@ use super::{in_time, within, AppState, Problem, READY_TIMEOUT};
 use crate::metrics::Gauges;
 use crate::tiers::{Tier, TierName};
 
-async fn tier_json<T: Tier>(
-    tier: Option<&T>,
+async fn tier_json(
+    name: TierName,
+    tier: Option<&Arc<dyn Tier>>,
     s: &AppState,
     counts: &crate::hot::CountsSnapshot,
 ) -> Value {
-    let name = T::NAME;
     let i = name.index();
     let last_error = s.last_error[i].lock().expect("poisoned").clone();
     let mut v = json!({
@@ -53,17 +55,17 @@ pub fn off(tier: TierName) -> String {
 /// does not answer in time says so (`records: null`, `error`).
 pub async fn status(State(s): State<AppState>) -> Json<Value> {
     let counts = s.hot.counts();
-    let (warm, cold, graph) = tokio::join!(
-        tier_json(Some(s.warm.as_ref()), &s, &counts),
-        tier_json(s.cold.as_deref(), &s, &counts),
-        tier_json(s.graph.as_deref(), &s, &counts),
-    );
+    let below = s
+        .tiers
+        .ask_each(|name, tier| tier_json(name, tier, &s, &counts))
+        .await;
+    let mut tiers = json!({"hot": {"records": counts.records}});
+    for (name, v) in TierName::DOWNSTREAM.into_iter().zip(below) {
+        tiers[name.as_str()] = v;
+    }
     Json(json!({
         "synced": counts.pending.iter().all(|&n| n == 0),
-        "tiers": {
-            "hot": {"records": counts.records},
-            "warm": warm, "cold": cold, "graph": graph,
-        },
+        "tiers": tiers,
         "knowledge": s.knowledge.summary(),
     }))
 }
@@ -113,12 +115,7 @@ pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
             None => None,
         }
     };
-    let (warm, cold, graph, cold_size) = tokio::join!(
-        ping(Some(s.warm.as_ref())),
-        ping(s.cold.as_deref()),
-        ping(s.graph.as_deref()),
-        cold_size,
-    );
+    let (pinged, cold_size) = tokio::join!(s.tiers.ask_each(|_, tier| ping(tier)), cold_size);
     let (lag, mut sizes) = local.await.unwrap_or_default();
     if let Some(n) = cold_size {
         sizes.push(("cold", n));
@@ -128,7 +125,7 @@ pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     let gauges = Gauges {
         hot: s.hot.counts(),
         lag,
-        up: [up(&warm), up(&cold), up(&graph)],
+        up: pinged.each_ref().map(up),
         sizes,
     };
     (
@@ -146,10 +143,11 @@ pub async fn healthz() -> Json<Value> {
 
 /// A tier pinged within the readiness bound: how long it took (ms), or why it did not
 /// answer; None when it is off.
-async fn ping<T: Tier>(tier: Option<&T>) -> Option<Result<f64, String>> {
+async fn ping(tier: Option<&Arc<dyn Tier>>) -> Option<Result<f64, String>> {
     let start = std::time::Instant::now();
+    let tier = tier?;
     Some(
-        within(READY_TIMEOUT, T::NAME, tier?.ping())
+        within(READY_TIMEOUT, tier.name(), tier.ping())
             .await
             .map(|()| start.elapsed().as_secs_f64() * 1e3),
     )
@@ -161,11 +159,7 @@ async fn ping<T: Tier>(tier: Option<&T>) -> Option<Result<f64, String>> {
 /// what it will be sent.
 pub async fn readyz(State(s): State<AppState>) -> axum::response::Response {
     let hot_up = s.hot.is_writable();
-    let (warm, cold, graph) = tokio::join!(
-        ping(Some(s.warm.as_ref())),
-        ping(s.cold.as_deref()),
-        ping(s.graph.as_deref()),
-    );
+    let pinged = s.tiers.ask_each(|_, tier| ping(tier)).await;
     let mut tiers = json!({"hot": {"up": hot_up, "required": true}});
     let mut down = Vec::new();
     if !hot_up {
@@ -173,7 +167,7 @@ pub async fn readyz(State(s): State<AppState>) -> axum::response::Response {
         tiers["hot"]["error"] = json!(e);
         down.push(format!("hot ({e})"));
     }
-    for (name, pinged) in TierName::DOWNSTREAM.into_iter().zip([warm, cold, graph]) {
+    for (name, pinged) in TierName::DOWNSTREAM.into_iter().zip(pinged) {
         let required = s.required.contains(&name);
         tiers[name.as_str()] = match pinged {
             // Required and off is refused at start.

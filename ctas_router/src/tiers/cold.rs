@@ -414,8 +414,11 @@ impl Cold {
     }
 }
 
+#[async_trait::async_trait]
 impl Tier for Cold {
-    const NAME: TierName = TierName::Cold;
+    fn name(&self) -> TierName {
+        TierName::Cold
+    }
 
     async fn upsert(&self, items: &[Item]) -> Result<(), TierError> {
         let intel = Intel::from_items(items.iter().cloned());

@@ -512,8 +512,11 @@ impl Graph {
     }
 }
 
+#[async_trait::async_trait]
 impl Tier for Graph {
-    const NAME: TierName = TierName::Graph;
+    fn name(&self) -> TierName {
+        TierName::Graph
+    }
 
     async fn upsert(&self, items: &[Item]) -> Result<(), TierError> {
         self.ensure_schema().await?;

@@ -7,6 +7,7 @@ pub mod warm;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ctas_core::model::essence::Essence;
@@ -118,33 +119,87 @@ pub async fn within<T>(
     }
 }
 
-/// A store downstream of the hot tier.
+/// A store downstream of the hot tier. Its futures are boxed (`async_trait`) so that
+/// the tiers are one type, held alike in the [`Registry`] and found by name: what every
+/// tier does alike is written once, over the registry.
+#[async_trait::async_trait]
 pub trait Tier: Send + Sync + 'static {
     /// Which tier this is.
-    const NAME: TierName;
+    fn name(&self) -> TierName;
 
     /// Insert or replace `items`, keyed by their keys; running it twice changes nothing.
-    fn upsert(&self, items: &[Item]) -> impl Future<Output = Result<(), TierError>> + Send;
+    async fn upsert(&self, items: &[Item]) -> Result<(), TierError>;
 
     /// What the tier stores under this id, as JSON.
-    fn fetch(
-        &self,
-        id: &str,
-    ) -> impl Future<Output = Result<Option<serde_json::Value>, TierError>> + Send;
+    async fn fetch(&self, id: &str) -> Result<Option<serde_json::Value>, TierError>;
 
     /// How many objects the tier holds.
-    fn count(&self) -> impl Future<Output = Result<u64, TierError>> + Send;
+    async fn count(&self) -> Result<u64, TierError>;
 
     /// The cheapest round trip the tier answers: is it up now?
-    fn ping(&self) -> impl Future<Output = Result<(), TierError>> + Send;
+    async fn ping(&self) -> Result<(), TierError>;
 
     /// What the tier holds of `items`, by key, each read back from its own shape as
     /// the item's essence ([`ctas_core::model::essence`]); an item it does not hold is
     /// not in the answer. What `verify` compares with the hot tier's copies.
-    fn essences(
-        &self,
-        items: &[Item],
-    ) -> impl Future<Output = Result<HashMap<String, Essence>, TierError>> + Send;
+    async fn essences(&self, items: &[Item]) -> Result<HashMap<String, Essence>, TierError>;
+}
+
+/// The downstream tiers by name, each held or off: what every tier does alike (sync,
+/// status, readiness, metrics, a record's trace, verify) is asked of each through it.
+/// What one tier alone does (the warm tier's area queries, the cold tier's SQL, the
+/// graph's neighbours) goes through that tier's own handle.
+#[derive(Clone, Default)]
+pub struct Registry([Option<Arc<dyn Tier>>; 3]);
+
+impl Registry {
+    /// The three, the warm tier always on, cold and graph when configured.
+    pub fn new(
+        warm: Arc<warm::Warm>,
+        cold: Option<Arc<cold::Cold>>,
+        graph: Option<Arc<graph::Graph>>,
+    ) -> Self {
+        let mut tiers = Registry::default();
+        let on: [Option<Arc<dyn Tier>>; 3] = [
+            Some(warm),
+            cold.map(|c| c as Arc<dyn Tier>),
+            graph.map(|g| g as Arc<dyn Tier>),
+        ];
+        for tier in on.into_iter().flatten() {
+            let i = tier.name().index();
+            tiers.0[i] = Some(tier);
+        }
+        tiers
+    }
+
+    /// The tier of this name; None when it is off.
+    pub fn get(&self, name: TierName) -> Option<&Arc<dyn Tier>> {
+        self.0[name.index()].as_ref()
+    }
+
+    /// Every downstream tier in [`TierName::DOWNSTREAM`] order, on (Some) or off.
+    pub fn each(&self) -> impl Iterator<Item = (TierName, Option<&Arc<dyn Tier>>)> {
+        TierName::DOWNSTREAM.into_iter().map(|t| (t, self.get(t)))
+    }
+
+    /// The tiers that are on.
+    pub fn on(&self) -> impl Iterator<Item = &Arc<dyn Tier>> {
+        self.0.iter().flatten()
+    }
+
+    /// `f` asked of every downstream tier at once (None for a tier that is off), the
+    /// answers in [`TierName::DOWNSTREAM`] order.
+    pub async fn ask_each<'a, T, F>(
+        &'a self,
+        f: impl Fn(TierName, Option<&'a Arc<dyn Tier>>) -> F,
+    ) -> [T; 3]
+    where
+        F: Future<Output = T> + 'a,
+    {
+        let [w, c, g] = TierName::DOWNSTREAM.map(|t| f(t, self.get(t)));
+        let (w, c, g) = tokio::join!(w, c, g);
+        [w, c, g]
+    }
 }
 
 /// The essence of an item of type `type_name` from a row a tier answered with: the

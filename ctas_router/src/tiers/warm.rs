@@ -163,8 +163,11 @@ fn document(item: &Item) -> Result<serde_json::Value, TierError> {
     Ok(doc)
 }
 
+#[async_trait::async_trait]
 impl Tier for Warm {
-    const NAME: TierName = TierName::Warm;
+    fn name(&self) -> TierName {
+        TierName::Warm
+    }
 
     async fn upsert(&self, items: &[Item]) -> Result<(), TierError> {
         // A flat record is kept whole and as the observation the history makes of it
