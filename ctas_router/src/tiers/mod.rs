@@ -177,11 +177,6 @@ impl Registry {
         self.0[name.index()].as_ref()
     }
 
-    /// Every downstream tier in [`TierName::DOWNSTREAM`] order, on (Some) or off.
-    pub fn each(&self) -> impl Iterator<Item = (TierName, Option<&Arc<dyn Tier>>)> {
-        TierName::DOWNSTREAM.into_iter().map(|t| (t, self.get(t)))
-    }
-
     /// The tiers that are on.
     pub fn on(&self) -> impl Iterator<Item = &Arc<dyn Tier>> {
         self.0.iter().flatten()
