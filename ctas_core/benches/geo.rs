@@ -8,18 +8,9 @@
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use ctas_core::geo::{cell, dbscan, h3, hotspot};
 
-/// splitmix64: deterministic numbers without a dependency.
-struct Numbers(u64);
-
-impl Numbers {
-    fn next(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
+#[path = "common/numbers.rs"]
+mod numbers;
+use numbers::Numbers;
 
 fn getis_ord(c: &mut Criterion) {
     // 100,000 resolution-9 cells of one grid disk around Paris, exponential values.

@@ -54,14 +54,20 @@ fn invalid(message: String) -> ! {
 
 v1_call_convention!(pg_finfo_ctas_anomalies_v1);
 
-/// `ctas_anomalies(ts, vals, method, mode, period, threshold, history, counts)`: every point of
-/// the series on its grid (gaps filled with zero), judged. A materialize-mode set
+/// `ctas_anomalies(ts, vals, method, mode, period, threshold, history, counts,
+/// only_anomalies)`: every point of the series on its grid (gaps filled with zero),
+/// judged — or, with `only_anomalies`, the flagged ones alone. A materialize-mode set
 /// function (`crate::srf`), not STRICT: a NULL argument is an ERROR naming it, except
 /// `period`, whose NULL means "from the step".
 ///
+/// Why `only_anomalies` when a `WHERE is_anomaly` says the same: PostgreSQL cannot push
+/// the filter into the function, so every point becomes a row first. Over 10,000
+/// series of 720 hours that is 7.2 million rows, and making them cost more than
+/// judging the points (benches/RESULTS.md).
+///
 /// # Safety
 /// Called by PostgreSQL as the function declared below: (timestamptz[], float8[], text,
-/// text, int, float8, int, bool).
+/// text, int, float8, int, bool, bool).
 #[no_mangle]
 #[doc(hidden)]
 pub unsafe extern "C-unwind" fn ctas_anomalies_v1(
@@ -82,6 +88,9 @@ pub unsafe extern "C-unwind" fn ctas_anomalies_v1(
         let threshold: f64 = required(fcinfo, 5, "threshold");
         let history: i32 = required(fcinfo, 6, "history");
         let counts: bool = required(fcinfo, 7, "counts");
+        // A database still on 0.8.0's declaration (before ALTER EXTENSION ctas UPDATE)
+        // calls with eight arguments.
+        let only_anomalies: bool = (*fcinfo).nargs > 8 && required(fcinfo, 8, "only_anomalies");
         let ts = slice_no_nulls(&ts, "ts");
         let vals = slice_no_nulls(&vals, "vals");
         let grid = or_raise(series::regular(ts, vals, 0.0));
@@ -92,6 +101,9 @@ pub unsafe extern "C-unwind" fn ctas_anomalies_v1(
         let rows = Rows::materialize(fcinfo);
         let f = |v: f64| v.into_datum().expect("a float8 is a datum");
         for (i, (p, &v)) in points.iter().zip(&grid.values).enumerate() {
+            if only_anomalies && !p.is_anomaly {
+                continue;
+            }
             let at = grid.start + i as i64 * grid.step;
             rows.put(
                 [
@@ -244,14 +256,14 @@ extension_sql!(
 CREATE FUNCTION ctas_anomalies(
     ts timestamptz[], vals float8[], method text DEFAULT 'auto', mode text DEFAULT 'online',
     period int DEFAULT NULL, threshold float8 DEFAULT 3, history int DEFAULT 48,
-    counts bool DEFAULT true
+    counts bool DEFAULT true, only_anomalies bool DEFAULT false
 ) RETURNS TABLE (ts timestamptz, value float8, expected float8, lower float8, upper float8,
                  anomaly_score float8, is_anomaly bool)
 IMMUTABLE PARALLEL SAFE LANGUAGE c
 AS 'MODULE_PATHNAME', 'ctas_anomalies_v1';
 
-COMMENT ON FUNCTION ctas_anomalies(timestamptz[], float8[], text, text, int, float8, int, bool) IS
-'Every point of the series (ts ascending, evenly spaced; missing steps are filled with 0) with the value expected, the band outside which it is flagged, an anomaly_score in [0, 1] (0.5 at the threshold) and the flag. method: auto (seasonal when there is a season and history enough, else robust_z), robust_z, ewma, seasonal, esd. mode: online (a point is judged by the points before it only) or retrospective (the whole series; esd needs it). period in points; NULL: 24 and 168 for hourly series, 7 for daily ones; 0: none. threshold in robust standard deviations; history: the points robust_z and seasonal look back; counts: the values are counts, whose spread is at least Poisson''s (square root of the expected value).';
+COMMENT ON FUNCTION ctas_anomalies(timestamptz[], float8[], text, text, int, float8, int, bool, bool) IS
+'Every point of the series (ts ascending, evenly spaced; missing steps are filled with 0) with the value expected, the band outside which it is flagged, an anomaly_score in [0, 1] (0.5 at the threshold) and the flag. method: auto (seasonal when there is a season and history enough, else robust_z), robust_z, ewma, seasonal, esd. mode: online (a point is judged by the points before it only) or retrospective (the whole series; esd needs it). period in points; NULL: 24 and 168 for hourly series, 7 for daily ones; 0: none. threshold in robust standard deviations; history: the points robust_z and seasonal look back; counts: the values are counts, whose spread is at least Poisson''s (square root of the expected value); only_anomalies: the flagged points alone (every point is judged all the same), cheaper over many series than filtering on is_anomaly.';
 
 CREATE FUNCTION ctas_stl(vals float8[], period int, seasonal int DEFAULT 7, robust bool DEFAULT false)
 RETURNS TABLE (i int, trend float8, seasonal float8, resid float8, weight float8)
@@ -311,8 +323,8 @@ BEGIN
         FROM counted c WHERE c.k IS NOT NULL GROUP BY c.k
     )
     SELECT x.k, a.ts, a.value, a.expected, a.lower, a.upper, a.anomaly_score
-    FROM series x, ctas_anomalies(x.t, x.v, method, mode, NULL, threshold) a
-    WHERE a.is_anomaly AND a.ts >= since
+    FROM series x, ctas_anomalies(x.t, x.v, method, mode, NULL, threshold, only_anomalies => true) a
+    WHERE a.ts >= since
     ORDER BY a.anomaly_score DESC, x.k, a.ts;
 END
 $$;

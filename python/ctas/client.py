@@ -306,13 +306,25 @@ def anomalies(
     threshold: float = 3.0,
     history: int = 48,
     counts: bool = True,
+    only_anomalies: bool = False,
 ) -> list[Judged]:
-    """``ctas_anomalies(ts, vals, ...)``: every point of the series judged."""
+    """``ctas_anomalies(ts, vals, ...)``: every point of the series judged (with
+    ``only_anomalies``, the flagged points alone)."""
     with conn.cursor(row_factory=class_row(Judged)) as cur:
         return cur.execute(
             "SELECT * FROM ctas_anomalies(%s::timestamptz[], %s::float8[], %s, %s, %s::int, %s,"
-            " %s::int, %s)",
-            (list(ts), list(values), method, mode, period, threshold, history, counts),
+            " %s::int, %s, %s)",
+            (
+                list(ts),
+                list(values),
+                method,
+                mode,
+                period,
+                threshold,
+                history,
+                counts,
+                only_anomalies,
+            ),
         ).fetchall()
 
 

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from msticpy.analysis.timeseries import timeseries_anomalies_stl
+from scipy import stats
 from statsmodels.tsa.seasonal import MSTL, STL
 
 T0 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
@@ -196,6 +197,51 @@ def test_online_never_looks_ahead(conn):
     a = anomalies(conn, y)
     b = anomalies(conn, other)
     assert a[:300] == b[:300]
+
+
+@pytest.mark.parametrize(("seed", "integers"), [(1, False), (2, False), (3, True), (4, True)])
+def test_online_robust_z_is_the_rolling_median_and_mad_of_pandas_and_scipy(conn, seed, integers):
+    # Online robust_z of a point: the median of the 48 points before it, and 1.4826
+    # times their median absolute deviation (scipy) — pandas' rolling window over the
+    # series shifted by one. Integer values give ties, as counts do.
+    rng = np.random.default_rng(seed)
+    y = rng.normal(40, 8, 500) + 60 * (np.arange(500) > 300)  # and a level shift
+    if integers:
+        y = y.round()
+    rows = anomalies(conn, y, method="robust_z", counts=False, history=48)
+    before = pd.Series(y).shift(1).rolling(48, min_periods=12)
+    median = before.median().to_numpy()
+    mad = before.apply(
+        lambda w: stats.median_abs_deviation(w, nan_policy="omit"), raw=True
+    ).to_numpy()
+    judged = np.array([r[2] is not None for r in rows])
+    assert np.array_equal(judged, ~np.isnan(median))
+    assert (mad[judged] > 0).all()  # the MAD of these windows is never 0
+    expected = np.array([r[2] for r in rows], dtype=float)[judged]
+    upper = np.array([r[4] for r in rows], dtype=float)[judged]
+    np.testing.assert_allclose(expected, median[judged], rtol=0, atol=1e-9)
+    np.testing.assert_allclose((upper - expected) / 3, 1.4826 * mad[judged], rtol=1e-12, atol=1e-9)
+    z = (y[judged] - median[judged]) / (1.4826 * mad[judged])
+    assert [r[6] for r in rows if r[2] is not None] == list(np.abs(z) > 3)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"method": "robust_z"},
+        {"method": "ewma"},
+        {"method": "seasonal", "mode": "retrospective"},
+        {"method": "esd", "mode": "retrospective"},
+    ],
+)
+def test_only_anomalies_gives_the_flagged_rows_of_the_whole_answer(conn, options):
+    y = hourly(21, 9)
+    y[[100, 250, 400]] += [90, 120, -45]
+    every = anomalies(conn, y, **options)
+    flagged = anomalies(conn, y, only_anomalies=True, **options)
+    assert flagged == [r for r in every if r[6]]
+    assert 0 < len(flagged) < len(every)
 
 
 def test_gaps_are_zero_counts_and_come_back_as_rows(conn):

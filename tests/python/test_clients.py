@@ -375,6 +375,9 @@ def test_the_sql_helpers_return_dataclasses_with_the_packages_answers(conn):
     mine = ctas.anomalies(ts, vals)
     assert [j.is_anomaly for j in judged] == mine["is_anomaly"].tolist()
     assert judged[55].is_anomaly and judged[55].expected is not None
+    assert client.anomalies(conn, ts, vals, only_anomalies=True) == [
+        j for j in judged if j.is_anomaly
+    ]
     evidence = {
         "kind": "ipv4",
         "sources": [{"confidence": 70}],

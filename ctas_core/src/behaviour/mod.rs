@@ -17,6 +17,10 @@ pub mod events;
 pub mod series;
 pub mod stl;
 mod student_t;
+mod window;
+
+use crate::interrupt::Every;
+use window::Sliding;
 
 /// How a point is judged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -313,6 +317,22 @@ fn check(o: &Options) -> Result<(), BehaviourError> {
 pub(crate) fn median(v: &mut [f64]) -> f64 {
     let n = v.len();
     let mid = n / 2;
+    if n <= 8 {
+        // A few values (the online seasonal method's same hours of up to four days):
+        // sorting them in place beats selecting.
+        for i in 1..n {
+            let mut j = i;
+            while j > 0 && v[j - 1] > v[j] {
+                v.swap(j - 1, j);
+                j -= 1;
+            }
+        }
+        return if n % 2 == 1 {
+            v[mid]
+        } else {
+            (v[mid - 1] + v[mid]) / 2.0
+        };
+    }
     let (_, &mut upper, _) = v.select_nth_unstable_by(mid, f64::total_cmp);
     if n % 2 == 1 {
         upper
@@ -382,16 +402,20 @@ impl Options {
 }
 
 fn robust_online(values: &[f64], o: &Options) -> Vec<Point> {
-    let mut work = Vec::with_capacity(o.window);
+    let mut window = Sliding::with_capacity(o.window + 1);
+    let mut every = Every::default();
     (0..values.len())
         .map(|t| {
-            // A point costs the window: the host may stop the call at any one.
-            crate::interrupt::check();
-            let history = &values[t.saturating_sub(o.window)..t];
-            if history.len() < MIN_HISTORY {
+            every.tick();
+            // The window before t: values[t − window .. t].
+            if t > 0 {
+                let out = (t > o.window).then(|| values[t - 1 - o.window]);
+                window.slide(out, Some(values[t - 1]));
+            }
+            if window.len() < MIN_HISTORY {
                 return Point::unjudged();
             }
-            let (m, s) = center_and_scale(history, &mut work);
+            let (m, s) = window.center_and_scale();
             o.judge(values[t], m, s)
         })
         .collect()
@@ -459,23 +483,28 @@ fn seasonal_online(values: &[f64], o: &Options) -> Vec<Point> {
         Some(median(&mut same[..k]))
     };
     let expected: Vec<Option<f64>> = (0..values.len()).map(expect).collect();
-    let mut work = Vec::new();
-    let mut deviations = Vec::with_capacity(o.window);
+    let deviation: Vec<Option<f64>> = (0..values.len())
+        .map(|s| expected[s].map(|es| (values[s] - es) / o.unit(es)))
+        .collect();
+    let mut window = Sliding::with_capacity(o.window + 1);
+    let mut every = Every::default();
     (0..values.len())
         .map(|t| {
-            crate::interrupt::check();
+            every.tick();
+            // The deviations of the window before t, those that have one.
+            if t > 0 {
+                let out = (t > o.window)
+                    .then(|| deviation[t - 1 - o.window])
+                    .flatten();
+                window.slide(out, deviation[t - 1]);
+            }
             let Some(e) = expected[t] else {
                 return Point::unjudged();
             };
-            deviations.clear();
-            deviations.extend(
-                (t.saturating_sub(o.window)..t)
-                    .filter_map(|s| expected[s].map(|es| (values[s] - es) / o.unit(es))),
-            );
-            if deviations.len() < shortest.min(o.window).max(MIN_HISTORY) {
+            if window.len() < shortest.min(o.window).max(MIN_HISTORY) {
                 return Point::unjudged();
             }
-            let (m, s) = center_and_scale(&deviations, &mut work);
+            let (m, s) = window.center_and_scale();
             o.judge_in_units(values[t], e, m, s)
         })
         .collect()
