@@ -353,11 +353,21 @@ pub(crate) fn center_and_scale(v: &[f64], work: &mut Vec<f64>) -> (f64, f64) {
         *x = (*x - m).abs();
     }
     let mad = median(work);
+    (
+        m,
+        robust_scale(mad, || work.iter().sum::<f64>() / work.len() as f64),
+    )
+}
+
+/// 1.4826 · MAD, or 1.2533 times the mean absolute deviation (`mean_abs`, asked only
+/// then) when the MAD is 0: the rule of [`center_and_scale`], shared with the sliding
+/// window's.
+pub(crate) fn robust_scale(mad: f64, mean_abs: impl FnOnce() -> f64) -> f64 {
     if mad > 0.0 {
-        return (m, 1.4826 * mad);
+        1.4826 * mad
+    } else {
+        1.2533 * mean_abs()
     }
-    let mean_abs = work.iter().sum::<f64>() / work.len() as f64;
-    (m, 1.2533 * mean_abs)
 }
 
 /// Fewer points of history than this and a point is not judged: a robust scale from

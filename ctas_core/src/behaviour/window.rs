@@ -122,11 +122,8 @@ impl Sliding {
             };
             (before + at_mid) / 2.0
         };
-        if mad > 0.0 {
-            return (m, 1.4826 * mad);
-        }
-        let mean_abs = s.iter().map(|x| (x - m).abs()).sum::<f64>() / n as f64;
-        (m, 1.2533 * mean_abs)
+        let mean_abs = || s.iter().map(|x| (x - m).abs()).sum::<f64>() / n as f64;
+        (m, super::robust_scale(mad, mean_abs))
     }
 }
 
