@@ -14,5 +14,6 @@ pub mod interrupt;
 pub mod ioc;
 pub mod model;
 pub mod patterns;
+pub mod rfc3339;
 pub mod schema;
 pub mod score;

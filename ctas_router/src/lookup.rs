@@ -266,22 +266,18 @@ async fn from_hot_in_parts(
 /// Each value's answer from the hot tier, or what to ask below it.
 fn from_hot(hot: &Hot, values: &[String], asked: &Asked) -> Result<Slots, LookupError> {
     let mut results = Vec::with_capacity(values.len());
-    for value in values {
-        let (kind, normal) = match resolve(value, asked.kind.as_deref()) {
-            Ok(resolved) => resolved,
-            Err(e) => {
-                results.push(Slot::Missing(e));
-                continue;
-            }
+    let names = NAMES.resolve_all(values, asked.kind.as_deref());
+    let view = View::hot(hot);
+    for (value, name) in values.iter().zip(names) {
+        let Some(name) = name else {
+            results.push(Slot::Missing(LookupError::NotAnIndicator(value.clone())));
+            continue;
         };
-        let id = ctas_core::model::indicator_id(&kind, &normal);
+        let Name { kind, normal, id } = (*name).clone();
         results.push(match hot.indicator(&id)? {
-            Some(summary) => {
-                let view = View::hot(hot);
-                Slot::Found(Box::new(answer(
-                    &view, &kind, normal, summary, asked, "hot",
-                )?))
-            }
+            Some(summary) => Slot::Found(Box::new(answer(
+                &view, &kind, normal, &summary, asked, "hot",
+            )?)),
             None => Slot::Miss { kind, normal, id },
         });
     }
@@ -291,15 +287,83 @@ fn from_hot(hot: &Hot, values: &[String], asked: &Asked) -> Result<Slots, Lookup
     })
 }
 
-/// The kind and normal form of a value as asked.
-fn resolve(value: &str, kind: Option<&str>) -> Result<(String, String), LookupError> {
-    Ok(match kind {
+/// A value as the tiers know it: its kind, normal form and indicator id.
+#[derive(Clone)]
+struct Name {
+    kind: String,
+    normal: String,
+    id: String,
+}
+
+/// The name of a value as asked (of the kind named, else as the IOC scanner reads it);
+/// None when it is not an indicator.
+fn resolve(value: &str, kind: Option<&str>) -> Option<Name> {
+    let (kind, normal) = match kind {
         Some(kind) => (kind.to_owned(), ctas_core::model::normalise(kind, value)),
-        None => match ctas_core::ioc::normalise(value) {
-            Some(ioc) => (ioc.kind.as_str().to_owned(), ioc.value),
-            None => return Err(LookupError::NotAnIndicator(value.to_owned())),
-        },
-    })
+        None => {
+            let ioc = ctas_core::ioc::normalise(value)?;
+            (ioc.kind.as_str().to_owned(), ioc.value)
+        }
+    };
+    let id = ctas_core::model::indicator_id(&kind, &normal);
+    Some(Name { kind, normal, id })
+}
+
+/// Most values whose names are remembered (a few hundred bytes each).
+const NAMES_MOST: usize = 200_000;
+
+/// Values named lately ([`resolve`], a pure function of the value and the kind asked):
+/// a SIEM asks the same values again and again, and reading one (the IOC scanner, then
+/// the normal form and its UUIDv5 again) was a fifth of a batch lookup's time.
+static NAMES: Names = Names {
+    by_kind: std::sync::Mutex::new(Vec::new()),
+};
+
+/// Each kind asked (None: found by the scanner) with its values' names.
+type NamesOfKind = (Option<String>, HashMap<String, Option<Arc<Name>>>);
+
+struct Names {
+    by_kind: std::sync::Mutex<Vec<NamesOfKind>>,
+}
+
+impl Names {
+    /// The names of `values` as asked, remembered or read now (outside the lock).
+    fn resolve_all(&self, values: &[String], kind: Option<&str>) -> Vec<Option<Arc<Name>>> {
+        let mut names: Vec<Option<Option<Arc<Name>>>> = {
+            let by_kind = self.by_kind.lock().expect("poisoned");
+            match by_kind.iter().find(|(k, _)| k.as_deref() == kind) {
+                Some((_, known)) => values
+                    .iter()
+                    .map(|v| known.get(v.as_str()).cloned())
+                    .collect(),
+                None => vec![None; values.len()],
+            }
+        };
+        let mut new = Vec::new();
+        for (value, name) in values.iter().zip(&mut names) {
+            if name.is_none() {
+                let read = resolve(value, kind).map(Arc::new);
+                new.push((value.clone(), read.clone()));
+                *name = Some(read);
+            }
+        }
+        if !new.is_empty() {
+            let mut by_kind = self.by_kind.lock().expect("poisoned");
+            let at = match by_kind.iter().position(|(k, _)| k.as_deref() == kind) {
+                Some(at) => at,
+                None => {
+                    by_kind.push((kind.map(str::to_owned), HashMap::new()));
+                    by_kind.len() - 1
+                }
+            };
+            if by_kind.iter().map(|(_, known)| known.len()).sum::<usize>() + new.len() > NAMES_MOST
+            {
+                by_kind.iter_mut().for_each(|(_, known)| known.clear());
+            }
+            by_kind[at].1.extend(new);
+        }
+        names.into_iter().map(Option::flatten).collect()
+    }
 }
 
 /// Ask the warm and the cold tier at once what they hold of the indicators `ids`, which
@@ -363,6 +427,7 @@ async fn recall(
                 _ => None,
             })
             .collect(),
+        read: Default::default(),
     };
     let silent = slots.unavailable.join("; ");
     if silent.is_empty() {
@@ -383,7 +448,7 @@ async fn recall(
                 } else {
                     "cold"
                 };
-                let found = answer(&view, kind, normal.clone(), summary.clone(), asked, tier)?;
+                let found = answer(&view, kind, normal.clone(), summary, asked, tier)?;
                 Slot::Found(Box::new(found))
             }
             None if silent.is_empty() => Slot::Missing(LookupError::Unknown {
@@ -464,11 +529,14 @@ async fn name_related(tiers: &Tiers, slots: &mut Slots) {
 }
 
 /// Where an answer's parts are read: the summaries and sources a lower tier answered
-/// with, else the hot tier.
+/// with, else the hot tier. A view serves one batch (or a part of it): each source is
+/// read once for all its values.
 struct View<'a> {
     hot: &'a Hot,
     summaries: &'a HashMap<String, IndicatorSummary>,
     sources: HashMap<String, Source>,
+    /// The sources read so far, by name.
+    read: std::cell::RefCell<HashMap<String, Option<Source>>>,
 }
 
 impl<'a> View<'a> {
@@ -479,21 +547,29 @@ impl<'a> View<'a> {
             hot,
             summaries: NONE.get_or_init(HashMap::new),
             sources: HashMap::new(),
+            read: Default::default(),
         }
     }
 
-    fn summary(&self, id: &str) -> Result<Option<IndicatorSummary>, HotError> {
+    fn summary(&self, id: &str) -> Result<Option<Arc<IndicatorSummary>>, HotError> {
         match self.summaries.get(id) {
-            Some(s) => Ok(Some(s.clone())),
+            Some(s) => Ok(Some(Arc::new(s.clone()))),
             None => self.hot.indicator(id),
         }
     }
 
     fn source(&self, name: &str) -> Result<Option<Source>, HotError> {
-        if let Some(Item::Source(s)) = self.hot.get(&format!("source:{name}"))? {
-            return Ok(Some(s));
+        if let Some(known) = self.read.borrow().get(name) {
+            return Ok(known.clone());
         }
-        Ok(self.sources.get(name).cloned())
+        let source = match self.hot.get(&format!("source:{name}"))? {
+            Some(Item::Source(s)) => Some(s),
+            _ => self.sources.get(name).cloned(),
+        };
+        self.read
+            .borrow_mut()
+            .insert(name.to_owned(), source.clone());
+        Ok(source)
     }
 }
 
@@ -502,19 +578,19 @@ fn answer(
     view: &View,
     kind: &str,
     normal: String,
-    summary: IndicatorSummary,
+    summary: &IndicatorSummary,
     asked: &Asked,
     tier: &'static str,
 ) -> Result<Answer, LookupError> {
     let model = score::pick_model(&MODELS, &asked.model, Some(kind))
         .map_err(|e| LookupError::Model(e.to_string()))?;
-    let sources = sources(view, &summary)?;
+    let sources = sources(view, summary)?;
     let score = summary
         .score(sources.clone(), model, asked.at)
         .map_err(|e| LookupError::Score(e.to_string()))?;
     Ok(Answer {
         behaviour: None,
-        related: related(view, &summary)?,
+        related: related(view, summary)?,
         sources: sources
             .into_iter()
             .map(|s| SourceAnswer {
@@ -524,13 +600,13 @@ fn answer(
             })
             .collect(),
         first_seen: summary.first_seen,
-        id: summary.id,
+        id: summary.id.clone(),
         kind: kind.to_owned(),
         last_seen: summary.last_seen,
-        reports: summary.reports,
+        reports: summary.reports.clone(),
         score,
         sightings: summary.sightings,
-        stix_id: summary.stix_id,
+        stix_id: summary.stix_id.clone(),
         tier,
         value: normal,
     })
@@ -547,9 +623,11 @@ pub struct Answer {
     /// How it was sighted of late, when asked (`?behaviour=true`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub behaviour: Option<BehaviourAnswer>,
+    #[serde(serialize_with = "ctas_core::rfc3339::serialize_option")]
     pub first_seen: Option<DateTime<Utc>>,
     pub id: String,
     pub kind: String,
+    #[serde(serialize_with = "ctas_core::rfc3339::serialize_option")]
     pub last_seen: Option<DateTime<Utc>>,
     pub related: Vec<RelatedAnswer>,
     pub reports: Vec<String>,

@@ -54,8 +54,10 @@ pub struct Combined {
     /// Points the sightings added to the base.
     pub sighting_boost: f64,
     /// When decay counts from.
+    #[serde(serialize_with = "crate::rfc3339::serialize_option")]
     pub reference_time: Option<DateTime<Utc>>,
     /// The time the score is for.
+    #[serde(serialize_with = "crate::rfc3339::serialize")]
     pub at: DateTime<Utc>,
     /// Days from `reference_time` to `at`.
     pub elapsed_days: f64,
@@ -64,6 +66,7 @@ pub struct Combined {
     /// Whether the score is below the threshold.
     pub decayed: bool,
     /// When the score falls below the threshold; None if it never was above it.
+    #[serde(serialize_with = "crate::rfc3339::serialize_option")]
     pub valid_until: Option<DateTime<Utc>>,
 }
 

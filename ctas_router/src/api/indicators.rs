@@ -3,7 +3,8 @@
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use ctas_core::score;
@@ -100,7 +101,7 @@ pub async fn batch(
     query: Result<Query<BatchQuery>, QueryRejection>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<lookup::Batch>, Problem> {
+) -> Result<Response, Problem> {
     body_format(&headers, false)?;
     let invalid = |detail: String| {
         Problem::new(
@@ -155,5 +156,12 @@ pub async fn batch(
     for (answered, n) in answers.tally() {
         s.metrics.count_lookups(answered, n);
     }
-    Ok(Json(answers))
+    // Written into a buffer of about its size (megabytes for a large batch: grown from
+    // small it was copied over and over), and the answers let go on the background
+    // runtime, not before the response leaves: freeing 5,000 of them was a tenth of
+    // the request's time.
+    let mut out = Vec::with_capacity(answers.found * 1100 + answers.asked * 120 + 64);
+    serde_json::to_writer(&mut out, &answers).map_err(Problem::internal)?;
+    s.background.spawn_blocking(move || drop(answers));
+    Ok(([(header::CONTENT_TYPE, "application/json")], out).into_response())
 }

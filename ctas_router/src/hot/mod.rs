@@ -259,7 +259,7 @@ struct Trees {
     meta: Tree,
     dead: [Tree; 3],
     /// Indicator summaries and their markers ([`summaries`]).
-    summaries: Tree,
+    summaries: summaries::Summaries,
     /// The tiers each item was sent to, for the items not sent to every tier
     /// ([`index`]): what `verify` expects each tier to hold.
     routes: Tree,
@@ -353,7 +353,7 @@ impl Hot {
             records: db.open_tree("records")?,
             log: db.open_tree("log")?,
             meta: db.open_tree("meta")?,
-            summaries: db.open_tree("summaries")?,
+            summaries: summaries::Summaries::new(db.open_tree("summaries")?),
             routes: db.open_tree("routes")?,
             by_time: db.open_tree("by_time")?,
             dead: [
@@ -364,7 +364,7 @@ impl Hot {
             db,
         };
         let state = writer::State::recover(&trees)?;
-        summaries::rebuild(&trees.summaries, &trees.records)?;
+        summaries::rebuild(&trees.summaries.tree, &trees.records)?;
         demotion::build_index(&trees)?;
         let counts = Arc::new(count(&trees, &state)?);
         let handle = writer::start(trees.clone(), counts.clone(), state)?;
@@ -423,8 +423,8 @@ impl Hot {
     pub fn indicator(
         &self,
         id: &str,
-    ) -> Result<Option<ctas_core::model::IndicatorSummary>, HotError> {
-        summaries::get(&self.trees.summaries, id)
+    ) -> Result<Option<Arc<ctas_core::model::IndicatorSummary>>, HotError> {
+        self.trees.summaries.get(id)
     }
 
     /// The counters: records held, pending and dead letters per tier.
@@ -922,12 +922,48 @@ mod tests {
         let hot = reopen(&d);
         assert_eq!(hot.indicator(&id).unwrap().unwrap().sightings, 1);
         // A hot tier written before summaries existed: they are built from the index.
-        hot.trees.summaries.clear().unwrap();
+        hot.trees.summaries.tree.clear().unwrap();
         hot.close().unwrap();
         drop(hot);
         let hot = reopen(&d);
         let s = hot.indicator(&id).unwrap().unwrap();
         assert_eq!((s.kind.as_deref(), s.sightings), (Some("domain"), 1));
+    }
+
+    /// Summaries read while the writer updates them (kept decoded by both) answer what
+    /// the tree holds once the writes are done: a reader never keeps an older one.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn summaries_read_during_writes_end_as_the_tree_holds_them() {
+        let d = dir("summaries-read");
+        let id = ctas_core::model::indicator_id("domain", "read-while-written.example.net");
+        let hot = Hot::open(&d).unwrap();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reader = {
+            let (hot, stop, id) = (hot.clone(), stop.clone(), id.clone());
+            std::thread::spawn(move || {
+                let mut reads = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    hot.indicator(&id).unwrap();
+                    reads += 1;
+                }
+                reads
+            })
+        };
+        for _ in 0..40 {
+            // Each a new observation: its last seen later.
+            let items = vec![item("read-while-written.example.net")];
+            hot.ingest(Prepared::new(items, TierMask::ALL).unwrap())
+                .await
+                .unwrap();
+        }
+        stop.store(true, Ordering::Relaxed);
+        assert!(reader.join().unwrap() > 0);
+        let read = hot.indicator(&id).unwrap().unwrap();
+        assert!(read.last_seen > read.first_seen, "{read:?}");
+        hot.close().unwrap();
+        drop(hot);
+        let hot = reopen(&d);
+        assert_eq!(*hot.indicator(&id).unwrap().unwrap(), *read);
     }
 
     /// The tiers an item was sent to add up across requests, replays and repairs; sent

@@ -125,7 +125,7 @@ impl State {
                     super::index(trees, id, json, tiers)?;
                 }
             }
-            super::summaries::apply(&trees.summaries, &prepared.updates)?;
+            trees.summaries.apply(&prepared.updates)?;
             trees.meta.insert(INDEXED, &k)?;
         }
         state.adopt_old_outboxes(trees)?;
@@ -340,7 +340,7 @@ impl Writer {
             }
             last = Some(key);
         }
-        super::summaries::apply(&self.trees.summaries, &records.updates)?;
+        self.trees.summaries.apply(&records.updates)?;
         if let Some(key) = last {
             self.trees.meta.insert(INDEXED, &key)?;
         }
@@ -353,7 +353,9 @@ impl Writer {
     /// summaries' markers); a source the hot tier already holds is kept as it is, the
     /// newer. Not flushed: a promotion lost in a crash is only asked below again.
     fn promote(&mut self, items: &[ctas_core::model::Item]) -> Result<u64, HotError> {
-        super::summaries::apply(&self.trees.summaries, &super::summaries::updates_of(items))?;
+        self.trees
+            .summaries
+            .apply(&super::summaries::updates_of(items))?;
         let mut added = 0;
         for item in items {
             if let ctas_core::model::Item::Source(_) = item {
