@@ -7,9 +7,8 @@
 //! are written as one atomic batch of that tree, after its items are indexed by id and
 //! before the entry is marked indexed: a crash before the batch replays the entry at
 //! start-up, and the markers keep a replay from counting a sighting twice.
-
 //!
-//! The summaries read or written lately are kept decoded beside the tree
+//! The summaries lookups read lately are kept decoded beside the tree
 //! ([`Summaries`]): decoding one from its JSON was, with the read, a third of a batch
 //! lookup's time, and a SIEM asks of the same indicators again and again.
 
@@ -25,8 +24,9 @@ use super::HotError;
 /// Most summaries kept decoded (about half a kilobyte each).
 const DECODED_MOST: usize = 100_000;
 
-/// The summaries' tree, and the summaries read or written lately, decoded. The writer
-/// alone writes the tree ([`apply`]), and puts what it wrote among the decoded ones.
+/// The summaries' tree, and the summaries lookups read lately, decoded. The writer alone
+/// writes the tree ([`apply`]), and replaces what is kept of what it wrote (it adds
+/// nothing: a large ingest does not push out what lookups ask for).
 #[derive(Clone)]
 pub(super) struct Summaries {
     pub(super) tree: Tree,
@@ -98,7 +98,7 @@ impl Summaries {
         }
     }
 
-    /// Fold `updates` into their summaries ([`apply`]), and keep them decoded.
+    /// Fold `updates` into their summaries ([`apply`]); those kept decoded are replaced.
     pub(super) fn apply(&self, updates: &[Update]) -> Result<(), HotError> {
         let written = apply(&self.tree, updates)?;
         if written.is_empty() {
@@ -107,7 +107,9 @@ impl Summaries {
         let mut decoded = self.decoded.lock().expect("poisoned");
         decoded.writes += 1;
         for (id, summary) in written {
-            decoded.keep(&id, Some(Arc::new(summary)));
+            if let Some(kept) = decoded.by_id.get_mut(&id) {
+                *kept = Some(Arc::new(summary));
+            }
         }
         Ok(())
     }
