@@ -349,6 +349,12 @@ impl Names {
         }
         if !new.is_empty() {
             let mut by_kind = self.by_kind.lock().expect("poisoned");
+            // Each kind counts too: a client naming a new kind at every call (any
+            // string is one) must not grow the list for ever.
+            let held: usize = by_kind.iter().map(|(_, known)| 1 + known.len()).sum();
+            if held + new.len() > NAMES_MOST {
+                by_kind.clear();
+            }
             let at = match by_kind.iter().position(|(k, _)| k.as_deref() == kind) {
                 Some(at) => at,
                 None => {
@@ -356,10 +362,6 @@ impl Names {
                     by_kind.len() - 1
                 }
             };
-            if by_kind.iter().map(|(_, known)| known.len()).sum::<usize>() + new.len() > NAMES_MOST
-            {
-                by_kind.iter_mut().for_each(|(_, known)| known.clear());
-            }
             by_kind[at].1.extend(new);
         }
         names.into_iter().map(Option::flatten).collect()

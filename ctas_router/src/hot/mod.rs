@@ -930,7 +930,7 @@ mod tests {
         assert_eq!((s.kind.as_deref(), s.sightings), (Some("domain"), 1));
     }
 
-    /// Summaries read while the writer updates them (kept decoded by both) answer what
+    /// Summaries read while the writer updates them (kept decoded, replaced by it) answer what
     /// the tree holds once the writes are done: a reader never keeps an older one.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn summaries_read_during_writes_end_as_the_tree_holds_them() {
