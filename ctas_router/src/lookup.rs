@@ -228,9 +228,9 @@ async fn gather(
     Ok((values, slots))
 }
 
-/// Values a blocking thread answers from the hot tier at the least (and answers it
-/// writes as JSON): a batch is cut into as many parts as there are cores, down to parts
-/// of this size.
+/// Values a blocking thread answers from the hot tier at the least: a batch is cut
+/// into as many parts as there are cores, down to parts of this size (and its answers
+/// written as JSON in four parts a core, down to the same size).
 pub const PART: usize = 512;
 
 /// [`from_hot`] of many values, off the runtime: in parts on the blocking threads at
