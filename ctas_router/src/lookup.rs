@@ -42,18 +42,10 @@ const INLINE: usize = 8;
 pub enum LookupError {
     #[error("{0:?} is not an indicator CTAS can classify; name its kind with ?kind= (see ctas_ioc_kinds())")]
     NotAnIndicator(String),
-    #[error("no {kind} {value:?} is known (id {id})")]
-    Unknown {
-        kind: String,
-        value: String,
-        id: String,
-    },
-    #[error("no {kind} {value:?} is in the hot tier, and it cannot be said whether a lower tier knows it: {silent}")]
-    Unavailable {
-        kind: String,
-        value: String,
-        silent: String,
-    },
+    #[error("no {} {:?} is known (id {})", .0.kind, .0.normal, .0.id)]
+    Unknown(Arc<Name>),
+    #[error("no {} {:?} is in the hot tier, and it cannot be said whether a lower tier knows it: {silent}", .name.kind, .name.normal)]
+    Unavailable { name: Arc<Name>, silent: String },
     #[error("{0}")]
     Model(String),
     #[error("the indicator cannot be scored: {0}")]
@@ -67,7 +59,7 @@ impl LookupError {
     pub fn answered(&self) -> Answered {
         match self {
             LookupError::NotAnIndicator(_) => Answered::Invalid,
-            LookupError::Unknown { .. } => Answered::Unknown,
+            LookupError::Unknown(_) => Answered::Unknown,
             _ => Answered::Unavailable,
         }
     }
@@ -81,7 +73,7 @@ impl From<LookupError> for Problem {
                 "not-an-indicator",
                 "Not an indicator",
             ),
-            LookupError::Unknown { .. } => (
+            LookupError::Unknown(_) => (
                 StatusCode::NOT_FOUND,
                 "unknown-indicator",
                 "Unknown indicator",
@@ -137,10 +129,13 @@ pub struct Absent {
 }
 
 impl Absent {
-    /// Whether `id` was found absent less than [`ABSENT_FOR`] ago.
-    fn contains(&self, id: &str) -> bool {
+    /// Whether each of `ids` was found absent less than [`ABSENT_FOR`] ago.
+    fn contains_all(&self, ids: &[&str]) -> Vec<bool> {
+        let now = std::time::Instant::now();
         let since = self.since.lock().expect("poisoned");
-        since.get(id).is_some_and(|t| t.elapsed() < ABSENT_FOR)
+        ids.iter()
+            .map(|id| since.get(*id).is_some_and(|t| now - *t < ABSENT_FOR))
+            .collect()
     }
 
     /// Remember `ids` as absent from now on; past [`ABSENT_MOST`], what has expired
@@ -194,28 +189,16 @@ async fn gather(
     // (a hand-off to a blocking thread would cost a single lookup more than its reads),
     // a batch's many off it.
     let (values, mut slots) = if values.len() <= INLINE {
-        let slots = from_hot(&tiers.hot, &values, &asked)?;
+        let slots = from_hot(&tiers.hot, &tiers.absent, &values, &asked)?;
         (values, slots)
     } else {
-        from_hot_in_parts(&tiers.hot, values, &asked).await?
+        from_hot_in_parts(tiers, values, &asked).await?
     };
-    // Not asked below again: what the tiers there did not hold a moment ago.
-    for slot in &mut slots.results {
-        if let Slot::Miss { kind, normal, id } = slot {
-            if tiers.absent.contains(id) {
-                *slot = Slot::Missing(LookupError::Unknown {
-                    kind: std::mem::take(kind),
-                    value: std::mem::take(normal),
-                    id: std::mem::take(id),
-                });
-            }
-        }
-    }
     let missed: Vec<String> = slots
         .results
         .iter()
         .filter_map(|s| match s {
-            Slot::Miss { id, .. } => Some(id.clone()),
+            Slot::Miss(name) => Some(name.id.clone()),
             _ => None,
         })
         .collect::<BTreeSet<_>>()
@@ -229,26 +212,33 @@ async fn gather(
 }
 
 /// Values a blocking thread answers from the hot tier at the least: a batch is cut
-/// into as many parts as there are cores, down to parts of this size (and its answers
-/// written as JSON in four parts a core, down to the same size).
+/// into [`parts_for_cores`] parts, down to parts of this size (and its answers written
+/// as JSON likewise).
 pub const PART: usize = 512;
+
+/// How many parts a batch is cut into: four a core, as a known value's answer takes ten
+/// times an unknown one's to make and to write, and the known values may all sit at one
+/// end of a batch (cut in as many parts as cores, one core made every answer while the
+/// other was soon idle).
+pub fn parts_for_cores() -> usize {
+    4 * std::thread::available_parallelism().map_or(1, usize::from)
+}
 
 /// [`from_hot`] of many values, off the runtime: in parts on the blocking threads at
 /// once (each value's answer — normalising, scoring, naming its ties — is CPU work), the
 /// answers put back in the order asked.
 async fn from_hot_in_parts(
-    hot: &Hot,
+    tiers: &Tiers,
     values: Vec<String>,
     asked: &Asked,
 ) -> Result<(Vec<String>, Slots), LookupError> {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let size = values.len().div_ceil(cores).max(PART);
+    let size = values.len().div_ceil(parts_for_cores()).max(PART);
     let parts: Vec<Vec<String>> = values.chunks(size).map(<[String]>::to_vec).collect();
     let tasks: Vec<_> = parts
         .into_iter()
         .map(|part| {
-            let (hot, asked) = (hot.clone(), asked.clone());
-            tokio::task::spawn_blocking(move || from_hot(&hot, &part, &asked))
+            let (hot, absent, asked) = (tiers.hot.clone(), tiers.absent.clone(), asked.clone());
+            tokio::task::spawn_blocking(move || from_hot(&hot, &absent, &part, &asked))
         })
         .collect();
     let mut slots = Slots {
@@ -264,22 +254,47 @@ async fn from_hot_in_parts(
     Ok((values, slots))
 }
 
-/// Each value's answer from the hot tier, or what to ask below it.
-fn from_hot(hot: &Hot, values: &[String], asked: &Asked) -> Result<Slots, LookupError> {
+/// Each value's answer from the hot tier, or what to ask below it: not what the tiers
+/// below did not hold a moment ago ([`Absent`]). The maps shared by every lookup are
+/// asked under one lock for all the values (asked value by value, two threads took
+/// turns at each lock ten thousand times a batch).
+fn from_hot(
+    hot: &Hot,
+    absent: &Absent,
+    values: &[String],
+    asked: &Asked,
+) -> Result<Slots, LookupError> {
     let mut results = Vec::with_capacity(values.len());
     let names = NAMES.resolve_all(values, asked.kind.as_deref());
+    let ids: Vec<&str> = names.iter().flatten().map(|n| n.id.as_str()).collect();
+    let summaries = hot.indicators(&ids)?;
+    let unheld: Vec<&str> = ids
+        .iter()
+        .zip(&summaries)
+        .filter(|(_, s)| s.is_none())
+        .map(|(id, _)| *id)
+        .collect();
+    let mut absent = absent.contains_all(&unheld).into_iter();
+    let mut summaries = summaries.into_iter();
     let view = View::hot(hot);
-    for (value, name) in values.iter().zip(names) {
+    for (value, name) in values.iter().zip(&names) {
         let Some(name) = name else {
             results.push(Slot::Missing(LookupError::NotAnIndicator(value.clone())));
             continue;
         };
-        let Name { kind, normal, id } = (*name).clone();
-        results.push(match hot.indicator(&id)? {
+        results.push(match summaries.next().flatten() {
             Some(summary) => Slot::Found(Box::new(answer(
-                &view, &kind, normal, &summary, asked, "hot",
+                &view,
+                &name.kind,
+                name.normal.clone(),
+                &summary,
+                asked,
+                "hot",
             )?)),
-            None => Slot::Miss { kind, normal, id },
+            None if absent.next() == Some(true) => {
+                Slot::Missing(LookupError::Unknown(name.clone()))
+            }
+            None => Slot::Miss(name.clone()),
         });
     }
     Ok(Slots {
@@ -289,11 +304,11 @@ fn from_hot(hot: &Hot, values: &[String], asked: &Asked) -> Result<Slots, Lookup
 }
 
 /// A value as the tiers know it: its kind, normal form and indicator id.
-#[derive(Clone)]
-struct Name {
-    kind: String,
-    normal: String,
-    id: String,
+#[derive(Debug)]
+pub struct Name {
+    pub kind: String,
+    pub normal: String,
+    pub id: String,
 }
 
 /// The name of a value as asked (of the kind named, else as the IOC scanner reads it);
@@ -441,27 +456,22 @@ async fn recall(
         );
     }
     for slot in &mut slots.results {
-        let Slot::Miss { kind, normal, id } = slot else {
+        let Slot::Miss(name) = slot else {
             continue;
         };
-        *slot = match summaries.get(id.as_str()) {
+        *slot = match summaries.get(name.id.as_str()) {
             Some(summary) => {
-                let tier = if in_warm.contains(id.as_str()) {
+                let tier = if in_warm.contains(name.id.as_str()) {
                     "warm"
                 } else {
                     "cold"
                 };
-                let found = answer(&view, kind, normal.clone(), summary, asked, tier)?;
+                let found = answer(&view, &name.kind, name.normal.clone(), summary, asked, tier)?;
                 Slot::Found(Box::new(found))
             }
-            None if silent.is_empty() => Slot::Missing(LookupError::Unknown {
-                kind: kind.clone(),
-                value: normal.clone(),
-                id: id.clone(),
-            }),
+            None if silent.is_empty() => Slot::Missing(LookupError::Unknown(name.clone())),
             None => Slot::Missing(LookupError::Unavailable {
-                kind: kind.clone(),
-                value: normal.clone(),
+                name: name.clone(),
                 silent: silent.clone(),
             }),
         };
@@ -679,11 +689,7 @@ enum Slot {
     /// No answer, and why.
     Missing(LookupError),
     /// The hot tier has no summary of it: to be asked below.
-    Miss {
-        kind: String,
-        normal: String,
-        id: String,
-    },
+    Miss(Arc<Name>),
 }
 
 /// The values' answers in the order asked, and the tiers that did not answer.
@@ -715,12 +721,17 @@ pub enum BatchEntry {
     },
     Unknown {
         found: bool,
-        reason: String,
+        /// Written as its message when the answer is (on the threads writing it, with
+        /// no string made first).
+        #[serde(serialize_with = "message")]
+        reason: LookupError,
         value: String,
-        /// Why, for the metrics: unknown, no indicator, or a tier did not answer.
-        #[serde(skip)]
-        answered: Answered,
     },
+}
+
+/// An error as its message.
+fn message<S: serde::Serializer>(e: &LookupError, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(e)
 }
 
 impl Batch {
@@ -734,7 +745,7 @@ impl Batch {
                     "cold" => Answered::Cold,
                     _ => Answered::Hot,
                 },
-                BatchEntry::Unknown { answered, .. } => *answered,
+                BatchEntry::Unknown { reason, .. } => reason.answered(),
             };
             *counts.entry(answered).or_default() += 1;
         }
@@ -764,17 +775,16 @@ pub async fn look_up_all(
                 })
             }
             Slot::Missing(
-                e @ (LookupError::Unknown { .. }
+                e @ (LookupError::Unknown(_)
                 | LookupError::NotAnIndicator(_)
                 | LookupError::Unavailable { .. }),
             ) => Ok(BatchEntry::Unknown {
                 found: false,
-                answered: e.answered(),
-                reason: e.to_string(),
+                reason: e,
                 value,
             }),
             Slot::Missing(e) => Err(e),
-            Slot::Miss { .. } => Err(LookupError::Hot(HotError::Corrupt(
+            Slot::Miss(_) => Err(LookupError::Hot(HotError::Corrupt(
                 "a value was left unanswered".into(),
             ))),
         })

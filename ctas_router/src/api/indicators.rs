@@ -53,7 +53,7 @@ pub async fn one(
             _ => Answered::Hot,
         }),
         Err(
-            e @ (lookup::LookupError::Unknown { .. }
+            e @ (lookup::LookupError::Unknown(_)
             | lookup::LookupError::NotAnIndicator(_)
             | lookup::LookupError::Unavailable { .. }),
         ) => Some(e.answered()),
@@ -164,11 +164,10 @@ pub async fn batch(
 /// on the blocking threads at once (5,000 answers are 5 MB of JSON, a quarter of the
 /// request's time on one thread), each part sent once it and those before it are, then
 /// its answers let go on the background runtime (freeing 5,000 of them was a tenth of
-/// the request's time). Four parts a core, as the known values' answers are ten times
-/// the unknown ones' and may all be at one end. Nothing is made whole in memory (5 MB
-/// more to copy, and to fault in: fresh pages were a tenth of the time). A part that
-/// cannot be written ends the body short, which the client sees as a broken transfer,
-/// not as a shorter answer.
+/// the request's time), in [`lookup::parts_for_cores`] parts. Nothing is made whole in
+/// memory (5 MB more to copy, and to fault in: fresh pages were a tenth of the time). A
+/// part that cannot be written ends the body short, which the client sees as a broken
+/// transfer, not as a shorter answer.
 fn streamed(background: &tokio::runtime::Handle, batch: lookup::Batch) -> Response {
     let lookup::Batch {
         asked,
@@ -176,8 +175,10 @@ fn streamed(background: &tokio::runtime::Handle, batch: lookup::Batch) -> Respon
         results,
         unavailable,
     } = batch;
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let size = results.len().div_ceil(cores * 4).max(lookup::PART);
+    let size = results
+        .len()
+        .div_ceil(lookup::parts_for_cores())
+        .max(lookup::PART);
     let mut results = results.into_iter();
     let mut parts = Vec::new();
     loop {
@@ -283,11 +284,16 @@ mod tests {
     }
 
     fn unknown(i: usize) -> lookup::BatchEntry {
+        let (kind, normal) = ("domain".to_owned(), format!("unknown-{i}\t.example.net"));
+        let id = ctas_core::model::indicator_id(&kind, &normal);
         lookup::BatchEntry::Unknown {
             found: false,
-            reason: format!("no domain \"unknown-{i}\" is known"),
+            reason: lookup::LookupError::Unknown(std::sync::Arc::new(lookup::Name {
+                kind,
+                normal,
+                id,
+            })),
             value: format!("unknown-{i}\t"),
-            answered: crate::metrics::Answered::Unknown,
         }
     }
 

@@ -424,7 +424,15 @@ impl Hot {
         &self,
         id: &str,
     ) -> Result<Option<Arc<ctas_core::model::IndicatorSummary>>, HotError> {
-        self.trees.summaries.get(id)
+        Ok(self.trees.summaries.get_all(&[id])?.pop().flatten())
+    }
+
+    /// What is known of each of the indicators `ids`, in order (as [`Hot::indicator`]).
+    pub fn indicators(
+        &self,
+        ids: &[&str],
+    ) -> Result<Vec<Option<Arc<ctas_core::model::IndicatorSummary>>>, HotError> {
+        self.trees.summaries.get_all(ids)
     }
 
     /// The counters: records held, pending and dead letters per tier.

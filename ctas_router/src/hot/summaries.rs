@@ -33,12 +33,6 @@ pub(super) struct Summaries {
     decoded: Arc<Mutex<Kept>>,
 }
 
-/// What a reader finds kept decoded of an indicator.
-enum Decoded {
-    Kept(Option<Arc<IndicatorSummary>>),
-    Not { writes: u64 },
-}
-
 #[derive(Default)]
 struct Kept {
     /// Counts the writes: a reader keeps what it read only if no write came between
@@ -67,34 +61,43 @@ impl Summaries {
         }
     }
 
-    /// The summary of indicator `id`, if anything named it.
-    pub(super) fn get(&self, id: &str) -> Result<Option<Arc<IndicatorSummary>>, HotError> {
-        match self.decoded(id) {
-            Decoded::Kept(summary) => Ok(summary),
-            Decoded::Not { writes } => {
-                let summary = get(&self.tree, id)?.map(Arc::new);
-                self.keep_read(id, writes, summary.clone());
-                Ok(summary)
+    /// The summaries of the indicators `ids`, in order: those kept decoded under one
+    /// lock for all, the others read from the tree outside it and kept.
+    pub(super) fn get_all(
+        &self,
+        ids: &[&str],
+    ) -> Result<Vec<Option<Arc<IndicatorSummary>>>, HotError> {
+        let (mut found, writes) = self.kept(ids);
+        let mut read = Vec::new();
+        for (id, summary) in ids.iter().zip(&mut found) {
+            if summary.is_none() {
+                let from_tree = get(&self.tree, id)?.map(Arc::new);
+                read.push((*id, from_tree.clone()));
+                *summary = Some(from_tree);
             }
         }
-    }
-
-    /// What is kept decoded of `id`, else the writes so far.
-    fn decoded(&self, id: &str) -> Decoded {
-        let decoded = self.decoded.lock().expect("poisoned");
-        match decoded.by_id.get(id) {
-            Some(s) => Decoded::Kept(s.clone()),
-            None => Decoded::Not {
-                writes: decoded.writes,
-            },
+        if !read.is_empty() {
+            self.keep_read(read, writes);
         }
+        Ok(found.into_iter().map(Option::flatten).collect())
     }
 
-    /// Keep what was read of `id` when the writes were `writes`, unless one came since.
-    fn keep_read(&self, id: &str, writes: u64, summary: Option<Arc<IndicatorSummary>>) {
+    /// What is kept decoded of each of `ids` (None: not kept), and the writes so far.
+    #[allow(clippy::type_complexity)]
+    fn kept(&self, ids: &[&str]) -> (Vec<Option<Option<Arc<IndicatorSummary>>>>, u64) {
+        let decoded = self.decoded.lock().expect("poisoned");
+        let kept = ids.iter().map(|id| decoded.by_id.get(*id).cloned());
+        (kept.collect(), decoded.writes)
+    }
+
+    /// Keep what was `read` when the writes were `writes`, unless one came since (else
+    /// an older summary could be kept over the one the writer put here).
+    fn keep_read(&self, read: Vec<(&str, Option<Arc<IndicatorSummary>>)>, writes: u64) {
         let mut decoded = self.decoded.lock().expect("poisoned");
         if decoded.writes == writes {
-            decoded.keep(id, summary);
+            for (id, summary) in read {
+                decoded.keep(id, summary);
+            }
         }
     }
 
@@ -218,9 +221,8 @@ mod tests {
         let db = sled::Config::new().temporary(true).open().unwrap();
         let summaries = Summaries::new(db.open_tree("summaries").unwrap());
         let id = ctas_core::model::indicator_id("domain", "overtaken.example.net");
-        let Decoded::Not { writes } = summaries.decoded(&id) else {
-            panic!("nothing is kept yet");
-        };
+        let (kept, writes) = summaries.kept(&[&id]);
+        assert!(kept[0].is_none(), "nothing is kept yet");
         let read = get(&summaries.tree, &id).unwrap().map(Arc::new);
         assert!(read.is_none());
         let record = serde_json::from_value::<ctas_core::model::RecordInput>(
@@ -232,8 +234,9 @@ mod tests {
         summaries
             .apply(&updates_of(&[Item::Record(record)]))
             .unwrap();
-        summaries.keep_read(&id, writes, read);
-        let now = summaries.get(&id).unwrap().expect("the summary written");
+        summaries.keep_read(vec![(&id, read)], writes);
+        let now = summaries.get_all(&[&id]).unwrap().pop().flatten();
+        let now = now.expect("the summary written");
         assert_eq!(Some(&*now), get(&summaries.tree, &id).unwrap().as_ref());
     }
 }
