@@ -24,6 +24,11 @@ use super::HotError;
 /// Most summaries kept decoded (about half a kilobyte each).
 const DECODED_MOST: usize = 100_000;
 
+/// Most summaries read from the tree before they are kept: what was read is kept only if
+/// no write came meanwhile, and the writer writes every few milliseconds under ingest —
+/// the reads of a whole batch's part (a thousand and more) would seldom be kept then.
+const KEEP_AT_ONCE: usize = 64;
+
 /// The summaries' tree, and the summaries lookups read lately, decoded. The writer alone
 /// writes the tree ([`apply`]), and replaces what is kept of what it wrote (it adds
 /// nothing: a large ingest does not push out what lookups ask for).
@@ -62,22 +67,22 @@ impl Summaries {
     }
 
     /// The summaries of the indicators `ids`, in order: those kept decoded under one
-    /// lock for all, the others read from the tree outside it and kept.
+    /// lock for all, the others read from the tree outside it and kept, [`KEEP_AT_ONCE`]
+    /// at a time.
     pub(super) fn get_all(
         &self,
         ids: &[&str],
     ) -> Result<Vec<Option<Arc<IndicatorSummary>>>, HotError> {
-        let (mut found, writes) = self.kept(ids);
-        let mut read = Vec::new();
-        for (id, summary) in ids.iter().zip(&mut found) {
-            if summary.is_none() {
-                let from_tree = get(&self.tree, id)?.map(Arc::new);
-                read.push((*id, from_tree.clone()));
-                *summary = Some(from_tree);
+        let (mut found, mut writes) = self.kept(ids);
+        let unkept: Vec<usize> = (0..ids.len()).filter(|&i| found[i].is_none()).collect();
+        for chunk in unkept.chunks(KEEP_AT_ONCE) {
+            let mut read = Vec::with_capacity(chunk.len());
+            for &i in chunk {
+                let from_tree = get(&self.tree, ids[i])?.map(Arc::new);
+                read.push((ids[i], from_tree.clone()));
+                found[i] = Some(from_tree);
             }
-        }
-        if !read.is_empty() {
-            self.keep_read(read, writes);
+            writes = self.keep_read(read, writes);
         }
         Ok(found.into_iter().map(Option::flatten).collect())
     }
@@ -91,14 +96,15 @@ impl Summaries {
     }
 
     /// Keep what was `read` when the writes were `writes`, unless one came since (else
-    /// an older summary could be kept over the one the writer put here).
-    fn keep_read(&self, read: Vec<(&str, Option<Arc<IndicatorSummary>>)>, writes: u64) {
+    /// an older summary could be kept over the one the writer put here); the writes now.
+    fn keep_read(&self, read: Vec<(&str, Option<Arc<IndicatorSummary>>)>, writes: u64) -> u64 {
         let mut decoded = self.decoded.lock().expect("poisoned");
         if decoded.writes == writes {
             for (id, summary) in read {
                 decoded.keep(id, summary);
             }
         }
+        decoded.writes
     }
 
     /// Fold `updates` into their summaries ([`apply`]); those kept decoded are replaced.
@@ -238,5 +244,37 @@ mod tests {
         let now = summaries.get_all(&[&id]).unwrap().pop().flatten();
         let now = now.expect("the summary written");
         assert_eq!(Some(&*now), get(&summaries.tree, &id).unwrap().as_ref());
+    }
+
+    /// Many ids at once, held and not held, read over several keepings: each answered in
+    /// the order asked, as the tree holds it, and the same again once kept.
+    #[test]
+    fn many_ids_are_answered_in_order() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let summaries = Summaries::new(db.open_tree("summaries").unwrap());
+        let records: Vec<Item> = (0..3 * KEEP_AT_ONCE)
+            .map(|i| {
+                let record =
+                    serde_json::json!({"kind": "domain", "value": format!("held-{i}.example.net")});
+                let record =
+                    serde_json::from_value::<ctas_core::model::RecordInput>(record).unwrap();
+                Item::Record(record.into_record(chrono::Utc::now()).unwrap())
+            })
+            .collect();
+        summaries.apply(&updates_of(&records)).unwrap();
+        let ids: Vec<String> = (0..3 * KEEP_AT_ONCE)
+            .flat_map(|i| ["held", "not-held"].map(|h| format!("{h}-{i}.example.net")))
+            .map(|value| ctas_core::model::indicator_id("domain", &value))
+            .collect();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        for _ in 0..2 {
+            let found = summaries.get_all(&ids).unwrap();
+            assert_eq!(found.len(), ids.len());
+            for (i, (id, summary)) in ids.iter().zip(&found).enumerate() {
+                let in_tree = get(&summaries.tree, id).unwrap();
+                assert_eq!(in_tree.is_some(), i % 2 == 0, "{id}");
+                assert_eq!(summary.as_deref(), in_tree.as_ref(), "{id}");
+            }
+        }
     }
 }
