@@ -884,8 +884,8 @@ mod tests {
 
     /// `Quoted` writes what `{:?}` writes (the standard library's escaping is the
     /// oracle): every character up to U+07FF and some beyond (marks that join the one
-    /// before, invisible ones, the byte order mark, an emoji), alone, within a plain
-    /// value and after it.
+    /// before, invisible ones, the byte order mark, an emoji, private use), alone,
+    /// within a plain value, and at both ends of one.
     #[test]
     fn quoted_is_what_debug_writes() {
         let beyond = [
