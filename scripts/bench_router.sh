@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # ctas-router under load: the release build on loopback, driven by the load generator in
-# ctas_router/examples/load.rs (figures go to benches/RESULTS.md).
+# ctas_router/examples/load/ (figures go to benches/RESULTS.md).
 #   acknowledged records/s at 1, 4, 16 and 64 clients (1,000-record requests), beside the
 #     floor of the same records written straight into sled by one thread;
 #   lookups by id, and by value (GET /v1/indicators/{value}), at 10,000/s, idle and
 #     under 16 ingesting clients (p50/p99/max);
 #   the time until every tier holds 50,000 records.
-# `bench_router.sh lookups` runs the lookups alone: by value at rising rates (1,000 to
-# 20,000/s) beside the peer, the same values asked of PostgreSQL alone, and a batch of
-# 10,000 values beside PostgreSQL's = ANY. `bench_router.sh batch`: the batch alone, three
+# `bench_router.sh lookups [RATE...]` runs the lookups alone: by value at rising rates
+# (1,000 to 20,000/s, or the rates given, a rate given twice run twice) beside the peer,
+# the same values asked of PostgreSQL alone, and a batch of 10,000 values beside
+# PostgreSQL's = ANY. `bench_router.sh batch`: the batch alone, three
 # times, each against a new router.
 # Uses its own PostgreSQL database (ctas_bench_router, made anew) and data directory.
 set -euo pipefail
@@ -46,7 +47,10 @@ if [[ "${1:-all}" == batch ]]; then
   exit 0
 fi
 if [[ "${1:-all}" == lookups ]]; then
-  for rate in 1000 5000 10000 20000; do
+  shift
+  rates=("$@")
+  ((${#rates[@]})) || rates=(1000 5000 10000 20000)
+  for rate in "${rates[@]}"; do
     start_router
     "$load" lookup-value "$url" "$rate" 10
     stop_router

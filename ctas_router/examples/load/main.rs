@@ -4,15 +4,15 @@
 //!       CLIENTS clients post requests back to back; acknowledged records/s.
 //!   load lookup URL RATE SECONDS [INGEST_CLIENTS]
 //!       GET /v1/records/{id} at a fixed RATE (open loop: a request is sent on schedule
-//!       whether or not the previous one answered), optionally while INGEST_CLIENTS post
-//!       1,000-record requests; p50/p99/max latency.
+//!       whether or not the previous one answered; open_loop.rs), optionally while
+//!       INGEST_CLIENTS post 1,000-record requests; p50/p99/max latency.
 //!   load lookup-value URL RATE SECONDS [INGEST_CLIENTS]
 //!       the same with GET /v1/indicators/{value} (the value in capitals): classified,
 //!       normalised, the summary read and the score computed per request.
 //!   load lookup-pg URL DSN RATE SECONDS
 //!       the peer: the same 1,000 domains, ingested through the router into its cold tier,
-//!       asked of PostgreSQL alone at RATE (16 connections, a prepared statement on the
-//!       indexed ctas.indicators, the value given already normalised).
+//!       asked of PostgreSQL alone at RATE by the same open loop (a prepared statement on
+//!       the indexed ctas.indicators, the value given already normalised).
 //!   load batch URL DSN
 //!       10,000 values at once (half known): POST /v1/indicators/lookup, and the peer,
 //!       PostgreSQL's `value = ANY($1)` on the same table; the median of 20 calls each.
@@ -23,13 +23,24 @@
 //!       post RECORDS records in 1,000-record requests with 4 clients, then the time until
 //!       every tier holds them all (GET /v1/status).
 //!
-//! One JSON line per run on stdout, for benches/router.py to collect.
+//! One JSON line per run on stdout (scripts/bench_router.sh runs them; benches/RESULTS.md
+//! holds the figures).
+//!
+//! The lookups at a rate (`lookup`, `lookup-value`, `lookup-pg`) are sent by one loop
+//! for both sides (open_loop.rs) over 16 connections, after the records are in every
+//! tier and after a second of warm-up; the requests are written out beforehand in each
+//! side's protocol (wire.rs). With `LOAD_TRACE=FILE`, each counted request's due time
+//! (CLOCK_MONOTONIC, ns) and its latencies from due and from sent (ms) are written to
+//! FILE, one line each, to be lined up with `perf record -k CLOCK_MONOTONIC`.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+
+mod open_loop;
+mod wire;
 
 fn records(tag: &str, client: usize, from: u64, n: u64) -> Vec<Value> {
     (from..from + n)
@@ -119,10 +130,8 @@ async fn lookup(url: &str, rate: u64, seconds: u64, ingesting: usize, by_value: 
     // What to look up: ingest some first, and read them back by the ids the router gave,
     // or by value (`GET /v1/indicators/{value}`, the value in capitals, as an analyst
     // might paste it).
-    let http = reqwest::Client::new();
-    let body = records(&tag(), 0, 0, 1000);
-    let r = answer(http.post(format!("{url}/v1/records")).json(&body)).await;
-    let ids: Vec<String> = if by_value {
+    let (body, ids) = into_every_tier(url, 1000).await;
+    let paths: Vec<String> = if by_value {
         body.iter()
             .map(|r| {
                 format!(
@@ -132,12 +141,7 @@ async fn lookup(url: &str, rate: u64, seconds: u64, ingesting: usize, by_value: 
             })
             .collect()
     } else {
-        r["ids"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| format!("/v1/records/{}", v.as_str().unwrap()))
-            .collect()
+        ids.iter().map(|id| format!("/v1/records/{id}")).collect()
     };
     let stop = Arc::new(AtomicBool::new(false));
     // The ingesting clients get threads and a runtime of their own: encoding 1,000-record
@@ -157,62 +161,11 @@ async fn lookup(url: &str, rate: u64, seconds: u64, ingesting: usize, by_value: 
     if load.is_some() {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    // A lean client, so that the generator's own cost does not dominate: CONNECTIONS
-    // keep-alive connections of raw HTTP/1.1, each sending its share of the requests on
-    // schedule. Latency counts from when a request was due (less the timer's own
-    // lateness), so a stall that delays the requests behind it counts in full for each
-    // of them (no coordinated omission).
-    let interval = Duration::from_secs_f64(1.0 / rate as f64);
-    let total = rate * seconds;
-    let addr = url.trim_start_matches("http://").to_owned();
-    let ids = Arc::new(ids);
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..CONNECTIONS)
-        .map(|c| {
-            let (addr, ids) = (addr.clone(), ids.clone());
-            tokio::spawn(async move {
-                use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-                let stream = tokio::net::TcpStream::connect(&addr)
-                    .await
-                    .expect("router reachable");
-                stream.set_nodelay(true).unwrap();
-                let mut stream = BufReader::new(stream);
-                let mut lat = Vec::new();
-                let mut line = String::new();
-                let mut i = c;
-                while i < total {
-                    let (from, sent) = turn(started, interval, i).await;
-                    let id = &ids[i as usize % ids.len()];
-                    let req = format!("GET {id} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
-                    stream.get_mut().write_all(req.as_bytes()).await.unwrap();
-                    let mut length = 0usize;
-                    line.clear();
-                    stream.read_line(&mut line).await.unwrap();
-                    assert!(line.starts_with("HTTP/1.1 200"), "{line}");
-                    loop {
-                        line.clear();
-                        stream.read_line(&mut line).await.unwrap();
-                        if line == "\r\n" {
-                            break;
-                        }
-                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                            length = v.trim().parse().unwrap();
-                        }
-                    }
-                    let mut body = vec![0u8; length];
-                    stream.read_exact(&mut body).await.unwrap();
-                    lat.push((
-                        from.elapsed().as_secs_f64() * 1e3,
-                        sent.elapsed().as_secs_f64() * 1e3,
-                    ));
-                    i += CONNECTIONS;
-                }
-                lat
-            })
-        })
-        .collect();
-    let lat = gather(tasks).await;
-    let achieved = total as f64 / started.elapsed().as_secs_f64();
+    // The open loop on a thread of its own (it blocks in epoll, not in the runtime).
+    let wire = wire::Http::new(url.trim_start_matches("http://"), &paths);
+    let lat = tokio::task::spawn_blocking(move || open_loop::run(&wire, rate, seconds))
+        .await
+        .unwrap();
     stop.store(true, Ordering::Relaxed);
     let ingested = match load {
         Some(l) => l.join().unwrap(),
@@ -225,72 +178,53 @@ async fn lookup(url: &str, rate: u64, seconds: u64, ingesting: usize, by_value: 
         "lookup by id"
     });
     out["rate"] = json!(rate);
-    out["achieved_rate"] = json!(achieved);
     out["ingest_clients"] = json!(ingesting);
     out["ingested_meanwhile"] = json!(ingested);
     out
 }
 
-/// Connections of an open-loop run; each sends every CONNECTIONS-th request.
-const CONNECTIONS: u64 = 16;
-/// How late tokio's timer may fire and the lateness still be the generator's.
-const TIMER_SLACK: Duration = Duration::from_micros(1500);
-
-/// Wait for request `i`'s turn; when its latency counts from, and when it was sent.
-/// tokio's timer fires up to a millisecond late; that lateness is the generator's, not
-/// the server's. Later than that, the request was held up by the answer before it, and
-/// counts from when it was due (no coordinated omission).
-async fn turn(started: Instant, interval: Duration, i: u64) -> (Instant, Instant) {
-    let due = started + interval * i as u32;
-    tokio::time::sleep_until(due.into()).await;
-    let sent = Instant::now();
-    let from = if sent.duration_since(due) > TIMER_SLACK {
-        due
-    } else {
-        sent
-    };
-    (from, sent)
-}
-
-/// Every connection's latencies, one list.
-async fn gather(tasks: Vec<tokio::task::JoinHandle<Vec<(f64, f64)>>>) -> Vec<(f64, f64)> {
-    let mut lat = Vec::new();
-    for t in tasks {
-        lat.extend(t.await.unwrap());
-    }
-    lat
-}
-
 /// p50, p99 and max from when each request was due (the figure that counts), and p50
 /// and p99 from when it was sent (the server's answer alone, to tell its delays from
 /// the generator's); milliseconds.
-fn latencies(lat: Vec<(f64, f64)>) -> Value {
-    let mut sent: Vec<f64> = lat.iter().map(|l| l.1).collect();
-    let mut lat: Vec<f64> = lat.iter().map(|l| l.0).collect();
+fn latencies(run: open_loop::Latencies) -> Value {
+    let mut sent: Vec<f64> = run.each.iter().map(|l| l.1).collect();
+    let mut lat: Vec<f64> = run.each.iter().map(|l| l.0).collect();
     lat.sort_by(f64::total_cmp);
     sent.sort_by(f64::total_cmp);
     let q = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
     let qs = |p: f64| sent[((sent.len() as f64 * p) as usize).min(sent.len() - 1)];
     json!({"lookups": lat.len(), "p50_ms": q(0.5), "p99_ms": q(0.99), "max_ms": lat[lat.len() - 1],
-           "from_sent_p50_ms": qs(0.5), "from_sent_p99_ms": qs(0.99)})
+           "from_sent_p50_ms": qs(0.5), "from_sent_p99_ms": qs(0.99),
+           "achieved_rate": run.achieved_rate, "generator_realtime": run.realtime})
 }
 
-/// Ingest `n` domains through the router and wait until its cold tier holds them; the
-/// values.
-async fn into_cold(url: &str, n: u64) -> Vec<String> {
+/// Ingest `n` domains through the router and wait until every tier holds them (so that
+/// no tier's sync is still at work when the clock starts, on either side); the records
+/// posted and the ids the router gave them.
+async fn into_every_tier(url: &str, n: u64) -> (Vec<Value>, Vec<String>) {
     let http = reqwest::Client::new();
     let body = records(&tag(), 0, 0, n);
+    let mut ids = Vec::new();
     for chunk in body.chunks(1000) {
-        answer(http.post(format!("{url}/v1/records")).json(&chunk)).await;
+        let r = answer(http.post(format!("{url}/v1/records")).json(&chunk)).await;
+        ids.extend(
+            r["ids"]
+                .as_array()
+                .expect("the ids given")
+                .iter()
+                .map(|v| v.as_str().unwrap().to_owned()),
+        );
     }
-    loop {
-        let s = answer(http.get(format!("{url}/v1/status"))).await;
-        if s["tiers"]["cold"]["pending"] == 0 {
-            break;
-        }
+    while answer(http.get(format!("{url}/v1/status"))).await["synced"] != true {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    body.iter()
+    (body, ids)
+}
+
+/// The values of `into_every_tier`'s records.
+fn values(records: &[Value]) -> Vec<String> {
+    records
+        .iter()
         .map(|r| r["value"].as_str().unwrap().to_owned())
         .collect()
 }
@@ -306,51 +240,19 @@ async fn pg(dsn: &str) -> tokio_postgres::Client {
 /// The peer of `lookup-value`: the same values asked of PostgreSQL alone, at `rate`, on
 /// the same schedule.
 async fn lookup_pg(url: &str, dsn: &str, rate: u64, seconds: u64) -> Value {
-    let values = Arc::new(into_cold(url, 1000).await);
-    let interval = Duration::from_secs_f64(1.0 / rate as f64);
-    let total = rate * seconds;
-    let mut clients = Vec::new();
-    for _ in 0..CONNECTIONS {
-        let c = pg(dsn).await;
-        let stmt = c
-            .prepare(
-                "SELECT id, kind, value, first_seen, last_seen, stix_id FROM ctas.indicators \
-                 WHERE value = $1 AND kind = 'domain'",
-            )
-            .await
-            .unwrap();
-        clients.push((c, stmt));
-    }
-    let started = Instant::now();
-    let tasks: Vec<_> = clients
-        .into_iter()
-        .enumerate()
-        .map(|(c, (client, stmt))| {
-            let values = values.clone();
-            tokio::spawn(async move {
-                let mut lat = Vec::new();
-                let mut i = c as u64;
-                while i < total {
-                    let (from, sent) = turn(started, interval, i).await;
-                    let value = &values[i as usize % values.len()];
-                    let row = client.query_opt(&stmt, &[value]).await.unwrap();
-                    assert!(row.is_some(), "{value} is not in the cold tier");
-                    lat.push((
-                        from.elapsed().as_secs_f64() * 1e3,
-                        sent.elapsed().as_secs_f64() * 1e3,
-                    ));
-                    i += CONNECTIONS;
-                }
-                lat
-            })
-        })
-        .collect();
-    let lat = gather(tasks).await;
-    let achieved = total as f64 / started.elapsed().as_secs_f64();
+    let values = values(&into_every_tier(url, 1000).await.0);
+    let wire = wire::Postgres::new(
+        dsn,
+        "SELECT id, kind, value, first_seen, last_seen, stix_id FROM ctas.indicators \
+         WHERE value = $1 AND kind = 'domain'",
+        &values,
+    );
+    let lat = tokio::task::spawn_blocking(move || open_loop::run(&wire, rate, seconds))
+        .await
+        .unwrap();
     let mut out = latencies(lat);
     out["bench"] = json!("lookup by value, PostgreSQL alone");
     out["rate"] = json!(rate);
-    out["achieved_rate"] = json!(achieved);
     out
 }
 
@@ -359,7 +261,7 @@ async fn lookup_pg(url: &str, dsn: &str, rate: u64, seconds: u64) -> Value {
 /// call (the router asks its warm and cold tiers for the 5,000 it does not know; the
 /// calls after find them remembered as absent).
 async fn batch(url: &str, dsn: &str) -> Value {
-    let known = into_cold(url, 5000).await;
+    let known = values(&into_every_tier(url, 5000).await.0);
     let mut values = known.clone();
     values.extend((0..5000).map(|i| format!("unknown-{i}.example.net")));
     let http = reqwest::Client::new();
