@@ -74,7 +74,7 @@ impl Wire for Http {
 pub struct Postgres {
     addr: String,
     startup: Vec<(String, String)>,
-    password: String,
+    password: Vec<u8>,
     sql: String,
     requests: Vec<Vec<u8>>,
 }
@@ -83,15 +83,9 @@ pub struct Postgres {
 const STATEMENT: &str = "lookup";
 
 impl Postgres {
-    /// `dsn` as libpq's `key=value` pairs (host, port, user, password, dbname).
+    /// `dsn` as libpq takes it (read by tokio-postgres); a TCP host.
     pub fn new(dsn: &str, sql: &str, params: &[String]) -> Postgres {
-        let get = |key: &str| {
-            dsn.split_whitespace()
-                .filter_map(|kv| kv.split_once('='))
-                .filter(|(k, _)| *k == key)
-                .map(|(_, v)| v.to_owned())
-                .next_back()
-        };
+        let config: tokio_postgres::Config = dsn.parse().expect("a PostgreSQL DSN");
         let requests = params
             .iter()
             .map(|p| {
@@ -115,18 +109,22 @@ impl Postgres {
                 b.to_vec()
             })
             .collect();
-        let user = get("user").expect("a user in the DSN");
+        let user = config.get_user().expect("a user in the DSN").to_owned();
+        let host = match config.get_hosts().first() {
+            Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+            None => "127.0.0.1".into(),
+            Some(other) => panic!("the load generator connects over TCP, not {other:?}"),
+        };
         Postgres {
-            addr: format!(
-                "{}:{}",
-                get("host").unwrap_or("127.0.0.1".into()),
-                get("port").unwrap_or("5432".into())
-            ),
+            addr: format!("{host}:{}", config.get_ports().first().unwrap_or(&5432)),
             startup: vec![
-                ("database".into(), get("dbname").unwrap_or(user.clone())),
+                (
+                    "database".into(),
+                    config.get_dbname().unwrap_or(&user).to_owned(),
+                ),
                 ("user".into(), user),
             ],
-            password: get("password").unwrap_or_default(),
+            password: config.get_password().unwrap_or_default().to_vec(),
             sql: sql.to_owned(),
             requests,
         }
@@ -187,17 +185,14 @@ impl Wire for Postgres {
                     .map(|c| u32::from_be_bytes(c.try_into().unwrap())),
             ) {
                 (b'R', Some(0)) => {}
-                (b'R', Some(3)) => {
-                    frontend::password_message(self.password.as_bytes(), &mut out).unwrap()
-                }
+                (b'R', Some(3)) => frontend::password_message(&self.password, &mut out).unwrap(),
                 (b'R', Some(10)) => {
                     let mechanisms = String::from_utf8_lossy(&body[4..]);
                     assert!(
                         mechanisms.split('\0').any(|m| m == "SCRAM-SHA-256"),
                         "PostgreSQL offers {mechanisms:?}, not SCRAM-SHA-256"
                     );
-                    let s =
-                        ScramSha256::new(self.password.as_bytes(), ChannelBinding::unsupported());
+                    let s = ScramSha256::new(&self.password, ChannelBinding::unsupported());
                     frontend::sasl_initial_response("SCRAM-SHA-256", s.message(), &mut out)
                         .unwrap();
                     scram = Some(s);
