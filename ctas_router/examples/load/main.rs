@@ -187,8 +187,8 @@ async fn lookup(url: &str, rate: u64, seconds: u64, ingesting: usize, by_value: 
 /// and p99 from when it was sent (the server's answer alone, to tell its delays from
 /// the generator's); milliseconds.
 fn latencies(run: open_loop::Latencies) -> Value {
-    let mut sent: Vec<f64> = run.each.iter().map(|l| l.1).collect();
-    let mut lat: Vec<f64> = run.each.iter().map(|l| l.0).collect();
+    let mut sent: Vec<f64> = run.each.iter().map(|l| l.2).collect();
+    let mut lat: Vec<f64> = run.each.iter().map(|l| l.1).collect();
     lat.sort_by(f64::total_cmp);
     sent.sort_by(f64::total_cmp);
     let q = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];

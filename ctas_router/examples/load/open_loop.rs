@@ -20,8 +20,9 @@ const CONNECTIONS: usize = 16;
 
 /// What a run measured.
 pub struct Latencies {
-    /// Each request's latency from when it was due and from when it was sent, ms.
-    pub each: Vec<(f64, f64)>,
+    /// Each counted request: when it was due (CLOCK_MONOTONIC, ns), and its latency
+    /// from then and from when it was sent, ms.
+    pub each: Vec<(u64, f64, f64)>,
     /// Requests counted a second, from the first counted one's due time to the last answer.
     pub achieved_rate: f64,
     /// Whether the loop ran at a real-time priority (see `realtime`).
@@ -177,8 +178,18 @@ const WARM_UP_SECONDS: u64 = 1;
 
 /// Send requests at `rate` per second over CONNECTIONS connections of `wire`, request
 /// `i` due `i / rate` seconds after the start, for a second's warm-up and then
-/// `seconds`; the latency of every answer after the warm-up.
+/// `seconds`; the latency of every answer after the warm-up. The loop runs on a thread
+/// of its own, so that its real-time priority ends with it rather than staying with a
+/// thread of the caller's (a runtime's blocking pool reuses its threads).
 pub fn run(wire: &dyn Wire, rate: u64, seconds: u64) -> Latencies {
+    std::thread::scope(|s| {
+        s.spawn(|| run_here(wire, rate, seconds))
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e))
+    })
+}
+
+fn run_here(wire: &dyn Wire, rate: u64, seconds: u64) -> Latencies {
     let realtime = realtime();
     let mut conns: Vec<_> = (0..CONNECTIONS).map(|_| wire.connect()).collect();
     let epoll = Epoll::new();
@@ -205,7 +216,6 @@ pub fn run(wire: &dyn Wire, rate: u64, seconds: u64) -> Latencies {
     let mut lat = Vec::with_capacity(total as usize);
     let mut next = 0u64;
     let mut answered = 0u64;
-    let mut dues = Vec::new();
     while answered < total {
         let now = now_ns();
         while next < total && due(next) <= now {
@@ -245,8 +255,7 @@ pub fn run(wire: &dyn Wire, rate: u64, seconds: u64) -> Latencies {
                 bufs[c].clear();
                 let (due, sent) = busy[c];
                 if due >= start_counted {
-                    lat.push(((t - due) as f64 / 1e6, (t - sent) as f64 / 1e6));
-                    dues.push(due);
+                    lat.push((due, (t - due) as f64 / 1e6, (t - sent) as f64 / 1e6));
                 }
                 answered += 1;
                 idle.push(c);
@@ -258,7 +267,7 @@ pub fn run(wire: &dyn Wire, rate: u64, seconds: u64) -> Latencies {
         let file =
             std::fs::File::create(&path).unwrap_or_else(|e| panic!("LOAD_TRACE {path}: {e}"));
         let mut f = std::io::BufWriter::new(file);
-        for ((from_due, from_sent), due) in lat.iter().zip(&dues) {
+        for (due, from_due, from_sent) in &lat {
             writeln!(f, "{due} {from_due} {from_sent}").unwrap();
         }
     }
