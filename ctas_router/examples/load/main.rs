@@ -31,7 +31,10 @@
 //! tier and after a second of warm-up; the requests are written out beforehand in each
 //! side's protocol (wire.rs). With `LOAD_TRACE=FILE`, each counted request's due time
 //! (CLOCK_MONOTONIC, ns) and its latencies from due and from sent (ms) are written to
-//! FILE, one line each, to be lined up with `perf record -k CLOCK_MONOTONIC`.
+//! FILE, one line each, to be lined up with `perf record -k CLOCK_MONOTONIC`. Their JSON
+//! line says how much CPU time the hypervisor took from the machine meanwhile
+//! (`stolen_ms`): more than a fraction of a second of it in ten, and no server's p99 is
+//! what it answers in.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -195,7 +198,8 @@ fn latencies(run: open_loop::Latencies) -> Value {
     let qs = |p: f64| sent[((sent.len() as f64 * p) as usize).min(sent.len() - 1)];
     json!({"lookups": lat.len(), "p50_ms": q(0.5), "p99_ms": q(0.99), "max_ms": lat[lat.len() - 1],
            "from_sent_p50_ms": qs(0.5), "from_sent_p99_ms": qs(0.99),
-           "achieved_rate": run.achieved_rate, "generator_realtime": run.realtime})
+           "achieved_rate": run.achieved_rate, "generator_realtime": run.realtime,
+           "stolen_ms": run.stolen_ms})
 }
 
 /// Ingest `n` domains through the router and wait until every tier holds them (so that

@@ -27,6 +27,28 @@ pub struct Latencies {
     pub achieved_rate: f64,
     /// Whether the loop ran at a real-time priority (see `realtime`).
     pub realtime: bool,
+    /// CPU time the hypervisor gave to others while this machine's threads were ready
+    /// to run, summed over its cores, from the first counted request to the last answer
+    /// ([`stolen_ms`]).
+    pub stolen_ms: f64,
+}
+
+/// The CPU time stolen from this machine so far, ms: the `steal` column of
+/// `/proc/stat`'s first line (in USER_HZ ticks), the time a virtual CPU was ready and its
+/// host ran something else. On this machine, runs with a few hundred ms of it had a p99
+/// of 15-20 ms on both sides and those with none under 3.5 ms (benches/RESULTS.md): a
+/// figure of a run is read beside it.
+fn stolen_ms() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").expect("/proc/stat is readable");
+    let steal: u64 = stat
+        .lines()
+        .next()
+        .and_then(|cpu| cpu.split_whitespace().nth(8))
+        .and_then(|t| t.parse().ok())
+        .expect("/proc/stat's first line has a steal column");
+    // SAFETY: sysconf reads a constant of the system and touches no memory of ours.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    steal as f64 * 1000.0 / hz as f64
 }
 
 /// Run this thread at the lowest real-time priority, so that it is woken when a request
@@ -216,8 +238,12 @@ fn run_here(wire: &dyn Wire, rate: u64, seconds: u64) -> Latencies {
     let mut lat = Vec::with_capacity(total as usize);
     let mut next = 0u64;
     let mut answered = 0u64;
+    let mut stolen_before = None;
     while answered < total {
         let now = now_ns();
+        if next >= warm_up && stolen_before.is_none() {
+            stolen_before = Some(stolen_ms());
+        }
         while next < total && due(next) <= now {
             let Some(c) = idle.pop() else { break };
             let req = &requests[next as usize % requests.len()];
@@ -263,6 +289,7 @@ fn run_here(wire: &dyn Wire, rate: u64, seconds: u64) -> Latencies {
         }
     }
     let ended = now_ns();
+    let stolen = stolen_ms() - stolen_before.expect("the counted requests were sent");
     if let Ok(path) = std::env::var("LOAD_TRACE") {
         let file =
             std::fs::File::create(&path).unwrap_or_else(|e| panic!("LOAD_TRACE {path}: {e}"));
@@ -273,6 +300,7 @@ fn run_here(wire: &dyn Wire, rate: u64, seconds: u64) -> Latencies {
     }
     Latencies {
         realtime,
+        stolen_ms: stolen,
         achieved_rate: lat.len() as f64 / ((ended - start_counted) as f64 / 1e9),
         each: lat,
     }
