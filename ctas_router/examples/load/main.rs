@@ -31,10 +31,10 @@
 //! tier and after a second of warm-up; the requests are written out beforehand in each
 //! side's protocol (wire.rs). With `LOAD_TRACE=FILE`, each counted request's due time
 //! (CLOCK_MONOTONIC, ns) and its latencies from due and from sent (ms) are written to
-//! FILE, one line each, to be lined up with `perf record -k CLOCK_MONOTONIC`. Their JSON
-//! line says how much CPU time the hypervisor took from the machine meanwhile
-//! (`stolen_ms`): more than a fraction of a second of it in ten, and no server's p99 is
-//! what it answers in.
+//! FILE, one line each, to be lined up with `perf record -k CLOCK_MONOTONIC`. Each run's
+//! JSON line says how much CPU time the hypervisor took from the machine meanwhile
+//! (`stolen_ms`): with a few hundred ms of it in ten seconds, a p99 measures the host,
+//! not the server.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;

@@ -35,9 +35,9 @@ pub struct Latencies {
 
 /// The CPU time stolen from this machine so far, ms: the `steal` column of
 /// `/proc/stat`'s first line (in USER_HZ ticks), the time a virtual CPU was ready and its
-/// host ran something else. On this machine, runs with a few hundred ms of it had a p99
-/// of 15-20 ms on both sides and those with none under 3.5 ms (benches/RESULTS.md): a
-/// figure of a run is read beside it.
+/// host ran something else. On this machine, runs with over 200 ms of it in ten seconds
+/// had a p99 of 8-15 ms at 10,000/s on both sides, and those with under 100 ms under
+/// 1 ms (benches/RESULTS.md): a run's figures are read beside it.
 fn stolen_ms() -> f64 {
     let stat = std::fs::read_to_string("/proc/stat").expect("/proc/stat is readable");
     let steal: u64 = stat
